@@ -1,0 +1,70 @@
+"""The ``rsu-isac`` command.
+
+Works from any shell: before running a sub-command it re-executes itself once with the
+workspace's ROS environment (see :mod:`rsu_isac.workspace`), so nothing has to be sourced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from rsu_isac import __version__
+from rsu_isac.workspace import reexec_with_ros_environment
+
+
+def _cmd_doctor(_args: argparse.Namespace) -> int:
+    from rsu_isac.doctor import report, run_checks
+
+    return report(run_checks())
+
+
+def _cmd_exec(args: argparse.Namespace) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        print(
+            "rsu-isac exec: give a command to run, e.g. `rsu-isac exec -- pytest`", file=sys.stderr
+        )
+        return 2
+    try:
+        os.execvp(command[0], command)
+    except FileNotFoundError:
+        print(f"rsu-isac exec: command not found: {command[0]}", file=sys.stderr)
+        return 127
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rsu-isac",
+        description="Roadside-unit ISAC stack: simulation, evaluation and diagnostics. "
+        "Runs without sourcing ROS: it sets up the workspace environment itself.",
+    )
+    parser.add_argument("--version", action="version", version=f"rsu-isac {__version__}")
+    sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
+
+    doctor = sub.add_parser(
+        "doctor", help="check ROS middleware, interfaces, torch and optional backends"
+    )
+    doctor.set_defaults(func=_cmd_doctor)
+
+    run = sub.add_parser(
+        "exec",
+        help="run a command inside the workspace's ROS environment",
+        description="Run COMMAND with the ROS environment of the built workspace, "
+        "e.g. `rsu-isac exec -- python -m pytest tests`.",
+    )
+    run.add_argument("command", nargs=argparse.REMAINDER, help="command and its arguments")
+    run.set_defaults(func=_cmd_exec)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    reexec_with_ros_environment(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

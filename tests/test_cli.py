@@ -1,0 +1,69 @@
+"""The ``rsu-isac`` command works from a plain shell and ``doctor`` names what is missing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RSU_ISAC = Path(sys.prefix) / "bin" / "rsu-isac"
+# What `rsu-isac` and the ROS wheels' start-up hook add; a plain shell has none of it.
+ROS_VARS = (
+    "RSU_ISAC_ENV_READY",
+    "AMENT_PREFIX_PATH",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "RSU_ISAC_WS",
+    "_ROS_WHEELS_BOOTSTRAP_COMPLETE",
+)
+
+
+def plain_shell_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ROS_VARS}
+    env["PATH"] = "/usr/bin:/bin"
+    env.update(extra)
+    return env
+
+
+def run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(RSU_ISAC), *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_commands(tmp_path):
+    result = run("--help", env=plain_shell_env(), cwd=tmp_path)
+    assert result.returncode == 0
+    assert "doctor" in result.stdout and "exec" in result.stdout
+
+
+def test_doctor_is_green_from_a_plain_shell(tmp_path):
+    result = run("doctor", env=plain_shell_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("rclpy", "rsu_isac_interfaces", "torch", "sumo", "cvxpy"):
+        assert any(line.startswith(f"OK   {name}") for line in result.stdout.splitlines()), (
+            f"{name} not OK:\n{result.stdout}"
+        )
+
+
+def test_doctor_names_unbuilt_interfaces(tmp_path):
+    result = run("doctor", env=plain_shell_env(RSU_ISAC_WS=str(tmp_path)), cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    failing = [i for i, line in enumerate(lines) if line.startswith("FAIL rsu_isac_interfaces")]
+    assert failing, result.stdout
+    assert "not built" in lines[failing[0]]
+    assert lines[failing[0] + 1].strip().startswith("fix:")
+    assert "1 required check(s) failed: rsu_isac_interfaces" in result.stdout
+
+
+def test_exec_runs_inside_the_ros_environment(tmp_path):
+    code = "import rsu_isac_interfaces.msg as m; print(m.Track.__name__)"
+    result = run("exec", "--", sys.executable, "-c", code, env=plain_shell_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Track"
