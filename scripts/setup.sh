@@ -50,7 +50,8 @@ if ! stamp_ok requirements "$REQ_DIGEST"; then
 fi
 
 # 4. colcon build of both packages (rsu_isac_interfaces: ament_cmake; rsu_isac: ament_python)
-SRC_DIGEST="$(find src launch config -type f -not -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+SRC_DIGEST="$(find src launch config -type f -not -path '*/__pycache__/*' -not -path '*.egg-info/*' -print0 \
+  | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
 if ! stamp_ok colcon "$SRC_DIGEST" || [ ! -f install/rsu_isac_interfaces/share/rsu_isac_interfaces/package.xml ]; then
   log "colcon build (first build of the interfaces takes about a minute)"
   mkdir -p log
@@ -62,10 +63,12 @@ if ! stamp_ok colcon "$SRC_DIGEST" || [ ! -f install/rsu_isac_interfaces/share/r
   stamp colcon "$SRC_DIGEST"
 fi
 
-# 5. the rsu-isac command (editable: the venv runs the source tree)
+# 5. the rsu-isac command (editable: the venv runs the source tree). --use-pep517 makes pip
+#    build an editable wheel, whose console scripts go to .venv/bin; the legacy develop path
+#    would follow setup.cfg's ROS script_dir (lib/rsu_isac) instead.
 if [ ! -x "$VENV/bin/rsu-isac" ]; then
   log "installing the rsu-isac command into $VENV/bin"
-  pip_q --no-deps --no-build-isolation -e src/rsu_isac
+  pip_q --no-deps --no-build-isolation --use-pep517 -e src/rsu_isac
 fi
 
 log "ready: $VENV/bin/rsu-isac"
