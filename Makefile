@@ -20,7 +20,7 @@ lint: setup
 	.venv/bin/ruff format --check src tests launch
 
 bench: setup
-	$(RSU) exec -- .venv/bin/python -m rsu_isac.bench
+	$(RSU) bench
 
 doctor: setup
 	$(RSU) doctor

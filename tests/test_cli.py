@@ -1,5 +1,6 @@
 """The ``rsu-isac`` command works from a plain shell and ``doctor`` names what is missing."""
 
+import json
 import os
 import subprocess
 import sys
@@ -67,3 +68,18 @@ def test_exec_runs_inside_the_ros_environment(tmp_path):
     result = run("exec", "--", sys.executable, "-c", code, env=plain_shell_env(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Track"
+
+
+def test_bench_prints_figures_for_the_core(tmp_path):
+    result = run("bench", "core", "--repeat", "1", "--json", env=plain_shell_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    names = [t["name"] for t in report["timings"]]
+    assert any("SINR" in n for n in names) and any("CRLB" in n for n in names)
+    assert all(t["median_ms"] > 0 for t in report["timings"])
+
+
+def test_bench_rejects_unknown_suite(tmp_path):
+    result = run("bench", "nope", env=plain_shell_env(), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown benchmark suite 'nope'; valid: core" in result.stderr

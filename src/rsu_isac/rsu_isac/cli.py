@@ -34,6 +34,21 @@ def _cmd_exec(args: argparse.Namespace) -> int:
         return 127
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from rsu_isac.bench import SUITES, print_table, run_suites, to_json
+
+    try:
+        timings = run_suites(args.suites or list(SUITES), args.repeat)
+    except ValueError as exc:
+        print(f"rsu-isac bench: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(to_json(timings))
+    else:
+        print_table(timings)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rsu-isac",
@@ -47,6 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor", help="check ROS middleware, interfaces, torch and optional backends"
     )
     doctor.set_defaults(func=_cmd_doctor)
+
+    bench = sub.add_parser(
+        "bench",
+        help="print speed figures of the core, simulator and nodes' algorithms",
+        description="Time fixed, seeded workloads and print median/p90 per call against "
+        "the issue goals (figures, not pass/fail tests).",
+    )
+    bench.add_argument("suites", nargs="*", metavar="SUITE", help="suites to run (default: all)")
+    bench.add_argument("--repeat", type=int, default=15, help="timed batches per case")
+    bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    bench.set_defaults(func=_cmd_bench)
 
     run = sub.add_parser(
         "exec",

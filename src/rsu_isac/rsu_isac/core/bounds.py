@@ -1,0 +1,85 @@
+"""Sensing bounds: the angle and range CRLB of one echo (000 eq. (13)-(16)) and the
+posterior CRB recursion of the tracker (004 eq. (25), (35)-(36))."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rsu_isac.core.array import HALF_WAVELENGTH, phase_slopes, steering_vector
+from rsu_isac.core.radar import range_variance_m2
+
+
+def crlb_angle_rad2(
+    theta_rad: ArrayLike,
+    complex_gain: ArrayLike,
+    weights: ArrayLike,
+    num_rx_antennas: int,
+    noise_variance_w: float,
+    spacing_wavelengths: float = HALF_WAVELENGTH,
+) -> NDArray[np.float64]:
+    """CRLB of theta from the matched-filter echo c b(theta) a^H(theta) w + z (000 eq. (15)).
+
+    For z ~ CN(0, sigma^2 I) the Fisher information of a real parameter is
+    J = (2 / sigma^2) ||d mu / d theta||^2 (Kay, Fundamentals of Statistical Signal
+    Processing I, eq. (15.52)); 000 eq. (15) prints 1/sigma^2, i.e. counts the noise variance
+    per real dimension. We use the receive-array form of the echo (004 eq. (12)): the scalar
+    form a^H(theta) w of 000 carries no angle information when the beam points at the
+    vehicle (its derivative vanishes at the beam peak).
+
+    Args:
+        theta_rad: (K,) angles.
+        complex_gain: (K,) c_k = E sqrt(p_k) beta_k xi (see ``radar.echo_complex_gain``).
+        weights: (K, N_t) beam illuminating each vehicle.
+        num_rx_antennas: N_r.
+        noise_variance_w: sigma^2 of each receive element after matched filtering.
+    """
+    w = np.asarray(weights)
+    theta = np.asarray(theta_rad, dtype=float)
+    a = steering_vector(theta, w.shape[-1], spacing_wavelengths)
+    k_tx = phase_slopes(w.shape[-1], spacing_wavelengths)
+    k_rx = phase_slopes(num_rx_antennas, spacing_wavelengths)
+    sin = np.sin(theta)
+    # With u = a^H w and du = (da/dtheta)^H w = -j sin(theta) sum_n k_n conj(a_n) w_n, and
+    # the ULA identities ||b|| = 1, ||db||^2 = sin^2 mean(k^2), db^H b = -j sin mean(k):
+    # ||db u + b du||^2 = |u|^2 ||db||^2 + |du|^2 + 2 Re(conj(u) du db^H b).
+    weighted = a.conj() * w
+    u = np.sum(weighted, axis=-1)
+    du = -1j * sin * (weighted @ k_tx)
+    db_norm2 = sin**2 * np.mean(k_rx**2)
+    db_h_b = -1j * sin * np.mean(k_rx)
+    norm2 = np.abs(u) ** 2 * db_norm2 + np.abs(du) ** 2 + 2.0 * np.real(np.conj(u) * du * db_h_b)
+    fisher = 2.0 / noise_variance_w * np.abs(np.asarray(complex_gain)) ** 2 * norm2
+    with np.errstate(divide="ignore"):
+        return 1.0 / fisher
+
+
+def crlb_range_m2(delay_variance_s2: ArrayLike) -> NDArray[np.float64]:
+    """CRLB of the range, [(1/sigma_tau^2) (2/c)^2]^-1 (000 eq. (16))."""
+    return range_variance_m2(delay_variance_s2)
+
+
+def pcrb_update(
+    previous: ArrayLike,
+    transition_jacobian: ArrayLike,
+    process_noise: ArrayLike,
+    measurement_jacobian: ArrayLike,
+    measurement_noise: ArrayLike,
+) -> NDArray[np.float64]:
+    """One step of the posterior CRB (004 eq. (25), (35)-(36)), batched over leading axes.
+
+    M_pred = G M_prev G^T + E                      (eq. (25))
+    M      = (H^T Q^-1 H + M_pred^-1)^-1            (eq. (35)-(36))
+
+    Shapes: previous (..., n, n), transition_jacobian G (..., n, n), process_noise E
+    (..., n, n), measurement_jacobian H (..., m, n), measurement_noise Q (..., m, m).
+    004 eq. (36) drops E; eq. (25) and (35) keep it, as we do.
+    """
+    m_prev = np.asarray(previous, dtype=float)
+    g = np.asarray(transition_jacobian, dtype=float)
+    h = np.asarray(measurement_jacobian, dtype=float)
+    predicted = g @ m_prev @ np.swapaxes(g, -1, -2) + np.asarray(process_noise, dtype=float)
+    measurement_info = np.swapaxes(h, -1, -2) @ np.linalg.solve(
+        np.asarray(measurement_noise, dtype=float), h
+    )
+    return np.linalg.inv(measurement_info + np.linalg.inv(predicted))

@@ -1,0 +1,125 @@
+"""Radar measurement model of the RSU's echo: delay, Doppler, echo SINR and the
+SINR-dependent measurement variances (000 eq. (2)-(9), 004 eq. (3)-(17)).
+
+The echo of vehicle k after matched filtering (004 eq. (12)) is the N_r-vector
+r_k = c_k b(theta_k) a^H(theta_k) w_k + z, with c_k = E sqrt(p_k) beta_k xi, array gain
+E = sqrt(N_t N_r), reflection coefficient beta_k = kappa / (2 d_k) and matched-filter gain
+xi (000 notation; G in 004).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from rsu_isac.core.array import HALF_WAVELENGTH, steering_vector
+from rsu_isac.core.channel import sinr
+from rsu_isac.core.units import SPEED_OF_LIGHT_MPS
+
+
+def round_trip_delay_s(range_m: ArrayLike) -> NDArray[np.float64]:
+    """tau = 2 d / c (000 eq. (6), 004 eq. (13))."""
+    return 2.0 * np.asarray(range_m, dtype=float) / SPEED_OF_LIGHT_MPS
+
+
+def doppler_shift_hz(radial_velocity_mps: ArrayLike, carrier_frequency_hz: float):
+    """mu = 2 v_r f_c / c (004 eq. (14); 000 eq. (6) writes v cos(theta) = v_r for a vehicle
+    moving along the array axis)."""
+    return (
+        2.0
+        * np.asarray(radial_velocity_mps, dtype=float)
+        * carrier_frequency_hz
+        / (SPEED_OF_LIGHT_MPS)
+    )
+
+
+def range_from_delay_m(delay_s: ArrayLike) -> NDArray[np.float64]:
+    """Inverse of :func:`round_trip_delay_s`."""
+    return np.asarray(delay_s, dtype=float) * SPEED_OF_LIGHT_MPS / 2.0
+
+
+def radial_velocity_from_doppler_mps(doppler_hz: ArrayLike, carrier_frequency_hz: float):
+    """Inverse of :func:`doppler_shift_hz`."""
+    return np.asarray(doppler_hz, dtype=float) * SPEED_OF_LIGHT_MPS / (2.0 * carrier_frequency_hz)
+
+
+def range_variance_m2(delay_variance_s2: ArrayLike) -> NDArray[np.float64]:
+    """var(d) = (c/2)^2 var(tau): the range CRLB of 000 eq. (16) from the delay variance."""
+    return (SPEED_OF_LIGHT_MPS / 2.0) ** 2 * np.asarray(delay_variance_s2, dtype=float)
+
+
+def radial_velocity_variance_m2ps2(doppler_variance_hz2: ArrayLike, carrier_frequency_hz: float):
+    """var(v_r) = (c / (2 f_c))^2 var(mu)."""
+    scale = SPEED_OF_LIGHT_MPS / (2.0 * carrier_frequency_hz)
+    return scale**2 * np.asarray(doppler_variance_hz2, dtype=float)
+
+
+def reflection_coefficient(fading_factor: complex, range_m: ArrayLike) -> NDArray[np.complex128]:
+    """beta = kappa / (2 d) (000 after eq. (2); 004 after eq. (3), there with rho)."""
+    return fading_factor / (2.0 * np.asarray(range_m, dtype=float))
+
+
+def echo_sinr(
+    theta_rad: ArrayLike,
+    reflection: ArrayLike,
+    weights: ArrayLike,
+    powers_w: ArrayLike,
+    num_rx_antennas: int,
+    noise_w: float,
+    spacing_wavelengths: float = HALF_WAVELENGTH,
+) -> NDArray[np.float64]:
+    """Echo SINR of each vehicle's sub-echo (000 eq. (7)).
+
+    SINR_k = E^2 p_k |beta_k|^2 |a^H(theta_k) f_k|^2
+             / (sum_{i != k} E^2 p_i |beta_i|^2 |a^H(theta_k) f_i|^2 + sigma_z^2),
+    with E^2 = N_t N_r and beam k (column k of ``weights``, (N_t, K)) serving vehicle k.
+    Without interference (one vehicle) this is 004's SNR behind eq. (16)-(17) with
+    kappa = E and |eta|^2 = |a^H f|^2, times the matched-filter gain there.
+    """
+    w = np.asarray(weights)
+    num_tx = w.shape[0]
+    a = steering_vector(theta_rad, num_tx, spacing_wavelengths)  # (K, N_t)
+    pattern = np.abs(a.conj() @ w) ** 2  # (K, B): |a^H(theta_k) f_i|^2
+    scale = num_tx * num_rx_antennas * np.abs(np.asarray(reflection)) ** 2  # E^2 |beta_i|^2
+    gains = pattern * scale[np.newaxis, :]
+    return sinr(gains, powers_w, noise_w, np.arange(gains.shape[0]))
+
+
+def variance_from_sinr(coefficient: float, sinr_linear: ArrayLike) -> NDArray[np.float64]:
+    """Measurement variance alpha^2 / SINR (000 eq. (8)-(9) with alpha_tau, alpha_mu; 004
+    eq. (16)-(17) with rho_nu, rho_mu and SNR = G kappa^2 |beta|^2 |eta|^2 / sigma_e^2)."""
+    with np.errstate(divide="ignore"):
+        return coefficient**2 / np.asarray(sinr_linear, dtype=float)
+
+
+def matched_filter_echo(
+    theta_rad: ArrayLike,
+    complex_gain: ArrayLike,
+    weights: ArrayLike,
+    num_rx_antennas: int,
+    spacing_wavelengths: float = HALF_WAVELENGTH,
+) -> NDArray[np.complex128]:
+    """Noise-free matched-filter output c b(theta) a^H(theta) w (004 eq. (12)), (..., N_r).
+
+    ``weights`` is (..., N_t): the beam that illuminated each vehicle; ``complex_gain`` is
+    c = E sqrt(p) beta xi.
+    """
+    w = np.asarray(weights)
+    a = steering_vector(theta_rad, w.shape[-1], spacing_wavelengths)
+    b = steering_vector(theta_rad, num_rx_antennas, spacing_wavelengths)
+    illumination = np.sum(a.conj() * w, axis=-1)
+    return (np.asarray(complex_gain) * illumination)[..., np.newaxis] * b
+
+
+def echo_complex_gain(
+    num_tx_antennas: int,
+    num_rx_antennas: int,
+    power_w: ArrayLike,
+    reflection: ArrayLike,
+    matched_filter_gain: float,
+) -> NDArray[np.complex128]:
+    """c = E sqrt(p) beta xi with E = sqrt(N_t N_r) (000 eq. (2), (15))."""
+    array_gain = np.sqrt(num_tx_antennas * num_rx_antennas)
+    return (
+        array_gain * np.sqrt(np.asarray(power_w, dtype=float)) * reflection * (matched_filter_gain)
+    )

@@ -1,0 +1,26 @@
+"""Where the stack's data files are: the repository (venv set-up, editable install) or the
+package's share directory (colcon install in a ROS 2 workspace)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rsu_isac.workspace import find_workspace
+
+
+def share_dir() -> Path:
+    """Root holding ``config/`` and ``launch/``."""
+    workspace = find_workspace()
+    if workspace is not None and (workspace.root / "config").is_dir():
+        return workspace.root
+    from ament_index_python.packages import get_package_share_directory
+
+    return Path(get_package_share_directory("rsu_isac"))
+
+
+def config_dir() -> Path:
+    return share_dir() / "config"
+
+
+def scenarios_dir() -> Path:
+    return config_dir() / "scenarios"
