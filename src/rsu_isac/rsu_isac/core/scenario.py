@@ -74,10 +74,22 @@ class RadarConfig:
     matched_filter_gain: float = spec(1e-6, 1e12, doc="matched-filter gain xi (000) / G (004)")
     delay_coefficient_s: float = spec(0.0, 1.0, "s", "alpha_tau (000) / rho_nu (004)")
     doppler_coefficient_hz: float = spec(0.0, 1e9, "Hz", "alpha_mu (000) / rho_mu (004)")
+    waveform: WaveformConfig = spec()
 
     @property
     def kappa(self) -> complex:
         return complex(*self.fading_factor)
+
+
+@dataclass(frozen=True)
+class WaveformConfig:
+    """OFDM ISAC frame used for sensing (the signal-level echo abstraction)."""
+
+    num_subcarriers: int = spec(8, 4096, doc="subcarriers per OFDM symbol (fast time)")
+    subcarrier_spacing_hz: float = spec(1e3, 1e8, "Hz", "Delta f; range bin c / (2 N Delta f)")
+    num_symbols: int = spec(4, 4096, doc="OFDM symbols per frame (slow time)")
+    symbol_interval_s: float = spec(1e-7, 1e-2, "s", "time between symbols; Doppler bin 1/(L T)")
+    detection_threshold_db: float = spec(-20.0, 60.0, "dB", "post-processing SNR to detect")
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,18 @@ class InitialVehicle:
 
 
 @dataclass(frozen=True)
+class CarFollowingConfig:
+    """Intelligent Driver Model (Treiber, Hennecke, Helbing 2000), or none: vehicles keep
+    their speed and may overlap (004 Sec. VII "we ignore any congestion")."""
+
+    model: Literal["idm", "none"] = spec()
+    time_headway_s: float = spec(0.1, 10.0, "s", "IDM safe time headway T")
+    min_gap_m: float = spec(0.0, 50.0, "m", "IDM jam distance s0")
+    max_accel_mps2: float = spec(0.1, 10.0, "m/s^2", "IDM maximum acceleration a")
+    comfort_decel_mps2: float = spec(0.1, 10.0, "m/s^2", "IDM comfortable deceleration b")
+
+
+@dataclass(frozen=True)
 class TrafficConfig:
     arrivals: Literal["none", "poisson"] = spec(doc="Poisson arrivals per lane, or none")
     arrival_rate_per_lane_per_s: float = spec(0.0, 100.0, "1/s", "Poisson rate lambda per lane")
@@ -139,6 +163,7 @@ class TrafficConfig:
         0.0, 1.0, doc="probability of car, truck, bus"
     )
     speed: SpeedConfig = spec()
+    car_following: CarFollowingConfig = spec()
     initial_vehicles: tuple[InitialVehicle, ...] = spec()
 
     def check(self) -> list[tuple[str, str]]:
