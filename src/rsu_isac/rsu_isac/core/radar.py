@@ -67,22 +67,32 @@ def echo_sinr(
     num_rx_antennas: int,
     noise_w: float,
     spacing_wavelengths: float = HALF_WAVELENGTH,
+    serving_beam: ArrayLike | None = None,
+    beam_reflection: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """Echo SINR of each vehicle's sub-echo (000 eq. (7)).
 
-    SINR_k = E^2 p_k |beta_k|^2 |a^H(theta_k) f_k|^2
-             / (sum_{i != k} E^2 p_i |beta_i|^2 |a^H(theta_k) f_i|^2 + sigma_z^2),
-    with E^2 = N_t N_r and beam k (column k of ``weights``, (N_t, K)) serving vehicle k.
-    Without interference (one vehicle) this is 004's SNR behind eq. (16)-(17) with
-    kappa = E and |eta|^2 = |a^H f|^2, times the matched-filter gain there.
+    SINR_k = E^2 p_s |beta_k|^2 |a^H(theta_k) f_s|^2
+             / (sum_{i != s} E^2 p_i |beta_i|^2 |a^H(theta_k) f_i|^2 + sigma_z^2),
+    with E^2 = N_t N_r, s the beam illuminating vehicle k and beta_i the reflection of the
+    vehicle beam i is pointed at. By default beam k (column k of ``weights``, (N_t, B))
+    serves vehicle k and beta_i = beta_i, as in 000; ``serving_beam`` (K,) and
+    ``beam_reflection`` (B,) cover beams shared by several vehicles. Without interference
+    this is 004's SNR behind eq. (16)-(17) with kappa = E and |eta|^2 = |a^H f|^2.
     """
     w = np.asarray(weights)
     num_tx = w.shape[0]
+    beta = np.asarray(reflection)
+    serving = np.arange(beta.size) if serving_beam is None else np.asarray(serving_beam)
+    beam_beta = beta if beam_reflection is None else np.asarray(beam_reflection)
     a = steering_vector(theta_rad, num_tx, spacing_wavelengths)  # (K, N_t)
     pattern = np.abs(a.conj() @ w) ** 2  # (K, B): |a^H(theta_k) f_i|^2
-    scale = num_tx * num_rx_antennas * np.abs(np.asarray(reflection)) ** 2  # E^2 |beta_i|^2
-    gains = pattern * scale[np.newaxis, :]
-    return sinr(gains, powers_w, noise_w, np.arange(gains.shape[0]))
+    array_gain = num_tx * num_rx_antennas
+    gains = pattern * array_gain * np.abs(beam_beta)[np.newaxis, :] ** 2
+    rows = np.arange(beta.size)
+    # the serving beam's echo comes from vehicle k itself: |beta_k|^2
+    gains[rows, serving] = pattern[rows, serving] * array_gain * np.abs(beta) ** 2
+    return sinr(gains, powers_w, noise_w, serving)
 
 
 def variance_from_sinr(coefficient: float, sinr_linear: ArrayLike) -> NDArray[np.float64]:

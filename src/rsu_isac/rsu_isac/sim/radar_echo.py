@@ -1,0 +1,194 @@
+"""Radar echo synthesis with the beams the RSU actually commanded (closed loop).
+
+Two abstractions (DESIGN.md section 3):
+
+* signal level: the OFDM ISAC frame per receive antenna, frequency domain,
+  Y[m, l, n] = sum_k c_k b_m(theta_rx,k) exp(-j 2 pi n df tau_k) exp(j 2 pi mu_k l T) s[l, n]
+               + z[m, l, n],
+  with c_k = sqrt(N_t N_r) beta_k a^H(theta_tx,k) x, x = sum_b sqrt(p_b) w_b the composite
+  transmit beam (000 eq. (2), 004 eq. (3)) and s a known QPSK reference common to the beams;
+  targets are the vehicles and the scenario's clutter patches (002).
+* measurement level: the papers' noisy (delay, Doppler, angle) of each vehicle with the
+  echo SINR of 000 eq. (7), variances eq. (8)-(9) and the angle CRLB eq. (15).
+
+Bistatic geometry (002's transmit and receive RSUs) generalises the monostatic one: delay
+(d_tx + d_rx) / c, Doppler (v_r,tx + v_r,rx) f_c / c, reflection kappa / (d_tx + d_rx).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rsu_isac.core.array import steering_vector
+from rsu_isac.core.bounds import crlb_angle_rad2
+from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.radar import (
+    doppler_shift_hz,
+    echo_complex_gain,
+    echo_sinr,
+    radial_velocity_from_doppler_mps,
+    radial_velocity_variance_m2ps2,
+    range_from_delay_m,
+    range_variance_m2,
+    reflection_coefficient,
+    round_trip_delay_s,
+    variance_from_sinr,
+)
+from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.units import linear_to_db
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Point reflectors seen by one transmit/receive RSU pair."""
+
+    theta_tx_rad: NDArray[np.float64]
+    theta_rx_rad: NDArray[np.float64]
+    delay_s: NDArray[np.float64]
+    doppler_hz: NDArray[np.float64]
+    reflection: NDArray[np.complex128]  # beta_k
+
+    @staticmethod
+    def build(scenario: Scenario, tx_xy, rx_xy, positions, velocities, kappa) -> Targets:
+        """Geometry of reflectors at ``positions`` (K, 2) moving at ``velocities`` (K, 2) with
+        fading factors ``kappa`` (K,)."""
+        tx = to_polar(tx_xy, positions, velocities)
+        rx = to_polar(rx_xy, positions, velocities)
+        mean_range = 0.5 * (tx.range_m + rx.range_m)
+        fc = scenario.radio.carrier_frequency_hz
+        return Targets(
+            theta_tx_rad=tx.theta_rad,
+            theta_rx_rad=rx.theta_rad,
+            delay_s=round_trip_delay_s(mean_range),
+            doppler_hz=doppler_shift_hz(
+                0.5 * (tx.radial_velocity_mps + rx.radial_velocity_mps), fc
+            ),
+            reflection=reflection_coefficient(1.0, mean_range) * np.asarray(kappa, dtype=complex),
+        )
+
+
+@dataclass(frozen=True)
+class OfdmFrame:
+    samples: NDArray[np.complex64]  # (N_r, L, N_sc)
+    tx_symbols: NDArray[np.complex64]  # (L, N_sc)
+
+
+def qpsk(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.complex64]:
+    """Unit-modulus QPSK symbols."""
+    bits = rng.integers(0, 4, size=shape)
+    return (np.exp(1j * (np.pi / 4 + np.pi / 2 * bits))).astype(np.complex64)
+
+
+def synthesize_ofdm_echo(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    targets: Targets,
+    weights: NDArray[np.complex128],
+    powers_w: NDArray[np.float64],
+) -> OfdmFrame:
+    """Signal-level echo (see the module docstring) for beams ``weights`` (B, N_t)."""
+    radio, wf = scenario.radio, scenario.radar.waveform
+    nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
+    spacing = radio.array.spacing_wavelengths
+    composite = weights.T @ np.sqrt(powers_w) if len(powers_w) else np.zeros(nt, complex)
+    illumination = steering_vector(targets.theta_tx_rad, nt, spacing).conj() @ composite
+    amplitude = np.sqrt(nt * nr) * targets.reflection * illumination  # c_k
+    n = np.arange(wf.num_subcarriers)
+    l_idx = np.arange(wf.num_symbols)
+    delay = np.exp(-2j * np.pi * wf.subcarrier_spacing_hz * np.outer(targets.delay_s, n))
+    doppler = np.exp(2j * np.pi * wf.symbol_interval_s * np.outer(targets.doppler_hz, l_idx))
+    b = steering_vector(targets.theta_rx_rad, nr, spacing) * amplitude[:, None]  # (K, N_r)
+    slow_fast = doppler[:, :, None] * delay[:, None, :]  # (K, L, N_sc)
+    clean = np.tensordot(b, slow_fast, axes=(0, 0))  # (N_r, L, N_sc): sum over targets
+    symbols = qpsk(rng, (wf.num_symbols, wf.num_subcarriers))
+    shape = clean.shape
+    noise = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    samples = clean * symbols + np.sqrt(radio.sensing_noise_w / 2.0) * noise
+    return OfdmFrame(samples.astype(np.complex64), symbols)
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Measurement-level detections of one RSU (arrays over detected vehicles)."""
+
+    vehicle_index: NDArray[np.int64]  # into the vehicles given (simulator-side only)
+    range_m: NDArray[np.float64]
+    radial_velocity_mps: NDArray[np.float64]
+    azimuth_rad: NDArray[np.float64]
+    delay_s: NDArray[np.float64]
+    doppler_hz: NDArray[np.float64]
+    snr_db: NDArray[np.float64]
+    range_variance_m2: NDArray[np.float64]
+    radial_velocity_variance_m2ps2: NDArray[np.float64]
+    azimuth_variance_rad2: NDArray[np.float64]
+    beam_index: NDArray[np.int64]
+
+
+def synthesize_measurements(
+    rng: np.random.Generator,
+    scenario: Scenario,
+    targets: Targets,
+    weights: NDArray[np.complex128],
+    powers_w: NDArray[np.float64],
+) -> Measurements:
+    """Noisy (delay, Doppler, angle) of the vehicles whose post-processing SNR reaches the
+    detection threshold. Each vehicle is illuminated by the beam with the largest
+    p_b |a^H(theta) w_b|^2; SINR by 000 eq. (7), delay/Doppler variances eq. (8)-(9), angle
+    variance the CRLB of eq. (15)."""
+    radio, radar = scenario.radio, scenario.radar
+    nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
+    spacing = radio.array.spacing_wavelengths
+    k = targets.delay_s.size
+    if k == 0 or len(powers_w) == 0:
+        return _no_measurements()
+    a = steering_vector(targets.theta_tx_rad, nt, spacing)
+    lit_power = np.abs(a.conj() @ weights.T) ** 2 * powers_w[None, :]  # (K, B)
+    lit = np.argmax(lit_power, axis=1)  # beam illuminating each vehicle
+    owner = np.argmax(lit_power, axis=0)  # vehicle each beam illuminates most
+    w_k = weights[lit]  # (K, N_t)
+    p_k = powers_w[lit]
+    noise = radio.sensing_noise_w
+    sinr_k = echo_sinr(
+        targets.theta_tx_rad,
+        targets.reflection,
+        weights.T,
+        powers_w,
+        nr,
+        noise,
+        spacing,
+        serving_beam=lit,
+        beam_reflection=targets.reflection[owner],
+    )
+    snr_db = linear_to_db(radar.matched_filter_gain * np.maximum(sinr_k, 1e-300))
+    var_tau = variance_from_sinr(radar.delay_coefficient_s, sinr_k)
+    var_mu = variance_from_sinr(radar.doppler_coefficient_hz, sinr_k)
+    gain = echo_complex_gain(nt, nr, p_k, targets.reflection, radar.matched_filter_gain)
+    var_theta = crlb_angle_rad2(targets.theta_rx_rad, gain, w_k, nr, noise, spacing)
+    detected = (snr_db >= radar.waveform.detection_threshold_db) & np.isfinite(var_theta)
+    idx = np.flatnonzero(detected)
+    fc = radio.carrier_frequency_hz
+    delay = targets.delay_s[idx] + rng.normal(0.0, np.sqrt(var_tau[idx]))
+    doppler = targets.doppler_hz[idx] + rng.normal(0.0, np.sqrt(var_mu[idx]))
+    theta = np.clip(targets.theta_rx_rad[idx] + rng.normal(0.0, np.sqrt(var_theta[idx])), 0, np.pi)
+    return Measurements(
+        vehicle_index=idx,
+        range_m=range_from_delay_m(delay),
+        radial_velocity_mps=radial_velocity_from_doppler_mps(doppler, fc),
+        azimuth_rad=theta,
+        delay_s=delay,
+        doppler_hz=doppler,
+        snr_db=snr_db[idx],
+        range_variance_m2=range_variance_m2(var_tau[idx]),
+        radial_velocity_variance_m2ps2=radial_velocity_variance_m2ps2(var_mu[idx], fc),
+        azimuth_variance_rad2=var_theta[idx],
+        beam_index=lit[idx],
+    )
+
+
+def _no_measurements() -> Measurements:
+    empty = np.zeros(0)
+    none = np.zeros(0, dtype=np.int64)
+    return Measurements(none, empty, empty, empty, empty, empty, empty, empty, empty, empty, none)

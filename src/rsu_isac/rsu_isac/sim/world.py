@@ -1,0 +1,159 @@
+"""The simulated road, slot by slot: traffic, true channels, link score, radar echoes and
+camera frames, with the beams last commanded. Used by the ``traffic_sim`` node and by the
+headless closed loop; ROS-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rsu_isac.core.camera_model import PinholeCamera
+from rsu_isac.core.scenario import Scenario
+from rsu_isac.sim.camera import mast_camera, render
+from rsu_isac.sim.link import KIND_SENSING, BeamSet, ChannelModel, LinkScore, score_link
+from rsu_isac.sim.radar_echo import (
+    Measurements,
+    OfdmFrame,
+    Targets,
+    synthesize_measurements,
+    synthesize_ofdm_echo,
+)
+from rsu_isac.sim.traffic import TrafficEngine, VehicleStates, create_engine
+
+Abstraction = Literal["signal", "measurement"]
+ABSTRACTIONS: tuple[Abstraction, ...] = ("signal", "measurement")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    engine: str = "embedded"
+    abstraction: Abstraction = "signal"
+    seed: int = 0
+    camera_period_slots: int = 5  # 0 = no camera
+    misalignment_gain: float = 0.5  # beam gain below which a vehicle counts as misaligned
+
+
+@dataclass(frozen=True)
+class Echo:
+    """What one receiving RSU gets in a slot (one of frame / measurements is set)."""
+
+    rsu_index: int
+    frame: OfdmFrame | None
+    measurements: Measurements | None
+
+
+@dataclass(frozen=True)
+class SlotOutput:
+    slot: int
+    time_s: float
+    vehicles: VehicleStates
+    entry_queue_length: int
+    link: LinkScore
+    echoes: list[Echo]
+    image: NDArray[np.uint8] | None
+
+
+def omni_beams(scenario: Scenario) -> BeamSet:
+    """Before any command: each transmitting RSU radiates its full power from one element
+    (an isotropic sensing pattern, gain 1/N in every direction)."""
+    n = scenario.radio.array.num_tx_antennas
+    tx = [i for i, r in enumerate(scenario.rsus) if r.role != "receive"]
+    weights = np.zeros((len(tx), n), dtype=complex)
+    weights[:, 0] = 1.0
+    return BeamSet(
+        weights,
+        np.full(len(tx), scenario.radio.max_power_w),
+        np.array(tx),
+        np.full(len(tx), KIND_SENSING),
+        np.zeros(len(tx), int),
+        np.full(len(tx), np.pi / 2),
+    )
+
+
+class Simulator:
+    """Closed-loop road simulator; call :meth:`apply` with new beams, :meth:`step` per slot."""
+
+    def __init__(self, scenario: Scenario, config: SimConfig) -> None:
+        if config.abstraction not in ABSTRACTIONS:
+            raise ValueError(
+                f"unknown sensor abstraction '{config.abstraction}'; valid: signal, measurement"
+            )
+        self.scenario = scenario
+        self.config = config
+        traffic_seq, channel_seq, radar_seq = np.random.SeedSequence(config.seed).spawn(3)
+        self.engine: TrafficEngine = create_engine(
+            scenario, config.engine, int(traffic_seq.generate_state(1)[0])
+        )
+        self._channel = ChannelModel(scenario, np.random.default_rng(channel_seq))
+        self._radar_rng = np.random.default_rng(radar_seq)
+        self.camera: PinholeCamera | None = (
+            mast_camera(scenario) if config.camera_period_slots > 0 else None
+        )
+        self.beams = omni_beams(scenario)
+        self.slot = 0
+
+    def apply(self, beams: BeamSet) -> None:
+        """Beams to use from the next slot on."""
+        self.beams = beams
+
+    def step(self) -> SlotOutput:
+        self.engine.step()
+        self.slot += 1
+        vehicles = self.engine.vehicles()
+        rows = self._channel.rows(vehicles)
+        link = score_link(self.scenario, vehicles, rows, self.beams, self.config.misalignment_gain)
+        echoes = [self._echo(r, vehicles) for r in self._receivers()]
+        image = None
+        if self.camera is not None and self.slot % self.config.camera_period_slots == 0:
+            image = render(self.camera, self.scenario, vehicles)
+        return SlotOutput(
+            self.slot,
+            self.engine.time_s,
+            vehicles,
+            self.engine.entry_queue_length,
+            link,
+            echoes,
+            image,
+        )
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def _receivers(self) -> list[tuple[int, int]]:
+        """(receiving RSU, illuminating RSU) pairs: monostatic RSUs hear their own beams, a
+        receive RSU those of the transmit RSU (002)."""
+        rsus = self.scenario.rsus
+        tx = next((i for i, r in enumerate(rsus) if r.role == "transmit"), None)
+        pairs = []
+        for i, rsu in enumerate(rsus):
+            if rsu.role == "monostatic":
+                pairs.append((i, i))
+            elif rsu.role == "receive" and tx is not None:
+                pairs.append((i, tx))
+        return pairs
+
+    def _echo(self, pair: tuple[int, int], vehicles: VehicleStates) -> Echo:
+        rx, tx = pair
+        sc = self.scenario
+        mine = self.beams.rsu_index == tx
+        weights, powers = self.beams.weights[mine], self.beams.powers_w[mine]
+        rx_xy, tx_xy = sc.rsus[rx].position_m, sc.rsus[tx].position_m
+        kappa = np.full(len(vehicles), sc.radar.kappa)
+        if self.config.abstraction == "measurement":
+            targets = Targets.build(
+                sc, tx_xy, rx_xy, vehicles.position_xy, vehicles.velocity_xy, kappa
+            )
+            meas = synthesize_measurements(self._radar_rng, sc, targets, weights, powers)
+            return Echo(rx, None, meas)
+        clutter_xy = np.array([c.position_m for c in sc.clutter]).reshape(-1, 2)
+        clutter_kappa = np.array([complex(*c.reflection) for c in sc.clutter])
+        positions = np.vstack([vehicles.position_xy, clutter_xy])
+        velocities = np.vstack([vehicles.velocity_xy, np.zeros_like(clutter_xy)])
+        targets = Targets.build(
+            sc, tx_xy, rx_xy, positions, velocities, np.concatenate([kappa, clutter_kappa])
+        )
+        frame = synthesize_ofdm_echo(self._radar_rng, sc, targets, weights, powers)
+        return Echo(rx, frame, None)
