@@ -30,7 +30,7 @@ fi
 if ! stamp_ok torch 2.13.0; then
   log "installing torch==2.13.0 (CPU build)"
   pip_q torch==2.13.0
-  "$VENV/bin/python" -c 'import torch, sys; sys.exit(torch.version.cuda is not None)' \
+  "$VENV/bin/python" -W ignore -c 'import torch, sys; sys.exit(torch.version.cuda is not None)' \
     || { echo "torch is a CUDA build; expected the CPU wheel" >&2; exit 1; }
   stamp torch 2.13.0
 fi
@@ -66,9 +66,11 @@ fi
 # 5. the rsu-isac command (editable: the venv runs the source tree). --use-pep517 makes pip
 #    build an editable wheel, whose console scripts go to .venv/bin; the legacy develop path
 #    would follow setup.cfg's ROS script_dir (lib/rsu_isac) instead.
-if [ ! -x "$VENV/bin/rsu-isac" ]; then
-  log "installing the rsu-isac command into $VENV/bin"
+PKG_DIGEST="$(digest src/rsu_isac/setup.py src/rsu_isac/setup.cfg)"
+if ! stamp_ok editable "$PKG_DIGEST" || [ ! -x "$VENV/bin/rsu-isac" ]; then
+  log "installing the rsu-isac command and node executables into $VENV/bin"
   pip_q --no-deps --no-build-isolation --use-pep517 -e src/rsu_isac
+  stamp editable "$PKG_DIGEST"
 fi
 
 log "ready: $VENV/bin/rsu-isac"

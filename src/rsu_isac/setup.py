@@ -43,6 +43,7 @@ setup(
     entry_points={
         "console_scripts": [
             "rsu-isac = rsu_isac.cli:main",
+            "traffic_sim = rsu_isac.nodes.traffic_sim:main",
         ],
     },
 )

@@ -22,6 +22,7 @@ class Case:
     name: str
     goal_ms: float
     run: Callable[[], object]
+    close: Callable[[], None] | None = None  # releases what ``run`` built (e.g. libsumo)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,77 @@ def core_cases() -> list[Case]:
     ]
 
 
-SUITES: dict[str, Callable[[], list[Case]]] = {"core": core_cases}
+def _road_with_vehicles(count: int):
+    """The urban scenario stretched to hold ``count`` vehicles from the first slot on
+    (evenly spaced over its four lanes) and fed by its Poisson arrivals."""
+    import dataclasses
+
+    from rsu_isac.core.scenario import InitialVehicle, load_named_scenario
+    from rsu_isac.paths import scenarios_dir
+
+    sc = load_named_scenario("urban", scenarios_dir())
+    lanes = len(sc.road.lanes)
+    length = count / lanes * sc.traffic.speed.mean_mps / sc.traffic.arrival_rate_per_lane_per_s
+    road = dataclasses.replace(sc.road, x_min_m=-length / 2, x_max_m=length / 2)
+    spacing = length / (count / lanes)
+    initial = tuple(
+        InitialVehicle(
+            x_m=-length / 2 + spacing * (i // lanes + 0.5), lane=i % lanes, vehicle_class="car"
+        )
+        for i in range(count)
+    )
+    traffic = dataclasses.replace(sc.traffic, initial_vehicles=initial)
+    return dataclasses.replace(sc, road=road, traffic=traffic)
+
+
+def sim_cases() -> list[Case]:
+    """Simulator at the sizes of the simulator issue: traffic steps/s for ~50 and ~200
+    vehicles per engine; echo synthesis and camera rendering per slot."""
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.sim.traffic import ENGINES, create_engine
+    from rsu_isac.sim.world import SimConfig, Simulator
+
+    cases = []
+    for engine in ENGINES:
+        for count in (50, 200):
+            holder: dict[str, object] = {}
+
+            def run(engine=engine, count=count, holder=holder) -> object:
+                if "engine" not in holder:
+                    holder["engine"] = create_engine(_road_with_vehicles(count), engine, 0)
+                eng = holder["engine"]
+                eng.step()
+                return eng.vehicles()
+
+            def close(holder=holder) -> None:
+                if "engine" in holder:
+                    holder.pop("engine").close()
+
+            cases.append(Case(f"traffic step, {engine}, ~{count} vehicles", 20.0, run, close))
+    sc = load_named_scenario("seed004", scenarios_dir())
+    for abstraction in ("signal", "measurement"):
+        sim = Simulator(sc, SimConfig(abstraction=abstraction, seed=0, camera_period_slots=0))
+        for _ in range(150):  # fill the highway (about 20 vehicles)
+            sim.step()
+        vehicles = sim.engine.vehicles()
+        cases.append(
+            Case(
+                f"radar echo, {abstraction} level, seed004 (~{len(vehicles)} vehicles, "
+                f"N_r=32, 64x128 OFDM)",
+                20.0,
+                lambda sim=sim, vehicles=vehicles: sim._echo((0, 0), vehicles),
+                sim.close,
+            )
+        )
+    from rsu_isac.sim.camera import mast_camera, render
+
+    camera = mast_camera(sc)
+    cases.append(Case("camera render 640x480, seed004", 20.0, lambda: render(camera, sc, vehicles)))
+    return cases
+
+
+SUITES: dict[str, Callable[[], list[Case]]] = {"core": core_cases, "sim": sim_cases}
 
 
 def time_case(case: Case, repeat: int = 15, batch_s: float = 0.02) -> tuple[float, float]:
@@ -101,7 +172,11 @@ def run_suites(names: list[str], repeat: int) -> list[Timing]:
     timings = []
     for suite in names:
         for case in SUITES[suite]():
-            median, p90 = time_case(case, repeat)
+            try:
+                median, p90 = time_case(case, repeat)
+            finally:
+                if case.close is not None:
+                    case.close()
             timings.append(Timing(suite, case.name, median, p90, case.goal_ms))
     return timings
 

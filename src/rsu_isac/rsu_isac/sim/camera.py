@@ -11,7 +11,7 @@ from rsu_isac.core.camera_model import PinholeCamera, intrinsics_from_fov, look_
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.sim.traffic import VehicleStates
 
-MAST_HEIGHT_M = 8.0
+MAST_HEIGHT_M = 12.0
 IMAGE_SIZE_PX = (640, 480)
 HORIZONTAL_FOV_RAD = np.radians(100.0)
 VIEW_HALF_LENGTH_M = 80.0  # road drawn within this distance of the mast along x
@@ -54,9 +54,11 @@ def render(camera: PinholeCamera, scenario: Scenario, vehicles: VehicleStates) -
     ys = [lane.y_m for lane in road.lanes]
     half = road.lane_width_m / 2
     y0, y1 = min(ys) - half, max(ys) + half
-    ground = _polygon(
-        camera, np.array([[x0, y0 - 30, 0], [x1, y0 - 30, 0], [x1, y1 + 30, 0], [x0, y1 + 30, 0]])
-    )
+    # ground from just in front of the mast to well beyond the road (never behind the camera)
+    cam_y = camera.centre_m[1]
+    g0, g1 = (cam_y + 1.0, y1 + 200.0) if y0 > cam_y else (y0 - 200.0, cam_y - 1.0)
+    gx0, gx1 = cx - 4 * VIEW_HALF_LENGTH_M, cx + 4 * VIEW_HALF_LENGTH_M
+    ground = _polygon(camera, np.array([[gx0, g0, 0], [gx1, g0, 0], [gx1, g1, 0], [gx0, g1, 0]]))
     if ground is not None:
         cv2.fillPoly(image, [ground], GRASS)
     surface = _polygon(camera, np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0]]))

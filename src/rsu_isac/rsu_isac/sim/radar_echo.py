@@ -100,13 +100,15 @@ def synthesize_ofdm_echo(
     l_idx = np.arange(wf.num_symbols)
     delay = np.exp(-2j * np.pi * wf.subcarrier_spacing_hz * np.outer(targets.delay_s, n))
     doppler = np.exp(2j * np.pi * wf.symbol_interval_s * np.outer(targets.doppler_hz, l_idx))
-    b = steering_vector(targets.theta_rx_rad, nr, spacing) * amplitude[:, None]  # (K, N_r)
+    delay, doppler = delay.astype(np.complex64), doppler.astype(np.complex64)
+    b = (steering_vector(targets.theta_rx_rad, nr, spacing) * amplitude[:, None]).astype(
+        np.complex64
+    )  # (K, N_r)
     slow_fast = doppler[:, :, None] * delay[:, None, :]  # (K, L, N_sc)
     clean = np.tensordot(b, slow_fast, axes=(0, 0))  # (N_r, L, N_sc): sum over targets
     symbols = qpsk(rng, (wf.num_symbols, wf.num_subcarriers))
-    shape = clean.shape
-    noise = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
-    samples = clean * symbols + np.sqrt(radio.sensing_noise_w / 2.0) * noise
+    noise = rng.standard_normal((*clean.shape, 2), dtype=np.float32).view(np.complex64)[..., 0]
+    samples = clean * symbols + np.float32(np.sqrt(radio.sensing_noise_w / 2.0)) * noise
     return OfdmFrame(samples.astype(np.complex64), symbols)
 
 

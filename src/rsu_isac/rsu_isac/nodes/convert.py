@@ -1,0 +1,283 @@
+"""Conversions between rsu_isac_interfaces / standard messages and core/sim objects.
+
+Incoming messages are validated here; a malformed one raises :class:`MalformedMessageError`
+with the reason, which the node logs, counts and drops.
+"""
+
+from __future__ import annotations
+
+import array
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import PoseStamped
+from sensor_msgs.msg import CameraInfo, Image
+
+from rsu_isac.core.camera_model import PinholeCamera
+from rsu_isac.core.scenario import Scenario
+from rsu_isac.sim.link import BeamSet, LinkScore
+from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
+from rsu_isac.sim.traffic import VehicleStates
+from rsu_isac_interfaces.msg import (
+    Beam,
+    BeamformingCommand,
+    LinkMetrics,
+    RadarDetection,
+    RadarEcho,
+    VehicleLink,
+    VehicleState,
+    VehicleStateArray,
+)
+
+
+class MalformedMessageError(ValueError):
+    """An incoming message cannot be used; the text says why."""
+
+
+def float32_sequence(values: np.ndarray) -> array.array:
+    """A float32[] field value built from bytes (the generated setter takes an
+    array.array('f') as is; anything else is checked element by element, 50x slower)."""
+    out = array.array("f")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float32).tobytes())
+    return out
+
+
+def sim_time(seconds: float) -> Time:
+    nanoseconds = round(seconds * 1e9)
+    return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def vehicles_to_msg(
+    vehicles: VehicleStates, stamp: Time, slot: int, frame_id: str, queue: int
+) -> VehicleStateArray:
+    msg = VehicleStateArray(slot=slot, entry_queue_length=queue)
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    msg.vehicles = [
+        VehicleState(
+            id=int(v[0]),
+            classification=int(v[1]),
+            lane=int(v[2]),
+            x_m=v[3],
+            y_m=v[4],
+            vx_mps=v[5],
+            vy_mps=v[6],
+            heading_rad=v[7],
+            length_m=v[8],
+            width_m=v[9],
+        )
+        for v in vehicles.as_array().tolist()
+    ]
+    return msg
+
+
+def _echo_header(scenario: Scenario, stamp: Time, slot: int, frame_id: str) -> RadarEcho:
+    radio, wf = scenario.radio, scenario.radar.waveform
+    msg = RadarEcho(
+        slot=slot,
+        carrier_frequency_hz=radio.carrier_frequency_hz,
+        subcarrier_spacing_hz=wf.subcarrier_spacing_hz,
+        symbol_interval_s=wf.symbol_interval_s,
+        noise_variance_w=radio.sensing_noise_w,
+        antenna_spacing_wavelengths=radio.array.spacing_wavelengths,
+    )
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    return msg
+
+
+def frame_to_echo_msg(
+    frame: OfdmFrame, scenario: Scenario, stamp: Time, slot: int, frame_id: str
+) -> RadarEcho:
+    msg = _echo_header(scenario, stamp, slot, frame_id)
+    msg.abstraction = RadarEcho.ABSTRACTION_SIGNAL
+    msg.waveform = "ofdm"
+    msg.num_rx_antennas, msg.num_symbols, msg.num_subcarriers = frame.samples.shape
+    samples = frame.samples.reshape(-1)
+    msg.real = float32_sequence(samples.real)
+    msg.imag = float32_sequence(samples.imag)
+    symbols = frame.tx_symbols.reshape(-1)
+    msg.tx_symbols_real = float32_sequence(symbols.real)
+    msg.tx_symbols_imag = float32_sequence(symbols.imag)
+    return msg
+
+
+def measurements_to_echo_msg(
+    meas: Measurements, scenario: Scenario, stamp: Time, slot: int, frame_id: str
+) -> RadarEcho:
+    msg = _echo_header(scenario, stamp, slot, frame_id)
+    msg.abstraction = RadarEcho.ABSTRACTION_MEASUREMENT
+    columns = zip(
+        meas.range_m,
+        meas.radial_velocity_mps,
+        meas.azimuth_rad,
+        meas.delay_s,
+        meas.doppler_hz,
+        meas.snr_db,
+        meas.range_variance_m2,
+        meas.radial_velocity_variance_m2ps2,
+        meas.azimuth_variance_rad2,
+        meas.beam_index,
+        strict=True,
+    )
+    msg.measurements = [
+        RadarDetection(
+            range_m=float(r),
+            radial_velocity_mps=float(v),
+            azimuth_rad=float(a),
+            delay_s=float(t),
+            doppler_hz=float(f),
+            snr_db=float(s),
+            range_variance_m2=float(vr),
+            radial_velocity_variance_m2ps2=float(vv),
+            azimuth_variance_rad2=float(va),
+            beam_index=int(b),
+        )
+        for r, v, a, t, f, s, vr, vv, va, b in columns
+    ]
+    return msg
+
+
+def beamset_from_msg(msg: BeamformingCommand, num_antennas: int, num_rsus: int) -> BeamSet:
+    """Validated beams of a command; raises MalformedMessageError with the reason."""
+    if msg.num_antennas != num_antennas:
+        raise MalformedMessageError(
+            f"num_antennas = {msg.num_antennas}, the RSU has {num_antennas}"
+        )
+    b = len(msg.beams)
+    weights = np.zeros((b, num_antennas), dtype=complex)
+    for i, beam in enumerate(msg.beams):
+        if len(beam.weights_real) != num_antennas or len(beam.weights_imag) != num_antennas:
+            raise MalformedMessageError(
+                f"beam {i} has {len(beam.weights_real)} weights, expected {num_antennas}"
+            )
+        weights[i] = np.asarray(beam.weights_real) + 1j * np.asarray(beam.weights_imag)
+        if beam.rsu_index >= num_rsus:
+            raise MalformedMessageError(
+                f"beam {i} names RSU {beam.rsu_index}; there are {num_rsus}"
+            )
+        if beam.kind not in (Beam.KIND_COMMUNICATION, Beam.KIND_SENSING):
+            raise MalformedMessageError(f"beam {i} has unknown kind {beam.kind}")
+    powers = np.array([beam.power_w for beam in msg.beams], dtype=float)
+    if not (np.all(np.isfinite(weights)) and np.all(np.isfinite(powers))):
+        raise MalformedMessageError("NaN or infinite weights or powers")
+    if np.any(powers < 0):
+        raise MalformedMessageError("negative beam power")
+    norms = np.linalg.norm(weights, axis=1)
+    if b and np.any(np.abs(norms - 1.0) > 1e-3):
+        raise MalformedMessageError(
+            f"beams must be unit-norm, got norms {np.round(norms, 4).tolist()}"
+        )
+    return BeamSet(
+        weights=weights,
+        powers_w=powers,
+        rsu_index=np.array([beam.rsu_index for beam in msg.beams], dtype=int),
+        kind=np.array([beam.kind for beam in msg.beams], dtype=int),
+        track_id=np.array([beam.track_id for beam in msg.beams], dtype=int),
+        target_angle_rad=np.array([beam.target_azimuth_rad for beam in msg.beams], dtype=float),
+    )
+
+
+def beamset_to_msg(
+    beams: BeamSet,
+    stamp: Time,
+    slot: int,
+    policy: str,
+    frame_id: str,
+    power_budget_w: float,
+    solve_time_s: float = 0.0,
+) -> BeamformingCommand:
+    msg = BeamformingCommand(
+        slot=slot,
+        policy=policy,
+        num_antennas=beams.weights.shape[1],
+        power_budget_w=power_budget_w,
+        solve_time_s=solve_time_s,
+    )
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    msg.beams = [
+        Beam(
+            kind=int(beams.kind[i]),
+            track_id=int(beams.track_id[i]),
+            rsu_index=int(beams.rsu_index[i]),
+            power_w=float(beams.powers_w[i]),
+            target_azimuth_rad=float(beams.target_angle_rad[i]),
+            weights_real=float32_sequence(beams.weights[i].real),
+            weights_imag=float32_sequence(beams.weights[i].imag),
+        )
+        for i in range(len(beams))
+    ]
+    return msg
+
+
+def link_to_msg(
+    link: LinkScore, beams: BeamSet, stamp: Time, slot: int, command_slot: int, policy: str
+) -> LinkMetrics:
+    msg = LinkMetrics(
+        slot=slot,
+        command_slot=command_slot,
+        policy=policy,
+        sum_rate_bps_hz=link.sum_rate_bps_hz,
+        jain_fairness=link.jain_fairness,
+        num_misaligned=int(np.sum(link.misaligned)),
+    )
+    msg.header.stamp = stamp
+    sinr_db = 10 * np.log10(np.maximum(link.sinr, 1e-30))
+    msg.links = [
+        VehicleLink(
+            vehicle_id=int(link.vehicle_id[k]),
+            track_id=int(beams.track_id[link.beam_index[k]]) if link.beam_index[k] >= 0 else 0,
+            rsu_index=max(int(link.rsu_index[k]), 0),
+            sinr_db=float(sinr_db[k]),
+            rate_bps_hz=float(link.rate_bps_hz[k]),
+            beam_gain=float(link.beam_gain[k]),
+            misaligned=bool(link.misaligned[k]),
+        )
+        for k in range(link.vehicle_id.size)
+    ]
+    return msg
+
+
+def image_to_msg(image: np.ndarray, stamp: Time, frame_id: str) -> Image:
+    height, width, channels = image.shape
+    msg = Image(height=height, width=width, encoding="bgr8", is_bigendian=0, step=width * channels)
+    msg.data = image.tobytes()
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    return msg
+
+
+def camera_info_msg(camera: PinholeCamera, stamp: Time, frame_id: str) -> CameraInfo:
+    """Ideal pinhole (no distortion); rectification is the identity."""
+    msg = CameraInfo(width=camera.width_px, height=camera.height_px, distortion_model="plumb_bob")
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    msg.k = camera.intrinsics.reshape(-1).tolist()
+    msg.d = [0.0] * 5
+    msg.r = np.eye(3).reshape(-1).tolist()
+    msg.p = np.hstack([camera.intrinsics, np.zeros((3, 1))]).reshape(-1).tolist()
+    return msg
+
+
+def camera_pose_msg(camera: PinholeCamera, stamp: Time, frame_id: str) -> PoseStamped:
+    """Mounting pose: camera (optical frame) centre and orientation in the road frame."""
+    msg = PoseStamped()
+    msg.header.stamp, msg.header.frame_id = stamp, frame_id
+    msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = camera.centre_m.tolist()
+    x, y, z, w = _quaternion(camera.rotation.T)  # camera -> world rotation
+    msg.pose.orientation.x, msg.pose.orientation.y = x, y
+    msg.pose.orientation.z, msg.pose.orientation.w = z, w
+    return msg
+
+
+def _quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a rotation matrix (Shepperd's method)."""
+    trace = np.trace(r)
+    if trace > 0:
+        s = 2.0 * np.sqrt(1.0 + trace)
+        return ((r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s, s / 4)
+    i = int(np.argmax(np.diag(r)))
+    j, k = (i + 1) % 3, (i + 2) % 3
+    s = 2.0 * np.sqrt(1.0 + r[i, i] - r[j, j] - r[k, k])
+    q = np.zeros(4)
+    q[i] = s / 4
+    q[j] = (r[j, i] + r[i, j]) / s
+    q[k] = (r[k, i] + r[i, k]) / s
+    q[3] = (r[k, j] - r[j, k]) / s
+    return float(q[0]), float(q[1]), float(q[2]), float(q[3])

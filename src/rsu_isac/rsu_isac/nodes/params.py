@@ -1,0 +1,53 @@
+"""Parameter declaration with descriptors (description, range, choices) and start-up
+validation whose errors name the parameter and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
+from rclpy.node import Node
+
+
+class ParameterError(ValueError):
+    """A node parameter is invalid; the message names it and the allowed values."""
+
+
+def declare(
+    node: Node,
+    name: str,
+    default: Any,
+    description: str,
+    low: float | None = None,
+    high: float | None = None,
+    choices: Sequence[str] | None = None,
+) -> Any:
+    """Declare ``name`` and return its value, checked against [low, high] or ``choices``."""
+    descriptor = ParameterDescriptor(description=description)
+    if choices is not None:
+        descriptor.additional_constraints = "one of: " + ", ".join(choices)
+    elif low is not None and high is not None:
+        if isinstance(default, bool):
+            pass
+        elif isinstance(default, int):
+            descriptor.integer_range = [IntegerRange(from_value=int(low), to_value=int(high))]
+        else:
+            descriptor.floating_point_range = [
+                FloatingPointRange(from_value=float(low), to_value=float(high))
+            ]
+    try:
+        value = node.declare_parameter(name, default, descriptor).value
+    except (InvalidParameterTypeException, InvalidParameterValueException) as exc:
+        raise ParameterError(f"parameter '{name}': {exc}") from None
+    if choices is not None and value not in choices:
+        raise ParameterError(
+            f"parameter '{name}' = {value!r} is not allowed; allowed: {', '.join(choices)}"
+        )
+    numeric = not isinstance(value, bool | str)
+    if low is not None and high is not None and numeric and not low <= value <= high:
+        raise ParameterError(
+            f"parameter '{name}' = {value!r} is out of range: allowed [{low}, {high}]"
+        )
+    return value

@@ -1,0 +1,260 @@
+"""traffic_sim: the simulated road (DESIGN.md section 3).
+
+Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receiving RSU,
+<rsu0>/camera/image_raw (every camera_period_slots) with camera_info and the mounting pose
+(transient local), and link/metrics (the commanded beams scored on the true channel).
+Subscribes beamforming/command. In lockstep mode it waits, after each slot, for the command
+of the next slot whenever a command publisher exists (bounded by lockstep_timeout_s), so a
+closed-loop run is deterministic; it also holds slot 1 until a command publisher appears
+(at most startup_wait_s), like a simulator that starts paused.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import rclpy
+from geometry_msgs.msg import PoseStamped
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
+
+from rsu_isac.core.scenario import Scenario, load_named_scenario, load_scenario, scenario_names
+from rsu_isac.core.schema import SchemaError
+from rsu_isac.nodes.convert import (
+    MalformedMessageError,
+    beamset_from_msg,
+    camera_info_msg,
+    camera_pose_msg,
+    frame_to_echo_msg,
+    image_to_msg,
+    link_to_msg,
+    measurements_to_echo_msg,
+    sim_time,
+    vehicles_to_msg,
+)
+from rsu_isac.nodes.diagnostics import NodeDiagnostics
+from rsu_isac.nodes.params import ParameterError, declare
+from rsu_isac.paths import scenarios_dir
+from rsu_isac.sim.traffic import ENGINES
+from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator
+from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, VehicleStateArray
+
+ROAD_FRAME = "road"
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED = QoSProfile(
+    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
+AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
+
+
+def resolve_scenario(value: str) -> Scenario:
+    """A scenario name from config/scenarios, or a path to a scenario file."""
+    if value.endswith(".yaml") or "/" in value:
+        return load_scenario(Path(value))
+    return load_named_scenario(value, scenarios_dir())
+
+
+class TrafficSim(Node):
+    """The road: traffic, sensors and link score, one slot per step."""
+
+    def __init__(self) -> None:
+        super().__init__("traffic_sim")
+        names = scenario_names(scenarios_dir())
+        scenario_value = declare(
+            self,
+            "scenario",
+            "seed000",
+            f"scenario name ({', '.join(names)}) or path to a .yaml file",
+        )
+        try:
+            self.scenario = resolve_scenario(scenario_value)
+        except SchemaError as exc:
+            raise ParameterError(f"parameter 'scenario': {exc}") from None
+        engine = declare(self, "engine", "embedded", "traffic engine", choices=ENGINES)
+        abstraction = declare(
+            self, "abstraction", "signal", "radar echo abstraction", choices=ABSTRACTIONS
+        )
+        seed = declare(self, "seed", -1, "random seed; -1 = the scenario's seed", -1, 2**31 - 1)
+        self.lockstep = declare(
+            self, "lockstep", True, "wait for the next slot's command when a policy is running"
+        )
+        self.lockstep_timeout_s = declare(
+            self, "lockstep_timeout_s", 5.0, "longest wait for a command [s]", 0.01, 600.0
+        )
+        self.startup_wait_s = declare(
+            self,
+            "startup_wait_s",
+            10.0,
+            "lockstep: longest wait for a policy before slot 1 [s]",
+            0.0,
+            600.0,
+        )
+        rtf = declare(
+            self,
+            "real_time_factor",
+            1.0,
+            "simulated seconds per wall-clock second; 0 = as fast as possible",
+            0.0,
+            1000.0,
+        )
+        self.duration_s = declare(
+            self, "duration_s", 0.0, "simulated duration [s]; 0 = until shut down", 0.0, 1e7
+        )
+        camera_period = declare(
+            self,
+            "camera_period_slots",
+            5,
+            "render a camera frame every N slots; 0 = no camera",
+            0,
+            100000,
+        )
+        misalignment = declare(
+            self,
+            "misalignment_gain",
+            0.5,
+            "beam gain |a^H f|^2 below which a vehicle is misaligned",
+            0.0,
+            1.0,
+        )
+        self.sim = Simulator(
+            self.scenario,
+            SimConfig(
+                engine=engine,
+                abstraction=abstraction,
+                seed=self.scenario.seed if seed < 0 else seed,
+                camera_period_slots=camera_period,
+                misalignment_gain=misalignment,
+            ),
+        )
+        self.diagnostics = NodeDiagnostics(self)
+        self.done = False
+        self.commands_received = 0
+        self.missed_commands = 0
+        self._command_slot = 0
+        self._policy = "none"
+        self._wait_started: float | None = None
+        self._created = time.monotonic()
+
+        self._clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
+        self._truth_pub = self.create_publisher(VehicleStateArray, "sim/ground_truth", RELIABLE)
+        self._link_pub = self.create_publisher(LinkMetrics, "link/metrics", RELIABLE)
+        self._echo_pubs = {
+            rsu.name: self.create_publisher(
+                RadarEcho, f"{rsu.name}/radar/echo", qos_profile_sensor_data
+            )
+            for rsu in self.scenario.rsus
+            if rsu.role != "transmit"
+        }
+        self._command_sub = self.create_subscription(
+            BeamformingCommand, "beamforming/command", self._on_command, RELIABLE
+        )
+        if self.sim.camera is not None:
+            cam = self.scenario.rsus[0].name
+            self._camera_frame = f"{cam}_camera_optical"
+            self._image_pub = self.create_publisher(
+                Image, f"{cam}/camera/image_raw", qos_profile_sensor_data
+            )
+            info_pub = self.create_publisher(CameraInfo, f"{cam}/camera/camera_info", LATCHED)
+            pose_pub = self.create_publisher(PoseStamped, f"{cam}/camera/pose", LATCHED)
+            info_pub.publish(camera_info_msg(self.sim.camera, sim_time(0.0), self._camera_frame))
+            pose_pub.publish(camera_pose_msg(self.sim.camera, sim_time(0.0), ROAD_FRAME))
+        period = self.scenario.slot_s / rtf if rtf > 0 else AS_FAST_AS_POSSIBLE_PERIOD_S
+        self.create_timer(period, self._tick)
+        self.get_logger().info(
+            f"scenario {self.scenario.name}, engine {engine}, {abstraction} echoes, "
+            f"slot {self.scenario.slot_s * 1e3:g} ms, lockstep {self.lockstep}"
+        )
+
+    def _on_command(self, msg: BeamformingCommand) -> None:
+        radio = self.scenario.radio
+        try:
+            beams = beamset_from_msg(msg, radio.array.num_tx_antennas, len(self.scenario.rsus))
+        except MalformedMessageError as exc:
+            self.diagnostics.drop("beamforming/command", str(exc))
+            return
+        self.sim.apply(beams)
+        self.commands_received += 1
+        self._command_slot = max(self._command_slot, int(msg.slot))
+        self._policy = msg.policy
+
+    def _waiting_for_command(self) -> bool:
+        """Lockstep: hold the next slot until its command arrives (bounded)."""
+        policy_running = self.count_publishers("beamforming/command") > 0
+        if self.sim.slot == 0:  # paused start: let the policy connect first
+            waiting = not policy_running and time.monotonic() - self._created < self.startup_wait_s
+            return self.lockstep and waiting
+        if not (self.lockstep and policy_running) or self._command_slot >= self.sim.slot + 1:
+            return False
+        now = time.monotonic()
+        if self._wait_started is None:
+            self._wait_started = now
+        if now - self._wait_started < self.lockstep_timeout_s:
+            return True
+        self.missed_commands += 1
+        self.get_logger().warning(
+            f"no command for slot {self.sim.slot + 1} within {self.lockstep_timeout_s:g} s; "
+            "keeping the previous beams"
+        )
+        return False
+
+    def _tick(self) -> None:
+        if self.done or self._waiting_for_command():
+            return
+        self._wait_started = None
+        started = time.perf_counter()
+        out = self.sim.step()
+        stamp = sim_time(out.time_s)
+        self._clock_pub.publish(Clock(clock=stamp))
+        self._truth_pub.publish(
+            vehicles_to_msg(out.vehicles, stamp, out.slot, ROAD_FRAME, out.entry_queue_length)
+        )
+        for echo in out.echoes:
+            name = self.scenario.rsus[echo.rsu_index].name
+            if echo.frame is not None:
+                msg = frame_to_echo_msg(echo.frame, self.scenario, stamp, out.slot, name)
+            else:
+                msg = measurements_to_echo_msg(
+                    echo.measurements, self.scenario, stamp, out.slot, name
+                )
+            self._echo_pubs[name].publish(msg)
+        if out.image is not None:
+            self._image_pub.publish(image_to_msg(out.image, stamp, self._camera_frame))
+        self._link_pub.publish(
+            link_to_msg(out.link, self.sim.beams, stamp, out.slot, self._command_slot, self._policy)
+        )
+        self.diagnostics.record(time.perf_counter() - started)
+        if self.duration_s > 0 and out.time_s >= self.duration_s - 1e-9:
+            self.done = True
+            self.get_logger().info(f"simulated {out.time_s:g} s ({out.slot} slots); stopping")
+
+    def close(self) -> None:
+        self.diagnostics.publish()
+        self.sim.close()
+
+
+def main(args: list[str] | None = None) -> None:
+    try:
+        with rclpy.init(args=args):
+            try:
+                node = TrafficSim()
+            except ParameterError as exc:
+                print(f"traffic_sim: {exc}", file=sys.stderr)
+                sys.exit(2)
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            try:
+                while rclpy.ok() and not node.done:
+                    executor.spin_once(timeout_sec=0.05)
+            finally:
+                node.close()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+if __name__ == "__main__":
+    main()
