@@ -1,34 +1,16 @@
 """Traffic engines: Little's law, Poisson inter-arrivals, determinism, same output layout."""
 
-import hashlib
-
 import numpy as np
 import pytest
-from scipy import stats
 
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.paths import scenarios_dir
+from rsu_isac.sim.stats import traffic_stats
 from rsu_isac.sim.traffic import ENGINES, create_engine
 
 
 def scenario(name):
     return load_named_scenario(name, scenarios_dir())
-
-
-def run(name, engine, seconds, seed=1):
-    sc = scenario(name)
-    eng = create_engine(sc, engine, seed)
-    counts, speeds, digest = [], [], hashlib.sha256()
-    try:
-        for _ in range(round(seconds / sc.slot_s)):
-            eng.step()
-            v = eng.vehicles()
-            counts.append(len(v))
-            speeds.append(np.mean(np.hypot(v.vx_mps, v.vy_mps)) if len(v) else np.nan)
-            digest.update(v.as_array().tobytes())
-        return sc, eng, np.array(counts), np.array(speeds), digest.hexdigest()
-    finally:
-        eng.close()
 
 
 # dense_city: IDM lanes well below capacity (both engines); seed004: free flow (embedded;
@@ -38,25 +20,21 @@ LITTLE_CASES = [("dense_city", "embedded"), ("dense_city", "sumo"), ("seed004", 
 
 @pytest.mark.parametrize(("name", "engine"), LITTLE_CASES)
 def test_littles_law_and_poisson_arrivals(name, engine):
-    sc, eng, counts, speeds, _ = run(name, engine, seconds=300.0)
-    warm = round(60.0 / sc.slot_s)  # several traversal times
-    rate = sc.traffic.arrival_rate_per_lane_per_s
-    lanes = len(sc.road.lanes)
-    # Little's law N = lambda W with W = L / v: v is the space-mean speed on the road
-    predicted = rate * lanes * sc.road.length_m / np.nanmean(speeds[warm:])
-    assert np.mean(counts[warm:]) == pytest.approx(predicted, rel=0.10)
-    gaps = np.concatenate([eng.arrivals.inter_arrival_times_s(lane) for lane in range(lanes)])
-    assert gaps.size > 50
-    result = stats.kstest(gaps, "expon", args=(0.0, 1.0 / rate))
-    assert result.pvalue > 0.01, f"inter-arrivals not exponential at {rate}/s: {result}"
+    result = traffic_stats(scenario(name), engine, seed=1, seconds=300.0)
+    # Little's law N = lambda W with W = L / v (v: space-mean speed on the road)
+    assert abs(result.relative_error) <= 0.10, result
+    assert result.arrivals > 50
+    assert result.ks_pvalue > 0.01, (
+        f"inter-arrivals not exponential at the configured rate: {result}"
+    )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_same_seed_same_ground_truth(engine):
     name = "dense_city"
-    first = run(name, engine, 60.0, seed=5)[-1]
-    second = run(name, engine, 60.0, seed=5)[-1]
-    other = run(name, engine, 60.0, seed=6)[-1]
+    first, second, other = (
+        traffic_stats(scenario(name), engine, seed, 60.0).ground_truth_sha256 for seed in (5, 5, 6)
+    )
     assert first == second
     assert first != other
 

@@ -49,6 +49,24 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_traffic_stats(args: argparse.Namespace) -> int:
+    import json
+
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.core.schema import SchemaError
+    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.sim.stats import traffic_stats
+
+    try:
+        scenario = load_named_scenario(args.scenario, scenarios_dir())
+        result = traffic_stats(scenario, args.engine, args.seed, args.seconds)
+    except (SchemaError, ValueError) as exc:
+        print(f"rsu-isac traffic-stats: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result.as_dict(), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rsu-isac",
@@ -73,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeat", type=int, default=15, help="timed batches per case")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(func=_cmd_bench)
+
+    stats = sub.add_parser(
+        "traffic-stats",
+        help="run a traffic engine and compare with Little's law and Poisson arrivals",
+    )
+    stats.add_argument("--scenario", default="dense_city", help="scenario name")
+    stats.add_argument("--engine", default="embedded", help="embedded or sumo")
+    stats.add_argument("--seed", type=int, default=1, help="random seed")
+    stats.add_argument("--seconds", type=float, default=300.0, help="simulated duration [s]")
+    stats.set_defaults(func=_cmd_traffic_stats)
 
     run = sub.add_parser(
         "exec",
