@@ -82,4 +82,4 @@ def test_bench_prints_figures_for_the_core(tmp_path):
 def test_bench_rejects_unknown_suite(tmp_path):
     result = run("bench", "nope", env=plain_shell_env(), cwd=tmp_path)
     assert result.returncode == 2
-    assert "unknown benchmark suite 'nope'; valid: core, sim" in result.stderr
+    assert "unknown benchmark suite 'nope'; valid: core, sim, radar" in result.stderr

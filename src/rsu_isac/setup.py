@@ -44,6 +44,7 @@ setup(
         "console_scripts": [
             "rsu-isac = rsu_isac.cli:main",
             "traffic_sim = rsu_isac.nodes.traffic_sim:main",
+            "radar_processing = rsu_isac.nodes.radar_processing:main",
         ],
     },
 )

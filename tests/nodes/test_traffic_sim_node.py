@@ -4,11 +4,12 @@ command sent back changes the link metrics."""
 import numpy as np
 import pytest
 import rclpy
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosgraph_msgs.msg import Clock
 
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.nodes.convert import beamset_to_msg, sim_time
+from rsu_isac.nodes.qos import LARGE_SENSOR
 from rsu_isac.paths import scenarios_dir
 from rsu_isac.sim.link import BeamSet
 from rsu_isac.sim.traffic import VehicleStates
@@ -83,9 +84,7 @@ def test_clock_truth_echo_and_command_loop(abstraction):
 
         node.create_subscription(Clock, "/clock", lambda m: clocks.append(m.clock), RELIABLE)
         node.create_subscription(VehicleStateArray, "sim/ground_truth", on_truth, RELIABLE)
-        node.create_subscription(
-            RadarEcho, "rsu0/radar/echo", echoes.append, qos_profile_sensor_data
-        )
+        node.create_subscription(RadarEcho, "rsu0/radar/echo", echoes.append, LARGE_SENSOR)
         node.create_subscription(LinkMetrics, "link/metrics", links.append, RELIABLE)
         assert spin_until(
             node,

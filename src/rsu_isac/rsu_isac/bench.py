@@ -137,7 +137,44 @@ def sim_cases() -> list[Case]:
     return cases
 
 
-SUITES: dict[str, Callable[[], list[Case]]] = {"core": core_cases, "sim": sim_cases}
+def radar_cases() -> list[Case]:
+    """Radar processing of one signal-level echo with about 20 vehicles, N_RA = 32."""
+    from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.sim.world import SimConfig, Simulator
+
+    sc = load_named_scenario("seed004", scenarios_dir())
+    sim = Simulator(sc, SimConfig(abstraction="signal", seed=0, camera_period_slots=0))
+    for _ in range(150):
+        out = sim.step()
+    sim.close()
+    frame = out.echoes[0].frame
+    wf = sc.radar.waveform
+    geometry = FrameGeometry(
+        sc.radio.carrier_frequency_hz,
+        wf.subcarrier_spacing_hz,
+        wf.symbol_interval_s,
+        sc.radio.sensing_noise_w,
+    )
+    k = len(out.vehicles)
+    return [
+        Case(
+            f"radar processing, {method}, K={k} vehicles, N_RA=32, 64x128 OFDM",
+            5.0,
+            lambda method=method: process_frame(
+                frame.samples, frame.tx_symbols, geometry, ProcessingConfig(angle_method=method)
+            ),
+        )
+        for method in ("matched_filter", "music")
+    ]
+
+
+SUITES: dict[str, Callable[[], list[Case]]] = {
+    "core": core_cases,
+    "sim": sim_cases,
+    "radar": radar_cases,
+}
 
 
 def time_case(case: Case, repeat: int = 15, batch_s: float = 0.02) -> tuple[float, float]:

@@ -83,3 +83,14 @@ def pcrb_update(
         np.asarray(measurement_noise, dtype=float), h
     )
     return np.linalg.inv(measurement_info + np.linalg.inv(predicted))
+
+
+def crlb_frequency_cycles2(snr_per_sample: ArrayLike, num_samples: int) -> NDArray[np.float64]:
+    """CRB of the frequency of a complex tone A exp(j 2 pi f k) + CN(0, sigma^2), k < N, in
+    (cycles per sample)^2: 6 / ((2 pi)^2 SNR N (N^2 - 1)) with SNR = |A|^2 / sigma^2 (Rife and
+    Boorstyn, IEEE Trans. IT-20, 1974). Delay, Doppler and cos(theta) of the OFDM radar are
+    such frequencies (per subcarrier, per symbol, per element)."""
+    n = float(num_samples)
+    snr = np.asarray(snr_per_sample, dtype=float)
+    with np.errstate(divide="ignore"):
+        return 6.0 / ((2 * np.pi) ** 2 * snr * n * (n**2 - 1.0))

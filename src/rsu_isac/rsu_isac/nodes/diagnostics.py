@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections import deque
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.clock import Clock, ClockType
 from rclpy.node import Node
 
 WINDOW = 1000  # slots kept for the latency percentiles
-PUBLISH_EVERY_S = 1.0  # wall-clock period of the /diagnostics message
+PUBLISH_EVERY_S = 1.0  # steady-clock period of the /diagnostics message
 
 
 class NodeDiagnostics:
@@ -22,15 +22,13 @@ class NodeDiagnostics:
         self._times_ms: deque[float] = deque(maxlen=WINDOW)
         self.slots = 0
         self.dropped: dict[str, int] = {}
-        self._last_publish = 0.0
+        node.create_timer(
+            PUBLISH_EVERY_S, self.publish, clock=Clock(clock_type=ClockType.STEADY_TIME)
+        )
 
     def record(self, seconds: float) -> None:
         self._times_ms.append(seconds * 1e3)
         self.slots += 1
-        now = time.monotonic()
-        if now - self._last_publish >= PUBLISH_EVERY_S:
-            self._last_publish = now
-            self.publish()
 
     def drop(self, topic: str, reason: str) -> None:
         """Count and log (throttled) a malformed message that was dropped."""

@@ -19,7 +19,6 @@ import rclpy
 from geometry_msgs.msg import PoseStamped
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -39,16 +38,13 @@ from rsu_isac.nodes.convert import (
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare
+from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.paths import scenarios_dir
 from rsu_isac.sim.traffic import ENGINES
 from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator
 from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, VehicleStateArray
 
 ROAD_FRAME = "road"
-RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-LATCHED = QoSProfile(
-    depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
-)
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
 
 
@@ -144,9 +140,7 @@ class TrafficSim(Node):
         self._truth_pub = self.create_publisher(VehicleStateArray, "sim/ground_truth", RELIABLE)
         self._link_pub = self.create_publisher(LinkMetrics, "link/metrics", RELIABLE)
         self._echo_pubs = {
-            rsu.name: self.create_publisher(
-                RadarEcho, f"{rsu.name}/radar/echo", qos_profile_sensor_data
-            )
+            rsu.name: self.create_publisher(RadarEcho, f"{rsu.name}/radar/echo", LARGE_SENSOR)
             for rsu in self.scenario.rsus
             if rsu.role != "transmit"
         }
@@ -156,9 +150,7 @@ class TrafficSim(Node):
         if self.sim.camera is not None:
             cam = self.scenario.rsus[0].name
             self._camera_frame = f"{cam}_camera_optical"
-            self._image_pub = self.create_publisher(
-                Image, f"{cam}/camera/image_raw", qos_profile_sensor_data
-            )
+            self._image_pub = self.create_publisher(Image, f"{cam}/camera/image_raw", LARGE_SENSOR)
             info_pub = self.create_publisher(CameraInfo, f"{cam}/camera/camera_info", LATCHED)
             pose_pub = self.create_publisher(PoseStamped, f"{cam}/camera/pose", LATCHED)
             info_pub.publish(camera_info_msg(self.sim.camera, sim_time(0.0), self._camera_frame))

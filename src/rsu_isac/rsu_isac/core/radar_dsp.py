@@ -1,0 +1,385 @@
+"""Radar signal processing of the OFDM ISAC echo: matched filtering (symbol removal),
+windowed range-Doppler-angle FFTs, CA-CFAR with an exact threshold, and per-detection
+range / Doppler / angle estimation (ML refinement on fine grids; angle by the spatial
+matched filter b^H(theta) scan or by MUSIC, 002).
+
+Input: the frequency-domain frame Y[m, l, n] (receive antenna m, symbol l, subcarrier n) and
+the known symbols s[l, n] (see ``rsu_isac.sim.radar_echo``). After dividing by s, a target
+at delay tau, Doppler mu and angle theta contributes c b_m(theta) exp(-j2 pi n df tau)
+exp(j2 pi mu l T): a 3-D complex sinusoid with frequencies tau df (cycles/subcarrier),
+mu T (cycles/symbol) and delta cos(theta) (cycles/element). Bin sizes: range c / (2 N df),
+Doppler 1 / (L T), cos(theta) 1 / (delta M) for M receive beams.
+
+Everything after the FFTs is vectorised over detections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import fft as sfft
+from scipy import ndimage
+from scipy.stats import betaprime
+
+from rsu_isac.core.array import HALF_WAVELENGTH, steering_vector
+from rsu_isac.core.bounds import crlb_frequency_cycles2
+from rsu_isac.core.radar import (
+    radial_velocity_from_doppler_mps,
+    radial_velocity_variance_m2ps2,
+    range_from_delay_m,
+    range_variance_m2,
+)
+
+AngleMethod = Literal["matched_filter", "music"]
+ANGLE_METHODS: tuple[AngleMethod, ...] = ("matched_filter", "music")
+REFINE_OVERSAMPLING = 32  # zero-padding factor of the ML refinement periodogram
+
+
+@dataclass(frozen=True)
+class ProcessingConfig:
+    """Detection and estimation settings of :func:`process_frame`."""
+
+    false_alarm_probability: float = 1e-6  # per cell; x 524k cells = 0.5 per frame
+    guard_cells: tuple[int, int] = (2, 2)  # (Doppler, range) on each side
+    training_cells: tuple[int, int] = (4, 8)  # (Doppler, range) on each side
+    angle_oversampling: int = 2  # receive beams M = oversampling * N_r
+    angle_method: AngleMethod = "matched_filter"
+    sidelobe_guard_db: float = 25.0  # drop peaks this far below a stronger one on an axis
+    max_detections: int = 64
+
+
+@dataclass(frozen=True)
+class FrameGeometry:
+    """Radio parameters of an echo frame (from the RadarEcho message)."""
+
+    carrier_frequency_hz: float
+    subcarrier_spacing_hz: float
+    symbol_interval_s: float
+    noise_variance_w: float
+    spacing_wavelengths: float = HALF_WAVELENGTH
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Per-detection estimates and their variances (arrays of equal length)."""
+
+    range_m: NDArray[np.float64]
+    radial_velocity_mps: NDArray[np.float64]
+    azimuth_rad: NDArray[np.float64]
+    delay_s: NDArray[np.float64]
+    doppler_hz: NDArray[np.float64]
+    snr_db: NDArray[np.float64]  # SNR of the detection cell (windowed, all antennas)
+    range_variance_m2: NDArray[np.float64]
+    radial_velocity_variance_m2ps2: NDArray[np.float64]
+    azimuth_variance_rad2: NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.range_m.size)
+
+
+def cfar_threshold_factor(pfa: float, num_training: int, degrees: int = 1) -> float:
+    """CA-CFAR factor alpha with P(X > alpha mean(training)) = pfa for a noise-only cell
+    X ~ Gamma(degrees) and num_training iid Gamma(degrees) training cells: X / sum(train) is
+    beta-prime(k, N k) distributed, so the threshold is exact, not the large-N approximation
+    N (pfa^(-1/N) - 1) (which it equals for k = 1)."""
+    return float(num_training * betaprime.isf(pfa, degrees, num_training * degrees))
+
+
+def hann(n: int) -> NDArray[np.float32]:
+    """Periodic Hann window scaled to unit power gain (white-noise variance is preserved)."""
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+    return (w / np.sqrt(np.mean(w**2))).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Cubes:
+    """Intermediate transforms of one frame (complex64)."""
+
+    range_only: NDArray[np.complex64]  # (N_r, L, N): windowed IFFT over subcarriers
+    doppler_only: NDArray[np.complex64]  # (N_r, L, N): windowed FFT over symbols
+    range_doppler: NDArray[np.complex64]  # (N_r, L, N): both
+    beams: NDArray[np.complex64]  # (M, L, N): Hann-tapered receive beams (for detection)
+
+
+def transform(
+    samples: NDArray[np.complex64], tx_symbols: NDArray[np.complex64], angle_bins: int
+) -> Cubes:
+    """Symbol removal, Hann-windowed range IFFT and Doppler FFT (orthonormal: noise variance
+    per cell stays sigma^2), Hann-tapered receive beams by an FFT over the antennas
+    (b^H(theta) x sums exp(+j 2 pi delta m cos theta) x_m, hence the inverse transform).
+    The tapers keep sidelobes 31 dB down, so that strong vehicles do not spawn false peaks;
+    the estimates use the untapered data."""
+    nr, num_symbols, num_sc = samples.shape
+    x = (samples / tx_symbols[np.newaxis]).astype(np.complex64)
+    w_range, w_doppler = hann(num_sc), hann(num_symbols)
+    range_only = sfft.ifft(x * w_range, axis=2, norm="ortho", workers=-1)
+    doppler_only = sfft.fft(x * w_doppler[:, None], axis=1, norm="ortho", workers=-1)
+    range_doppler = sfft.fft(range_only * w_doppler[:, None], axis=1, norm="ortho", workers=-1)
+    tapered = range_doppler * hann(nr)[:, None, None]
+    beams = sfft.ifft(tapered, n=angle_bins, axis=0, workers=-1) * np.float32(
+        angle_bins / np.sqrt(nr)
+    )
+    return Cubes(range_only, doppler_only, range_doppler, beams.astype(np.complex64))
+
+
+def detect(power: NDArray[np.float32], config: ProcessingConfig) -> tuple[NDArray, NDArray]:
+    """CA-CFAR per receive beam (cyclic in Doppler and range) at local maxima of the
+    angle-Doppler-range power, then an along-axis sidelobe guard. Returns (cells (K, 3),
+    noise estimate (K,))."""
+    gd, gr = config.guard_cells
+    td, tr = config.training_cells
+    outer = (1, 2 * (gd + td) + 1, 2 * (gr + tr) + 1)
+    inner = (1, 2 * gd + 1, 2 * gr + 1)
+    n_outer, n_inner = int(np.prod(outer)), int(np.prod(inner))
+    total = ndimage.uniform_filter(power, size=outer, mode="wrap") * np.float32(n_outer)
+    guard = ndimage.uniform_filter(power, size=inner, mode="wrap") * np.float32(n_inner)
+    num_training = n_outer - n_inner
+    noise = np.maximum((total - guard) / np.float32(num_training), np.float32(1e-30))
+    alpha = cfar_threshold_factor(config.false_alarm_probability, num_training)
+    cells = np.argwhere(power > np.float32(alpha) * noise)
+    if cells.size:
+        cells = cells[_is_local_maximum(power, cells)]
+        cells = cells[np.argsort(-power[tuple(cells.T)])]
+        cells = _drop_axis_sidelobes(
+            cells, power[tuple(cells.T)], power.shape, 10 ** (-config.sidelobe_guard_db / 10)
+        )
+        cells = cells[: config.max_detections]
+    return cells, noise[tuple(cells.T)].astype(np.float64)
+
+
+def _is_local_maximum(power: NDArray[np.float32], cells: NDArray) -> NDArray[np.bool_]:
+    """Whether each cell is >= its 26 neighbours (cyclic)."""
+    shape = np.array(power.shape)
+    value = power[tuple(cells.T)]
+    keep = np.ones(cells.shape[0], dtype=bool)
+    for offset in np.argwhere(np.ones((3, 3, 3))) - 1:
+        if not offset.any():
+            continue
+        neighbour = np.mod(cells + offset, shape)
+        keep &= value >= power[tuple(neighbour.T)]
+    return keep
+
+
+def _drop_axis_sidelobes(
+    cells: NDArray, values: NDArray, shape: tuple[int, ...], ratio: float
+) -> NDArray:
+    """Drop peaks (sorted strongest first) that lie on an axis line of a stronger peak (the
+    other two coordinates within one bin) and are weaker by more than 1 / ratio: the
+    separable windows' sidelobes lie along the axes."""
+    diff = np.abs(cells[:, None, :] - cells[None, :, :])
+    diff = np.minimum(diff, np.array(shape) - diff)  # cyclic distance, (P, P, 3)
+    on_axis = np.sum(diff <= 1, axis=2) >= 2
+    much_weaker = values[:, None] < ratio * values[None, :]
+    return cells[~np.any(on_axis & much_weaker, axis=1)]
+
+
+def _refine(profiles: NDArray[np.complex64], start: NDArray[np.float64], sign: float):
+    """ML refinement of a tone's frequency in ``profiles`` (K, S) within +-0.5 bin of
+    ``start`` (K,): the periodogram zero-padded REFINE_OVERSAMPLING times, its maximum in
+    that interval, and a parabola through the three points around it."""
+    size = profiles.shape[1]
+    padded = size * REFINE_OVERSAMPLING
+    transform_ = sfft.fft if sign < 0 else sfft.ifft
+    spectrum = np.abs(transform_(profiles, n=padded, axis=1, workers=-1)) ** 2  # (K, P)
+    half = REFINE_OVERSAMPLING // 2
+    centre = np.round(start * REFINE_OVERSAMPLING).astype(int)
+    window = centre[:, None] + np.arange(-half, half + 1)[None, :]  # (K, W) fine bins
+    values = np.take_along_axis(spectrum, np.mod(window, padded), axis=1)
+    best = np.clip(np.argmax(values, axis=1), 1, window.shape[1] - 2)
+    rows = np.arange(best.size)
+    left, mid, right = values[rows, best - 1], values[rows, best], values[rows, best + 1]
+    denom = left - 2 * mid + right
+    offset = np.where(denom != 0, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
+    return (window[rows, best] + np.clip(offset, -1, 1)) / REFINE_OVERSAMPLING
+
+
+def _spatial_snapshots(range_doppler: NDArray[np.complex64], d_bins, r_bins) -> NDArray:
+    """(K, N_r, 9) snapshots at each detection cell (index 4) and its 8 range-Doppler
+    neighbours."""
+    _, num_symbols, num_sc = range_doppler.shape
+    offsets = [(dd, dr) for dd in (-1, 0, 1) for dr in (-1, 0, 1)]
+    cols = [
+        range_doppler[:, (d_bins + dd) % num_symbols, (r_bins + dr) % num_sc].T
+        for dd, dr in offsets
+    ]
+    return np.stack(cols, axis=2)
+
+
+def music_spectrum(
+    snapshots: NDArray[np.complex64],
+    theta: NDArray[np.float64],
+    num_sources: NDArray[np.int64],
+    spacing: float,
+) -> NDArray[np.float64]:
+    """MUSIC pseudo-spectrum 1 / ||E_n^H b(theta)||^2 for each detection: snapshots
+    (K, N_r, S), theta (K, G), num_sources (K,). Forward-backward averaging of the sample
+    covariance decorrelates two coherent returns (002 uses MUSIC for the DOA)."""
+    covariance = fb_covariance(snapshots)
+    size = covariance.shape[1]
+    _, vectors = np.linalg.eigh(covariance)  # ascending eigenvalues
+    b = steering_vector(theta, size, spacing)  # (K, G, M)
+    projection = np.abs(np.conj(b) @ vectors) ** 2  # (K, G, M) onto every eigenvector
+    noise_dims = np.arange(size)[None, None, :] < (size - num_sources)[:, None, None]
+    return 1.0 / np.maximum(np.sum(projection * noise_dims, axis=2), 1e-300)
+
+
+SMOOTHING_SUBARRAYS = 8  # spatial smoothing: subarrays of N_r - 7 elements
+
+
+def fb_covariance(snapshots: NDArray[np.complex64]) -> NDArray[np.complex128]:
+    """Spatially smoothed, forward-backward averaged sample covariance of (K, N_r, S)
+    snapshots: (K, M, M) with M = N_r - SMOOTHING_SUBARRAYS + 1. Both decorrelate coherent
+    returns (Shan, Wax, Kailath 1985; Pillai, Kwon 1989)."""
+    x = snapshots.astype(np.complex128)
+    size = x.shape[1] - SMOOTHING_SUBARRAYS + 1
+    r = np.zeros((x.shape[0], size, size), dtype=complex)
+    for start in range(SMOOTHING_SUBARRAYS):
+        sub = x[:, start : start + size, :]
+        r += sub @ np.conj(np.swapaxes(sub, 1, 2))
+    r /= SMOOTHING_SUBARRAYS * x.shape[2]
+    j = np.eye(size)[::-1]
+    return 0.5 * (r + j @ np.conj(r) @ j)
+
+
+def source_count(snapshots: NDArray[np.complex64], noise_variance: float, max_sources: int = 2):
+    """Sources per detection cell: covariance eigenvalues more than 10 dB above the noise
+    variance (the noise eigenvalues of so few snapshots spread up to about 7 dB above it)
+    and within 30 dB of the largest (the float32 cube's own floor for strong returns)."""
+    eigenvalues = np.linalg.eigvalsh(fb_covariance(snapshots))
+    floor = np.maximum(10.0 * noise_variance, 1e-3 * eigenvalues[:, -1:])
+    return np.clip(np.sum(eigenvalues > floor, axis=1), 1, max_sources)
+
+
+def _angles(cubes: Cubes, cells: NDArray, config: ProcessingConfig, geometry: FrameGeometry):
+    """(detection index, theta) pairs: the coarse receive-beam bin, then the maximum of the
+    matched filter |b^H(theta) x|^2 on a fine grid one beamwidth around it; or, with MUSIC,
+    the largest one or two peaks (model order from the eigenvalues) of the MUSIC spectrum two
+    beamwidths around, which resolves vehicles closer than a beamwidth."""
+    spacing = geometry.spacing_wavelengths
+    nr = cubes.range_doppler.shape[0]
+    angle_bins = cubes.beams.shape[0]
+    a_bins, d_bins, r_bins = cells.T
+    freq = ((a_bins + angle_bins / 2) % angle_bins - angle_bins / 2) / angle_bins
+    cos0 = np.clip(freq / spacing, -1.0, 1.0)
+    beamwidth = 1.0 / (nr * spacing)  # Rayleigh resolution in cos(theta)
+    snapshots = _spatial_snapshots(cubes.range_doppler, d_bins, r_bins)  # (K, N_r, 9)
+    if config.angle_method == "music":
+        offsets = 2.0 * beamwidth * np.linspace(-1, 1, 161)
+        cos_grid = np.clip(cos0[:, None] + offsets[None, :], -1, 1)
+        sources = source_count(snapshots, geometry.noise_variance_w)
+        spectrum = music_spectrum(snapshots, np.arccos(cos_grid), sources, spacing)
+    else:
+        offsets = beamwidth * np.linspace(-1, 1, 81)
+        cos_grid = np.clip(cos0[:, None] + offsets[None, :], -1, 1)
+        b = steering_vector(np.arccos(cos_grid), nr, spacing)  # (K, G, N_r)
+        spectrum = np.abs(np.einsum("kgm,km->kg", np.conj(b), snapshots[:, :, 4])) ** 2
+        sources = np.ones(cells.shape[0], dtype=int)
+    pairs = []
+    for k in range(cells.shape[0]):
+        for p in _peaks(spectrum[k], int(sources[k])):
+            cos_peak = _interpolate(cos_grid[k], spectrum[k], p)
+            if config.angle_method == "music":  # the pseudo-spectrum is too sharp for one
+                step = cos_grid[k, 1] - cos_grid[k, 0]  # parabola: zoom in once
+                fine = np.clip(cos_peak + step * np.linspace(-1, 1, 41), -1, 1)
+                values = music_spectrum(
+                    snapshots[k : k + 1], np.arccos(fine)[None, :], sources[k : k + 1], spacing
+                )[0]
+                cos_peak = _interpolate(fine, values, int(np.argmax(values)))
+            pairs.append((k, cos_peak))
+    index = np.array([k for k, _ in pairs], dtype=int)
+    return index, np.arccos(np.clip([c for _, c in pairs], -1.0, 1.0))
+
+
+def _peaks(values: NDArray[np.float64], count: int) -> list[int]:
+    """Indices of the ``count`` largest interior local maxima (at least the global one)."""
+    interior = np.flatnonzero((values[1:-1] >= values[:-2]) & (values[1:-1] >= values[2:])) + 1
+    if interior.size == 0:
+        return [int(np.clip(np.argmax(values), 1, values.size - 2))]
+    return [int(i) for i in interior[np.argsort(-values[interior])][:count]]
+
+
+def _interpolate(grid: NDArray[np.float64], values: NDArray[np.float64], i: int) -> float:
+    """Parabolic interpolation of a peak at grid index i."""
+    i = int(np.clip(i, 1, grid.size - 2))
+    left, mid, right = values[i - 1], values[i], values[i + 1]
+    denom = left - 2 * mid + right
+    offset = 0.5 * (left - right) / denom if denom != 0 else 0.0
+    return float(grid[i] + np.clip(offset, -1, 1) * (grid[i + 1] - grid[i]))
+
+
+def _matched_filter_angle(derotated, r_ref, d_ref, theta0, spacing) -> NDArray[np.float64]:
+    """Second matched-filter pass on the untapered snapshot at the refined range and Doppler
+    (no window or scalloping loss), a tenth of a beamwidth around the first estimate."""
+    nr, num_symbols, num_sc = derotated.shape
+    e_range = np.exp(2j * np.pi * np.outer(np.arange(num_sc), r_ref) / num_sc)  # (N, K)
+    e_doppler = np.exp(-2j * np.pi * np.outer(np.arange(num_symbols), d_ref) / num_symbols)
+    partial = derotated.reshape(nr * num_symbols, num_sc) @ e_range.astype(np.complex64)
+    snapshots = np.einsum("mlk,lk->km", partial.reshape(nr, num_symbols, -1), e_doppler)
+    cos0 = np.cos(theta0)
+    offsets = 0.2 / (nr * spacing) * np.linspace(-1, 1, 41)
+    cos_grid = np.clip(cos0[:, None] + offsets[None, :], -1, 1)
+    b = steering_vector(np.arccos(cos_grid), nr, spacing)
+    spectrum = np.abs(np.einsum("kgm,km->kg", np.conj(b), snapshots)) ** 2
+    best = [
+        _interpolate(cos_grid[k], spectrum[k], int(np.argmax(spectrum[k])))
+        for k in range(cos0.size)
+    ]
+    return np.arccos(np.clip(best, -1.0, 1.0))
+
+
+def process_frame(
+    samples: NDArray[np.complex64],
+    tx_symbols: NDArray[np.complex64],
+    geometry: FrameGeometry,
+    config: ProcessingConfig,
+) -> Detections:
+    """Detections of one OFDM echo frame (see the module docstring)."""
+    nr, num_symbols, num_sc = samples.shape
+    cubes = transform(samples, tx_symbols, config.angle_oversampling * nr)
+    power = np.abs(cubes.beams) ** 2
+    cells, noise = detect(power, config)
+    if cells.shape[0] == 0:
+        empty = np.zeros(0)
+        return Detections(*([empty] * 9))
+    index, theta = _angles(cubes, cells, config, geometry)
+    cells, noise = cells[index], noise[index]
+    _, d_bins, r_bins = cells.T
+    snr = np.maximum(power[tuple(cells.T)] / noise - 1.0, 1e-3)
+    spacing = geometry.spacing_wavelengths
+    b = steering_vector(theta, nr, spacing)  # (K, N_r)
+    # range profile at the detection's Doppler bin and receive beam (rectangular in range)
+    range_profiles = np.einsum(
+        "km,kmn->kn", np.conj(b), np.transpose(cubes.doppler_only[:, d_bins, :], (1, 0, 2))
+    )
+    doppler_profiles = np.einsum(
+        "km,kml->kl", np.conj(b), np.transpose(cubes.range_only[:, :, r_bins], (2, 0, 1))
+    )
+    r_ref = _refine(range_profiles, r_bins.astype(float), +1.0)
+    d_ref = _refine(doppler_profiles, d_bins.astype(float), -1.0)
+    if config.angle_method == "matched_filter":
+        theta = _matched_filter_angle(
+            samples / tx_symbols[np.newaxis], r_ref, d_ref, theta, spacing
+        )
+    df, dt = geometry.subcarrier_spacing_hz, geometry.symbol_interval_s
+    delay = np.mod(r_ref, num_sc) / (num_sc * df)
+    doppler = (np.mod(d_ref + num_symbols / 2, num_symbols) - num_symbols / 2) / (num_symbols * dt)
+    # variances: the CRB of a tone's frequency at the cell's SNR (per sample: SNR / size),
+    # i.e. 000 eq. (8)-(9) with alpha^2 fixed by the waveform; cos(theta) likewise per element
+    var_tau = crlb_frequency_cycles2(snr / num_sc, num_sc) / df**2
+    var_mu = crlb_frequency_cycles2(snr / num_symbols, num_symbols) / dt**2
+    var_cos = crlb_frequency_cycles2(snr / nr, nr) / spacing**2
+    fc = geometry.carrier_frequency_hz
+    return Detections(
+        range_m=range_from_delay_m(delay),
+        radial_velocity_mps=radial_velocity_from_doppler_mps(doppler, fc),
+        azimuth_rad=theta,
+        delay_s=delay,
+        doppler_hz=doppler,
+        snr_db=10 * np.log10(snr),
+        range_variance_m2=range_variance_m2(var_tau),
+        radial_velocity_variance_m2ps2=radial_velocity_variance_m2ps2(var_mu, fc),
+        azimuth_variance_rad2=var_cos / np.maximum(np.sin(theta) ** 2, 1e-6),
+    )

@@ -1,0 +1,1 @@
+"""Experiments that print figures and tables (each says how it was produced)."""
