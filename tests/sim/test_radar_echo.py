@@ -96,7 +96,7 @@ def test_measurement_errors_follow_reported_variances():
     rng = np.random.default_rng(3)
     z_range, z_angle = [], []
     for _ in range(3000):
-        m = synthesize_measurements(rng, sc, targets, w, np.array([1.0]))
+        m = synthesize_measurements(rng, sc, targets, w, np.array([1.0])).detections
         true_range = SPEED_OF_LIGHT_MPS * targets.delay_s[0] / 2
         z_range.append((m.range_m[0] - true_range) / np.sqrt(m.range_variance_m2[0]))
         z_angle.append(

@@ -79,6 +79,10 @@ class Detections:
     def __len__(self) -> int:
         return int(self.range_m.size)
 
+    @staticmethod
+    def empty() -> Detections:
+        return Detections(*([np.zeros(0)] * 9))
+
 
 def cfar_threshold_factor(pfa: float, num_training: int, degrees: int = 1) -> float:
     """CA-CFAR factor alpha with P(X > alpha mean(training)) = pfa for a noise-only cell
@@ -342,8 +346,7 @@ def process_frame(
     power = np.abs(cubes.beams) ** 2
     cells, noise = detect(power, config)
     if cells.shape[0] == 0:
-        empty = np.zeros(0)
-        return Detections(*([empty] * 9))
+        return Detections.empty()
     index, theta = _angles(cubes, cells, config, geometry)
     cells, noise = cells[index], noise[index]
     _, d_bins, r_bins = cells.T

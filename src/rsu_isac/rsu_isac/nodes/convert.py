@@ -14,6 +14,7 @@ from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image
 
 from rsu_isac.core.camera_model import PinholeCamera
+from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.sim.link import BeamSet, LinkScore
 from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
@@ -100,39 +101,32 @@ def frame_to_echo_msg(
     return msg
 
 
+def detections_to_msgs(d: Detections, beam_index: np.ndarray | None = None) -> list[RadarDetection]:
+    """RadarDetection messages of core detections (beam_index -1 where unknown)."""
+    beams = np.full(len(d), -1) if beam_index is None else beam_index
+    return [
+        RadarDetection(
+            range_m=float(d.range_m[i]),
+            radial_velocity_mps=float(d.radial_velocity_mps[i]),
+            azimuth_rad=float(d.azimuth_rad[i]),
+            delay_s=float(d.delay_s[i]),
+            doppler_hz=float(d.doppler_hz[i]),
+            snr_db=float(d.snr_db[i]),
+            range_variance_m2=float(d.range_variance_m2[i]),
+            radial_velocity_variance_m2ps2=float(d.radial_velocity_variance_m2ps2[i]),
+            azimuth_variance_rad2=float(d.azimuth_variance_rad2[i]),
+            beam_index=int(beams[i]),
+        )
+        for i in range(len(d))
+    ]
+
+
 def measurements_to_echo_msg(
     meas: Measurements, scenario: Scenario, stamp: Time, slot: int, frame_id: str
 ) -> RadarEcho:
     msg = _echo_header(scenario, stamp, slot, frame_id)
     msg.abstraction = RadarEcho.ABSTRACTION_MEASUREMENT
-    columns = zip(
-        meas.range_m,
-        meas.radial_velocity_mps,
-        meas.azimuth_rad,
-        meas.delay_s,
-        meas.doppler_hz,
-        meas.snr_db,
-        meas.range_variance_m2,
-        meas.radial_velocity_variance_m2ps2,
-        meas.azimuth_variance_rad2,
-        meas.beam_index,
-        strict=True,
-    )
-    msg.measurements = [
-        RadarDetection(
-            range_m=float(r),
-            radial_velocity_mps=float(v),
-            azimuth_rad=float(a),
-            delay_s=float(t),
-            doppler_hz=float(f),
-            snr_db=float(s),
-            range_variance_m2=float(vr),
-            radial_velocity_variance_m2ps2=float(vv),
-            azimuth_variance_rad2=float(va),
-            beam_index=int(b),
-        )
-        for r, v, a, t, f, s, vr, vv, va, b in columns
-    ]
+    msg.measurements = detections_to_msgs(meas.detections, meas.beam_index)
     return msg
 
 

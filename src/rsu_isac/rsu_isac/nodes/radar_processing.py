@@ -12,26 +12,23 @@ counted on /diagnostics and dropped.
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 from rsu_isac.core.radar_dsp import (
     ANGLE_METHODS,
-    Detections,
     FrameGeometry,
     ProcessingConfig,
     process_frame,
 )
-from rsu_isac.nodes.convert import MalformedMessageError
+from rsu_isac.nodes.convert import MalformedMessageError, detections_to_msgs
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
-from rsu_isac.nodes.params import ParameterError, declare
+from rsu_isac.nodes.params import declare
 from rsu_isac.nodes.qos import LARGE_SENSOR, RELIABLE
-from rsu_isac_interfaces.msg import RadarDetection, RadarDetectionArray, RadarEcho
+from rsu_isac.nodes.runner import run_node
+from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
 
 DETECTION_FLOAT_FIELDS = (
     "range_m",
@@ -92,24 +89,6 @@ def check_measurements(msg: RadarEcho) -> None:
     for i, det in enumerate(msg.measurements):
         if not all(math.isfinite(getattr(det, f)) for f in DETECTION_FLOAT_FIELDS):
             raise MalformedMessageError(f"measurement {i} has NaN or infinite fields")
-
-
-def detections_to_msgs(d: Detections) -> list[RadarDetection]:
-    return [
-        RadarDetection(
-            range_m=float(d.range_m[i]),
-            radial_velocity_mps=float(d.radial_velocity_mps[i]),
-            azimuth_rad=float(d.azimuth_rad[i]),
-            delay_s=float(d.delay_s[i]),
-            doppler_hz=float(d.doppler_hz[i]),
-            snr_db=float(d.snr_db[i]),
-            range_variance_m2=float(d.range_variance_m2[i]),
-            radial_velocity_variance_m2ps2=float(d.radial_velocity_variance_m2ps2[i]),
-            azimuth_variance_rad2=float(d.azimuth_variance_rad2[i]),
-            beam_index=-1,
-        )
-        for i in range(len(d))
-    ]
 
 
 class RadarProcessing(Node):
@@ -187,16 +166,7 @@ class RadarProcessing(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = RadarProcessing()
-            except ParameterError as exc:
-                print(f"radar_processing: {exc}", file=sys.stderr)
-                sys.exit(2)
-            rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(RadarProcessing, "radar_processing", args)
 
 
 if __name__ == "__main__":

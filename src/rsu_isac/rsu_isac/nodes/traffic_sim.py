@@ -11,13 +11,10 @@ closed-loop run is deterministic; it also holds slot 1 until a command publisher
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
@@ -39,6 +36,7 @@ from rsu_isac.nodes.convert import (
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
+from rsu_isac.nodes.runner import run_node
 from rsu_isac.paths import scenarios_dir
 from rsu_isac.sim.traffic import ENGINES
 from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator
@@ -230,22 +228,7 @@ class TrafficSim(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    try:
-        with rclpy.init(args=args):
-            try:
-                node = TrafficSim()
-            except ParameterError as exc:
-                print(f"traffic_sim: {exc}", file=sys.stderr)
-                sys.exit(2)
-            executor = SingleThreadedExecutor()
-            executor.add_node(node)
-            try:
-                while rclpy.ok() and not node.done:
-                    executor.spin_once(timeout_sec=0.05)
-            finally:
-                node.close()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    run_node(TrafficSim, "traffic_sim", args)
 
 
 if __name__ == "__main__":

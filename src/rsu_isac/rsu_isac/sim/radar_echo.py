@@ -37,6 +37,7 @@ from rsu_isac.core.radar import (
     round_trip_delay_s,
     variance_from_sinr,
 )
+from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import linear_to_db
 
@@ -114,19 +115,12 @@ def synthesize_ofdm_echo(
 
 @dataclass(frozen=True)
 class Measurements:
-    """Measurement-level detections of one RSU (arrays over detected vehicles)."""
+    """Measurement-level detections of one RSU: the same estimates a radar processor
+    reports, plus which vehicle (simulator side only) and which beam each one is."""
 
-    vehicle_index: NDArray[np.int64]  # into the vehicles given (simulator-side only)
-    range_m: NDArray[np.float64]
-    radial_velocity_mps: NDArray[np.float64]
-    azimuth_rad: NDArray[np.float64]
-    delay_s: NDArray[np.float64]
-    doppler_hz: NDArray[np.float64]
-    snr_db: NDArray[np.float64]
-    range_variance_m2: NDArray[np.float64]
-    radial_velocity_variance_m2ps2: NDArray[np.float64]
-    azimuth_variance_rad2: NDArray[np.float64]
-    beam_index: NDArray[np.int64]
+    detections: Detections
+    vehicle_index: NDArray[np.int64]  # into the vehicles given
+    beam_index: NDArray[np.int64]  # illuminating beam
 
 
 def synthesize_measurements(
@@ -145,7 +139,8 @@ def synthesize_measurements(
     spacing = radio.array.spacing_wavelengths
     k = targets.delay_s.size
     if k == 0 or len(powers_w) == 0:
-        return _no_measurements()
+        none = np.zeros(0, dtype=np.int64)
+        return Measurements(Detections.empty(), none, none)
     a = steering_vector(targets.theta_tx_rad, nt, spacing)
     lit_power = np.abs(a.conj() @ weights.T) ** 2 * powers_w[None, :]  # (K, B)
     lit = np.argmax(lit_power, axis=1)  # beam illuminating each vehicle
@@ -175,8 +170,7 @@ def synthesize_measurements(
     delay = targets.delay_s[idx] + rng.normal(0.0, np.sqrt(var_tau[idx]))
     doppler = targets.doppler_hz[idx] + rng.normal(0.0, np.sqrt(var_mu[idx]))
     theta = np.clip(targets.theta_rx_rad[idx] + rng.normal(0.0, np.sqrt(var_theta[idx])), 0, np.pi)
-    return Measurements(
-        vehicle_index=idx,
+    detections = Detections(
         range_m=range_from_delay_m(delay),
         radial_velocity_mps=radial_velocity_from_doppler_mps(doppler, fc),
         azimuth_rad=theta,
@@ -186,11 +180,5 @@ def synthesize_measurements(
         range_variance_m2=range_variance_m2(var_tau[idx]),
         radial_velocity_variance_m2ps2=radial_velocity_variance_m2ps2(var_mu[idx], fc),
         azimuth_variance_rad2=var_theta[idx],
-        beam_index=lit[idx],
     )
-
-
-def _no_measurements() -> Measurements:
-    empty = np.zeros(0)
-    none = np.zeros(0, dtype=np.int64)
-    return Measurements(none, empty, empty, empty, empty, empty, empty, empty, empty, empty, none)
+    return Measurements(detections, idx, lit[idx])

@@ -1,0 +1,35 @@
+"""The common ``main`` of every node: init, build (parameter errors end the process with
+one line naming the parameter, exit status 2), spin until shut down or until the node sets
+``done``, then ``close()`` if it has one."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+
+from rsu_isac.nodes.params import ParameterError
+
+
+def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -> None:
+    try:
+        with rclpy.init(args=args):
+            try:
+                node = make_node()
+            except ParameterError as exc:
+                print(f"{name}: {exc}", file=sys.stderr)
+                sys.exit(2)
+            executor = SingleThreadedExecutor()
+            executor.add_node(node)
+            try:
+                while rclpy.ok() and not getattr(node, "done", False):
+                    executor.spin_once(timeout_sec=0.05)
+            finally:
+                close = getattr(node, "close", None)
+                if close is not None:
+                    close()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
