@@ -234,7 +234,7 @@ def print_table(timings: list[Timing]) -> None:
             f"{t.goal_ms:g}",
             "yes" if t.meets_goal else "NO",
         )
-    Console(soft_wrap=True).print(table)
+    Console(soft_wrap=True, width=200).print(table)
 
 
 def to_json(timings: list[Timing]) -> str:
