@@ -77,3 +77,33 @@ def test_array_response_shapes_for_several_beams():
     response = array_response(np.array([0.5, 1.5]), w)
     assert response.shape == (2, 3)
     assert abs(response[0, 0]) == pytest.approx(1.0)
+
+
+def test_polar_round_trip_and_radial_velocity():
+    from rsu_isac.core.geometry import to_cartesian, to_polar
+
+    rsu = np.array([0.0, 30.0])
+    xy = np.array([[-20.0, 2.5], [0.0, -2.5], [25.0, 2.5]])
+    v = np.array([[30.0, 0.0], [-30.0, 0.0], [30.0, 0.0]])
+    polar = to_polar(rsu, xy, v)
+    np.testing.assert_allclose(polar.range_m, np.hypot(*(xy - rsu).T))
+    np.testing.assert_allclose(
+        np.cos(polar.theta_rad), (xy[:, 0] - rsu[0]) / polar.range_m, atol=1e-12
+    )
+    # radial velocity = d(range)/dt by finite difference
+    later = to_polar(rsu, xy + 1e-6 * v, v)
+    np.testing.assert_allclose(
+        polar.radial_velocity_mps, (later.range_m - polar.range_m) / 1e-6, rtol=1e-5
+    )
+    side = np.sign(xy[:, 1] - rsu[1])
+    np.testing.assert_allclose(
+        to_cartesian(rsu, polar.theta_rad, polar.range_m, side), xy, atol=1e-9
+    )
+
+
+def test_decibel_conversions():
+    from rsu_isac.core.units import db_to_linear, dbm_to_watt, linear_to_db, watt_to_dbm
+
+    assert dbm_to_watt(30.0) == pytest.approx(1.0)
+    assert watt_to_dbm(0.01) == pytest.approx(10.0)
+    np.testing.assert_allclose(linear_to_db(db_to_linear([-80.0, 3.0])), [-80.0, 3.0])

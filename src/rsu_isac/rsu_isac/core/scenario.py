@@ -8,7 +8,6 @@ constants a paper leaves open are marked there as our own choice.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -236,10 +235,6 @@ class Scenario:
     def rsu_positions_m(self) -> np.ndarray:
         """(R, 2) array of RSU positions."""
         return np.array([r.position_m for r in self.rsus], dtype=float)
-
-    def replace(self, **changes: object) -> Scenario:
-        """A copy with top-level fields replaced (e.g. ``seed``)."""
-        return dataclasses.replace(self, **changes)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -26,8 +26,3 @@ def dbm_to_watt(power_dbm: ArrayLike) -> NDArray[np.float64]:
 def watt_to_dbm(power_w: ArrayLike) -> NDArray[np.float64]:
     """dBm from watts."""
     return linear_to_db(np.asarray(power_w, dtype=float) * 1e3)
-
-
-def wavelength_m(carrier_frequency_hz: float) -> float:
-    """Carrier wavelength lambda = c / f_c [m]."""
-    return SPEED_OF_LIGHT_MPS / carrier_frequency_hz

@@ -4,17 +4,10 @@ Deviation from the design's "sensor streams best-effort": a signal-level radar f
 about 2 MB and a camera frame about 1 MB; with best effort, Fast DDS drops a whole sample
 whenever one of its UDP fragments is lost, which on loopback happened for nearly every
 frame between processes. Large sensor samples are therefore reliable with a short
-keep-last history (the newest frame wins, nothing queues up); small sensor streams stay
-best-effort.
+keep-last history (the newest frame wins, nothing queues up).
 """
 
-from rclpy.qos import (
-    DurabilityPolicy,
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-    qos_profile_sensor_data,
-)
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
@@ -23,4 +16,3 @@ LATCHED = QoSProfile(
 LARGE_SENSOR = QoSProfile(
     depth=2, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
 )
-SMALL_SENSOR = qos_profile_sensor_data
