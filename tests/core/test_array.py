@@ -93,7 +93,7 @@ def test_polar_round_trip_and_radial_velocity():
     # radial velocity = d(range)/dt by finite difference
     later = to_polar(rsu, xy + 1e-6 * v, v)
     np.testing.assert_allclose(
-        polar.radial_velocity_mps, (later.range_m - polar.range_m) / 1e-6, rtol=1e-5
+        polar.radial_velocity_mps, (later.range_m - polar.range_m) / 1e-6, atol=1e-4
     )
     side = np.sign(xy[:, 1] - rsu[1])
     np.testing.assert_allclose(
