@@ -75,6 +75,8 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
     rows = ra.table(args.snr, args.trials, args.seed)
     pfa = ra.false_alarms_per_cell(args.fa_frames, args.seed, args.pfa)
     ideal = ra.albersheim_snr_db(0.99, args.pfa)
+    if args.plot:
+        ra.plot(rows, args.plot)
     if args.json:
         print(
             json.dumps(
@@ -119,12 +121,13 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
             f"{r['velocity_rmse_mps']:.4f}",
             f"{r['angle_rmse_deg']:.4f}",
         )
-    console = Console(soft_wrap=True)
+    console = Console(soft_wrap=True, width=200)
     console.print(table)
     console.print(
         f"false alarms per cell at configured Pfa {args.pfa:g}: {pfa:.3g} "
-        f"({args.fa_frames} noise-only frames); an ideal single-look detector needs "
-        f"{ideal:.1f} dB for Pd 0.99 at that Pfa (Albersheim)"
+        f"({args.fa_frames} noise-only frames). An ideal single-look detector needs "
+        f"{ra.albersheim_snr_db(0.99, 1e-4):.1f} dB for Pd 0.99 at the table's Pfa 1e-4 and "
+        f"{ideal:.1f} dB at Pfa {args.pfa:g} (Albersheim)."
     )
     return 0
 
@@ -185,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     accuracy.add_argument("--fa-frames", type=int, default=10, help="noise-only frames")
     accuracy.add_argument("--json", action="store_true", help="print JSON")
+    accuracy.add_argument("--plot", metavar="PNG", help="also write RMSE/CRB and Pd plots here")
     accuracy.set_defaults(func=_cmd_radar_accuracy)
 
     run = sub.add_parser(
