@@ -75,12 +75,17 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
     rows = ra.table(args.snr, args.trials, args.seed)
     pfa = ra.false_alarms_per_cell(args.fa_frames, args.seed, args.pfa)
     ideal = ra.albersheim_snr_db(0.99, args.pfa)
+    resolution = {
+        m: ra.resolution_rate(m, args.trials // 5 or 1, args.seed)
+        for m in ("matched_filter", "music")
+    }
     if args.plot:
         ra.plot(rows, args.plot)
     if args.json:
         print(
             json.dumps(
                 {
+                    "resolution_one_beamwidth": resolution,
                     "rows": rows,
                     "false_alarms_per_cell": pfa,
                     "configured_pfa": args.pfa,
@@ -128,6 +133,11 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
         f"({args.fa_frames} noise-only frames). An ideal single-look detector needs "
         f"{ra.albersheim_snr_db(0.99, 1e-4):.1f} dB for Pd 0.99 at the table's Pfa 1e-4 and "
         f"{ideal:.1f} dB at Pfa {args.pfa:g} (Albersheim)."
+    )
+    console.print(
+        f"two vehicles one beamwidth apart in one range-Doppler cell (30 dB, "
+        f"{args.trials // 5 or 1} trials): resolved by the matched filter in "
+        f"{resolution['matched_filter']:.0%}, by MUSIC in {resolution['music']:.0%}"
     )
     return 0
 
