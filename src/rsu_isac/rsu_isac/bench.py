@@ -126,7 +126,7 @@ def sim_cases() -> list[Case]:
                 f"radar echo, {abstraction} level, seed004 (~{len(vehicles)} vehicles, "
                 f"N_r=32, 64x128 OFDM)",
                 20.0,
-                lambda sim=sim, vehicles=vehicles: sim._echo((0, 0), vehicles),
+                lambda sim=sim, vehicles=vehicles: sim.echo((0, 0), vehicles),
                 sim.close,
             )
         )

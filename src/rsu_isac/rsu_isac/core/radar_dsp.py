@@ -102,6 +102,7 @@ def hann(n: int) -> NDArray[np.float32]:
 class Cubes:
     """Intermediate transforms of one frame (complex64)."""
 
+    derotated: NDArray[np.complex64]  # (N_r, L, N): samples / known symbols
     range_only: NDArray[np.complex64]  # (N_r, L, N): windowed IFFT over subcarriers
     doppler_only: NDArray[np.complex64]  # (N_r, L, N): windowed FFT over symbols
     range_doppler: NDArray[np.complex64]  # (N_r, L, N): both
@@ -117,7 +118,7 @@ def transform(
     The tapers keep sidelobes 31 dB down, so that strong vehicles do not spawn false peaks;
     the estimates use the untapered data."""
     nr, num_symbols, num_sc = samples.shape
-    x = (samples / tx_symbols[np.newaxis]).astype(np.complex64)
+    x = (samples / tx_symbols[np.newaxis]).astype(np.complex64, copy=False)
     w_range, w_doppler = hann(num_sc), hann(num_symbols)
     range_only = sfft.ifft(x * w_range, axis=2, norm="ortho", workers=-1)
     doppler_only = sfft.fft(x * w_doppler[:, None], axis=1, norm="ortho", workers=-1)
@@ -126,7 +127,7 @@ def transform(
     beams = sfft.ifft(tapered, n=angle_bins, axis=0, workers=-1) * np.float32(
         angle_bins / np.sqrt(nr)
     )
-    return Cubes(range_only, doppler_only, range_doppler, beams.astype(np.complex64))
+    return Cubes(x, range_only, doppler_only, range_doppler, beams.astype(np.complex64, copy=False))
 
 
 def detect(power: NDArray[np.float32], config: ProcessingConfig) -> tuple[NDArray, NDArray]:
@@ -363,9 +364,7 @@ def process_frame(
     r_ref = _refine(range_profiles, r_bins.astype(float), +1.0)
     d_ref = _refine(doppler_profiles, d_bins.astype(float), -1.0)
     if config.angle_method == "matched_filter":
-        theta = _matched_filter_angle(
-            samples / tx_symbols[np.newaxis], r_ref, d_ref, theta, spacing
-        )
+        theta = _matched_filter_angle(cubes.derotated, r_ref, d_ref, theta, spacing)
     df, dt = geometry.subcarrier_spacing_hz, geometry.symbol_interval_s
     delay = np.mod(r_ref, num_sc) / (num_sc * df)
     doppler = (np.mod(d_ref + num_symbols / 2, num_symbols) - num_symbols / 2) / (num_symbols * dt)

@@ -174,11 +174,18 @@ class TrafficSim(Node):
 
     def _waiting_for_command(self) -> bool:
         """Lockstep: hold the next slot until its command arrives (bounded)."""
-        policy_running = self.count_publishers("beamforming/command") > 0
+        if not self.lockstep:
+            return False
         if self.sim.slot == 0:  # paused start: let the policy connect first
-            waiting = not policy_running and time.monotonic() - self._created < self.startup_wait_s
-            return self.lockstep and waiting
-        if not (self.lockstep and policy_running) or self._command_slot >= self.sim.slot + 1:
+            return (
+                time.monotonic() - self._created < self.startup_wait_s
+                and self.count_publishers("beamforming/command") == 0
+            )
+        # the graph is queried only while the next slot's command is missing
+        if (
+            self._command_slot >= self.sim.slot + 1
+            or self.count_publishers("beamforming/command") == 0
+        ):
             return False
         now = time.monotonic()
         if self._wait_started is None:

@@ -105,7 +105,7 @@ class Simulator:
         vehicles = self.engine.vehicles()
         rows = self._channel.rows(vehicles)
         link = score_link(self.scenario, vehicles, rows, self.beams, self.config.misalignment_gain)
-        echoes = [self._echo(r, vehicles) for r in self._receivers()]
+        echoes = [self.echo(r, vehicles) for r in self._receivers()]
         image = None
         if self.camera is not None and self.slot % self.config.camera_period_slots == 0:
             image = render(self.camera, self.scenario, vehicles)
@@ -135,7 +135,9 @@ class Simulator:
                 pairs.append((i, tx))
         return pairs
 
-    def _echo(self, pair: tuple[int, int], vehicles: VehicleStates) -> Echo:
+    def echo(self, pair: tuple[int, int], vehicles: VehicleStates) -> Echo:
+        """The echo the receiving RSU of ``pair`` = (receiver, illuminator) gets from
+        ``vehicles`` with the current beams."""
         rx, tx = pair
         sc = self.scenario
         mine = self.beams.rsu_index == tx
