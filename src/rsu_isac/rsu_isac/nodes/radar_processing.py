@@ -11,6 +11,7 @@ counted on /diagnostics and dropped.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -19,6 +20,7 @@ from rclpy.node import Node
 
 from rsu_isac.core.radar_dsp import (
     ANGLE_METHODS,
+    Detections,
     FrameGeometry,
     ProcessingConfig,
     process_frame,
@@ -30,17 +32,8 @@ from rsu_isac.nodes.qos import LARGE_SENSOR, RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
 
-DETECTION_FLOAT_FIELDS = (
-    "range_m",
-    "radial_velocity_mps",
-    "azimuth_rad",
-    "delay_s",
-    "doppler_hz",
-    "snr_db",
-    "range_variance_m2",
-    "radial_velocity_variance_m2ps2",
-    "azimuth_variance_rad2",
-)
+# the float fields of a RadarDetection are exactly those of core Detections
+DETECTION_FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(Detections))
 
 
 def frame_from_msg(msg: RadarEcho) -> tuple[np.ndarray, np.ndarray, FrameGeometry]:
