@@ -45,6 +45,7 @@ setup(
             "rsu-isac = rsu_isac.cli:main",
             "traffic_sim = rsu_isac.nodes.traffic_sim:main",
             "radar_processing = rsu_isac.nodes.radar_processing:main",
+            "ekf_tracker = rsu_isac.nodes.ekf_tracker:main",
         ],
     },
 )

@@ -170,10 +170,65 @@ def radar_cases() -> list[Case]:
     ]
 
 
+def tracker_cases() -> list[Case]:
+    """Tracker update (association, EKF, life cycle, PCRB) and the track snapshot with its
+    one-slot prediction, per slot, for 50 vehicles on a four-lane road 200 m long (a vehicle
+    leaving at one end comes back at the other, so births and deletions happen too)."""
+    from rsu_isac.core.ekf import MOTION_MODELS, ProcessNoise
+    from rsu_isac.core.geometry import to_polar
+    from rsu_isac.core.radar_dsp import Detections
+    from rsu_isac.core.tracker import Tracker, TrackerConfig
+
+    rng = np.random.default_rng(0)
+    k, slot_s, rsu = 50, 0.02, np.array([0.0, 30.0])
+    y = np.array([2.5, 6.0, -2.5, -6.0])[np.arange(k) % 4]
+    x0 = rng.uniform(-100.0, 100.0, k)
+    v = np.sign(y) * rng.uniform(25.0, 35.0, k)
+    var = np.array([1e-8, 1e-4, 1e-3])  # angle [rad^2], range [m^2], v_r [(m/s)^2]
+
+    def detections(t: float) -> Detections:
+        pos = np.stack([(x0 + v * t + 100.0) % 200.0 - 100.0, y], axis=-1)
+        polar = to_polar(rsu, pos, np.stack([v, np.zeros(k)], axis=-1))
+        z = np.stack([polar.theta_rad, polar.range_m, polar.radial_velocity_mps], axis=-1)
+        z = z + rng.normal(0.0, np.sqrt(var), z.shape)
+        zeros = np.zeros(k)
+        return Detections(
+            z[:, 1],
+            z[:, 2],
+            z[:, 0],
+            zeros,
+            zeros,
+            zeros + 40.0,
+            *(np.full(k, s) for s in var[[1, 2, 0]]),
+        )
+
+    cases = []
+    for model in MOTION_MODELS:
+        tracker = Tracker(
+            TrackerConfig(motion_model=model),
+            ProcessNoise(np.deg2rad(0.02), 0.2, 0.5, slot_s),
+            tuple(rsu),
+            -1.0,
+            seed=0,
+        )
+        clock = {"t": 0.0}
+
+        def run(tracker=tracker, clock=clock) -> object:
+            clock["t"] += slot_s
+            tracker.step(clock["t"], detections(clock["t"]))
+            return tracker.view()
+
+        for _ in range(20):
+            run()
+        cases.append(Case(f"tracker step + view, {model} model, 50 vehicles", 3.0, run))
+    return cases
+
+
 SUITES: dict[str, Callable[[], list[Case]]] = {
     "core": core_cases,
     "sim": sim_cases,
     "radar": radar_cases,
+    "tracker": tracker_cases,
 }
 
 

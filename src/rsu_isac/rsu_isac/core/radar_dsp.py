@@ -15,7 +15,7 @@ Everything after the FFTs is vectorised over detections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import numpy as np
@@ -82,6 +82,10 @@ class Detections:
     @staticmethod
     def empty() -> Detections:
         return Detections(*([np.zeros(0)] * 9))
+
+    def subset(self, index: NDArray) -> Detections:
+        """The detections selected by ``index`` (integer indices or a boolean mask)."""
+        return Detections(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
 def cfar_threshold_factor(pfa: float, num_training: int, degrees: int = 1) -> float:

@@ -7,24 +7,33 @@ with the reason, which the node logs, counts and drops.
 from __future__ import annotations
 
 import array
+import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import Point, PoseStamped, Vector3
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import ColorRGBA, Header
+from unique_identifier_msgs.msg import UUID
+from visualization_msgs.msg import Marker, MarkerArray
 
 from rsu_isac.core.camera_model import PinholeCamera
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.tracker import TrackView
 from rsu_isac.sim.link import BeamSet, LinkScore
 from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac_interfaces.msg import (
     Beam,
     BeamformingCommand,
+    CameraDetectionArray,
     LinkMetrics,
     RadarDetection,
     RadarEcho,
+    Track,
+    TrackArray,
     VehicleLink,
     VehicleState,
     VehicleStateArray,
@@ -119,6 +128,108 @@ def detections_to_msgs(d: Detections, beam_index: np.ndarray | None = None) -> l
         )
         for i in range(len(d))
     ]
+
+
+def detections_from_msgs(detections: Sequence[RadarDetection]) -> Detections:
+    """Core detections of RadarDetection messages; NaN or infinite values, negative
+    variances or ranges raise MalformedMessageError."""
+    names = [f.name for f in dataclasses.fields(Detections)]
+    values = np.array([[getattr(d, n) for n in names] for d in detections], dtype=float)
+    values = values.reshape(len(detections), len(names))
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise MalformedMessageError(f"detection {int(np.argmax(bad))} has NaN or infinite fields")
+    out = Detections(*values.T)
+    negative = (out.range_m < 0) | (out.range_variance_m2 < 0) | (out.azimuth_variance_rad2 < 0)
+    negative |= out.radial_velocity_variance_m2ps2 < 0
+    if negative.any():
+        raise MalformedMessageError(
+            f"detection {int(np.argmax(negative))} has a negative range or variance"
+        )
+    return out
+
+
+def camera_detections_from_msg(msg: CameraDetectionArray) -> tuple[np.ndarray, np.ndarray]:
+    """Road-frame positions (C, 2) and covariances (C, 2, 2) of camera detections; NaN or a
+    covariance that is not symmetric positive definite raises MalformedMessageError."""
+    xy = np.array([[d.x_m, d.y_m] for d in msg.detections], dtype=float).reshape(-1, 2)
+    cov = np.array([d.position_covariance for d in msg.detections], dtype=float).reshape(-1, 2, 2)
+    if not (np.isfinite(xy).all() and np.isfinite(cov).all()):
+        raise MalformedMessageError("camera detection with NaN or infinite fields")
+    det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
+    if np.any(cov[:, 0, 0] <= 0) or np.any(det <= 0) or not np.allclose(cov, cov.swapaxes(1, 2)):
+        raise MalformedMessageError("camera position covariance is not symmetric positive definite")
+    return xy, cov
+
+
+def tracks_to_msg(
+    view: TrackView, rsu_index: int, stamp: Time, slot: int, slot_s: float, frame_id: str
+) -> TrackArray:
+    """TrackArray of a tracker snapshot (polar state of ``rsu_index``, road-frame position)."""
+    tracks = []
+    for i in range(len(view)):
+        px, py = view.position_xy[i]
+        vx, vy = view.velocity_xy[i]
+        tracks.append(
+            Track(
+                id=int(view.track_id[i]),
+                uuid=UUID(uuid=list(view.uuid[i])),
+                status=int(view.status[i]),
+                classification=VehicleState.CLASS_UNKNOWN,
+                existence_probability=float(
+                    min(1.0, view.hits[i] / (view.hits[i] + view.misses[i]))
+                ),
+                rsu_index=rsu_index,
+                azimuth_rad=float(view.polar[i, 0]),
+                range_m=float(view.polar[i, 1]),
+                radial_velocity_mps=float(view.polar[i, 2]),
+                state_covariance=view.polar_covariance[i].ravel().tolist(),
+                position=Point(x=float(px), y=float(py), z=0.0),
+                velocity=Vector3(x=float(vx), y=float(vy), z=0.0),
+                position_covariance=view.position_covariance[i].ravel().tolist(),
+                predicted_azimuth_rad=float(view.predicted_polar[i, 0]),
+                predicted_range_m=float(view.predicted_polar[i, 1]),
+                pcrb_azimuth_rad2=float(view.pcrb_polar[i, 0, 0]),
+                pcrb_range_m2=float(view.pcrb_polar[i, 1, 1]),
+                aoi_s=float(view.aoi_s[i]),
+                hits=int(view.hits[i]),
+                misses=int(view.misses[i]),
+            )
+        )
+    header = Header(stamp=stamp, frame_id=frame_id)
+    return TrackArray(header=header, slot=slot, slot_duration_s=slot_s, tracks=tracks)
+
+
+TRACK_COLOURS = {0: (0.6, 0.6, 0.6), 1: (0.1, 0.8, 0.2), 2: (1.0, 0.6, 0.0)}  # by status
+
+
+def track_markers(view: TrackView, stamp: Time, frame_id: str, namespace: str) -> MarkerArray:
+    """RViz markers: a DELETEALL, then per track a box at its position (green confirmed,
+    orange coasting, grey tentative) and its id as text."""
+    markers = [Marker(action=Marker.DELETEALL, ns=namespace)]
+    for i in range(len(view)):
+        px, py = (float(c) for c in view.position_xy[i])
+        r, g, b = TRACK_COLOURS[int(view.status[i])]
+        header = Header(stamp=stamp, frame_id=frame_id)
+        box = Marker(header=header, ns=namespace, id=2 * i, type=Marker.CUBE, action=Marker.ADD)
+        box.pose.position = Point(x=px, y=py, z=0.75)
+        box.pose.orientation.w = 1.0
+        box.scale = Vector3(x=4.5, y=1.8, z=1.5)
+        box.color = ColorRGBA(r=r, g=g, b=b, a=0.8)
+        text = Marker(
+            header=header,
+            ns=namespace,
+            id=2 * i + 1,
+            type=Marker.TEXT_VIEW_FACING,
+            action=Marker.ADD,
+        )
+        text.pose.position = Point(x=px, y=py, z=2.5)
+        text.pose.orientation.w = 1.0
+        text.scale.z = 1.0
+        text.color = ColorRGBA(r=1.0, g=1.0, b=1.0, a=1.0)
+        text.text = str(int(view.track_id[i]))
+        markers.extend([box, text])
+    return MarkerArray(markers=markers)
 
 
 def measurements_to_echo_msg(

@@ -4,11 +4,16 @@ validation whose errors name the parameter and what is allowed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
+
+from rsu_isac.core.scenario import Scenario, load_named_scenario, load_scenario, scenario_names
+from rsu_isac.core.schema import SchemaError
+from rsu_isac.paths import scenarios_dir
 
 
 class ParameterError(ValueError):
@@ -51,3 +56,18 @@ def declare(
             f"parameter '{name}' = {value!r} is out of range: allowed [{low}, {high}]"
         )
     return value
+
+
+def declare_scenario(node: Node) -> Scenario:
+    """Declare the ``scenario`` parameter (a name in config/scenarios or a path to a scenario
+    .yaml) and load it; an unknown name or a bad file is a ParameterError."""
+    names = scenario_names(scenarios_dir())
+    value = declare(
+        node, "scenario", "seed000", f"scenario name ({', '.join(names)}) or path to a .yaml file"
+    )
+    try:
+        if value.endswith(".yaml") or "/" in value:
+            return load_scenario(Path(value))
+        return load_named_scenario(value, scenarios_dir())
+    except SchemaError as exc:
+        raise ParameterError(f"parameter 'scenario': {exc}") from None

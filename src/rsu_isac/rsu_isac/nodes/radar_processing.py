@@ -11,7 +11,6 @@ counted on /diagnostics and dropped.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 
@@ -20,20 +19,20 @@ from rclpy.node import Node
 
 from rsu_isac.core.radar_dsp import (
     ANGLE_METHODS,
-    Detections,
     FrameGeometry,
     ProcessingConfig,
     process_frame,
 )
-from rsu_isac.nodes.convert import MalformedMessageError, detections_to_msgs
+from rsu_isac.nodes.convert import (
+    MalformedMessageError,
+    detections_from_msgs,
+    detections_to_msgs,
+)
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import declare
 from rsu_isac.nodes.qos import LARGE_SENSOR, RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
-
-# the float fields of a RadarDetection are exactly those of core Detections
-DETECTION_FLOAT_FIELDS = tuple(f.name for f in dataclasses.fields(Detections))
 
 
 def frame_from_msg(msg: RadarEcho) -> tuple[np.ndarray, np.ndarray, FrameGeometry]:
@@ -76,12 +75,6 @@ def frame_from_msg(msg: RadarEcho) -> tuple[np.ndarray, np.ndarray, FrameGeometr
     if not all(math.isfinite(v) and v > 0 for v in values):
         raise MalformedMessageError(f"radio parameters must be positive and finite: {values}")
     return samples, tx, FrameGeometry(*values)
-
-
-def check_measurements(msg: RadarEcho) -> None:
-    for i, det in enumerate(msg.measurements):
-        if not all(math.isfinite(getattr(det, f)) for f in DETECTION_FLOAT_FIELDS):
-            raise MalformedMessageError(f"measurement {i} has NaN or infinite fields")
 
 
 class RadarProcessing(Node):
@@ -146,7 +139,7 @@ class RadarProcessing(Node):
                 samples, tx, geometry = frame_from_msg(msg)
                 detections = detections_to_msgs(process_frame(samples, tx, geometry, self.config))
             elif msg.abstraction == RadarEcho.ABSTRACTION_MEASUREMENT:
-                check_measurements(msg)
+                detections_from_msgs(msg.measurements)  # validates
                 detections = list(msg.measurements)
             else:
                 raise MalformedMessageError(f"unknown abstraction {msg.abstraction}")

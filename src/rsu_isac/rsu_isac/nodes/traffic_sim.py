@@ -12,15 +12,12 @@ closed-loop run is deterministic; it also holds slot 1 until a command publisher
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 
-from rsu_isac.core.scenario import Scenario, load_named_scenario, load_scenario, scenario_names
-from rsu_isac.core.schema import SchemaError
 from rsu_isac.nodes.convert import (
     MalformedMessageError,
     beamset_from_msg,
@@ -34,10 +31,9 @@ from rsu_isac.nodes.convert import (
     vehicles_to_msg,
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
-from rsu_isac.nodes.params import ParameterError, declare
+from rsu_isac.nodes.params import declare, declare_scenario
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.nodes.runner import run_node
-from rsu_isac.paths import scenarios_dir
 from rsu_isac.sim.traffic import ENGINES
 from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator
 from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, VehicleStateArray
@@ -46,29 +42,12 @@ ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
 
 
-def resolve_scenario(value: str) -> Scenario:
-    """A scenario name from config/scenarios, or a path to a scenario file."""
-    if value.endswith(".yaml") or "/" in value:
-        return load_scenario(Path(value))
-    return load_named_scenario(value, scenarios_dir())
-
-
 class TrafficSim(Node):
     """The road: traffic, sensors and link score, one slot per step."""
 
     def __init__(self) -> None:
         super().__init__("traffic_sim")
-        names = scenario_names(scenarios_dir())
-        scenario_value = declare(
-            self,
-            "scenario",
-            "seed000",
-            f"scenario name ({', '.join(names)}) or path to a .yaml file",
-        )
-        try:
-            self.scenario = resolve_scenario(scenario_value)
-        except SchemaError as exc:
-            raise ParameterError(f"parameter 'scenario': {exc}") from None
+        self.scenario = declare_scenario(self)
         engine = declare(self, "engine", "embedded", "traffic engine", choices=ENGINES)
         abstraction = declare(
             self, "abstraction", "signal", "radar echo abstraction", choices=ABSTRACTIONS

@@ -1,0 +1,337 @@
+"""Multi-vehicle tracker of one RSU: EKF per track (``core.ekf``), Mahalanobis gating and
+global-nearest-neighbour assignment (``core.association``), M-of-N life cycle, the PCRB of
+004 eq. (25), (35)-(36) per track, camera fusion and the one-slot prediction that
+predictive beamforming needs.
+
+Life cycle: a detection no track takes starts a *tentative* track; it is *confirmed* once it
+has ``confirm_hits`` hits within its first ``confirm_window`` updates (and deleted as soon
+as it cannot make it); a confirmed track that misses a slot is *coasting* until a hit
+brings it back, and is deleted after ``max_coast_slots`` misses in a row. Ids count up from
+1 and are never reused, also across resets; UUIDs come from the seeded generator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rsu_isac.core.association import (
+    gate_threshold,
+    global_nearest_neighbour,
+    mahalanobis_cost,
+    mahalanobis_lower_bound,
+)
+from rsu_isac.core.bounds import pcrb_update
+from rsu_isac.core.ekf import (
+    MEASUREMENT_DIM,
+    MotionModel,
+    MotionModelName,
+    ProcessNoise,
+    create_model,
+    kalman_update,
+    polar_covariance,
+    predict,
+    update,
+)
+from rsu_isac.core.radar_dsp import Detections
+from rsu_isac.core.scenario import Scenario
+
+TENTATIVE, CONFIRMED, COASTING = 0, 1, 2  # the Track.msg STATUS_* values
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Association and life-cycle settings (the ``ekf_tracker`` node's parameters)."""
+
+    motion_model: MotionModelName = "cartesian"
+    gate_probability: float = 0.999999  # chi-square gate of the radar innovation (3 dof)
+    camera_gate_probability: float = 0.9999  # chi-square gate of a camera position (2 dof)
+    confirm_hits: int = 2  # M of the M-of-N confirmation
+    confirm_window: int = 6  # N
+    max_coast_slots: int = 10  # consecutive misses before a confirmed track is deleted
+    initial_speed_std_mps: float = 15.0  # prior on the along-road speed of a new track
+    max_time_gap_s: float = 1.0  # a larger (or negative) time step resets the tracker
+    min_variance: float = 1e-30  # floor of each reported measurement variance
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """Read-only snapshot of the live tracks (arrays over tracks)."""
+
+    track_id: NDArray[np.int64]
+    uuid: tuple[bytes, ...]
+    status: NDArray[np.int8]
+    polar: NDArray[np.float64]  # (T, 3): theta [rad], d [m], v_r [m/s]
+    polar_covariance: NDArray[np.float64]  # (T, 3, 3)
+    position_xy: NDArray[np.float64]  # (T, 2) road frame [m]
+    velocity_xy: NDArray[np.float64]  # (T, 2) [m/s]
+    position_covariance: NDArray[np.float64]  # (T, 2, 2) [m^2]
+    predicted_polar: NDArray[np.float64]  # (T, 3): one slot ahead
+    predicted_polar_covariance: NDArray[np.float64]  # (T, 3, 3)
+    pcrb_polar: NDArray[np.float64]  # (T, 3, 3): PCRB of (theta, d, v_r), eq. (36)
+    aoi_s: NDArray[np.float64]  # time since the last camera update (or the birth) [s]
+    hits: NDArray[np.int64]
+    misses: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.track_id.size)
+
+
+@dataclass
+class _Tracks:
+    """Mutable track table (rows = tracks)."""
+
+    dim: int
+    x: NDArray = field(init=False)
+    p: NDArray = field(init=False)
+    pcrb: NDArray = field(init=False)
+    track_id: NDArray = field(init=False)
+    uuid: list[bytes] = field(default_factory=list)
+    status: NDArray = field(init=False)
+    hits: NDArray = field(init=False)
+    updates: NDArray = field(init=False)  # slots since birth, incl. the birth slot
+    misses: NDArray = field(init=False)
+    camera_time_s: NDArray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.x = np.zeros((0, self.dim))
+        self.p = np.zeros((0, self.dim, self.dim))
+        self.pcrb = np.zeros((0, self.dim, self.dim))
+        self.track_id = np.zeros(0, dtype=np.int64)
+        self.status = np.zeros(0, dtype=np.int8)
+        self.hits = np.zeros(0, dtype=np.int64)
+        self.updates = np.zeros(0, dtype=np.int64)
+        self.misses = np.zeros(0, dtype=np.int64)
+        self.camera_time_s = np.zeros(0)
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        for name in ("x", "p", "pcrb", "track_id", "status", "hits", "updates", "misses"):
+            setattr(self, name, getattr(self, name)[mask])
+        self.camera_time_s = self.camera_time_s[mask]
+        self.uuid = [u for u, k in zip(self.uuid, mask, strict=True) if k]
+
+    def append(self, x, p, ids, uuids, time_s: float) -> None:
+        n = len(x)
+        self.x = np.concatenate([self.x, x])
+        self.p = np.concatenate([self.p, p])
+        self.pcrb = np.concatenate([self.pcrb, p])
+        self.track_id = np.concatenate([self.track_id, ids])
+        self.uuid.extend(uuids)
+        self.status = np.concatenate([self.status, np.full(n, TENTATIVE, np.int8)])
+        self.hits = np.concatenate([self.hits, np.ones(n, np.int64)])
+        self.updates = np.concatenate([self.updates, np.ones(n, np.int64)])
+        self.misses = np.concatenate([self.misses, np.zeros(n, np.int64)])
+        self.camera_time_s = np.concatenate([self.camera_time_s, np.full(n, time_s)])
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one radar step did: the track id each detection went to (-1: none, it started
+    no track either) and the ids born and deleted."""
+
+    detection_track_id: NDArray[np.int64]
+    born: NDArray[np.int64]
+    deleted: NDArray[np.int64]
+    reset: bool
+
+
+def road_side(scenario: Scenario, rsu_index: int) -> float:
+    """+1 when the road lies at larger y than the RSU's array axis, -1 otherwise (a ULA
+    cannot tell the two sides apart; the road geometry does)."""
+    lanes_y = np.mean([lane.y_m for lane in scenario.road.lanes])
+    return 1.0 if lanes_y >= scenario.rsus[rsu_index].position_m[1] else -1.0
+
+
+class Tracker:
+    """Tracks of one RSU in its polar frame; see the module docstring."""
+
+    def __init__(
+        self,
+        config: TrackerConfig,
+        noise: ProcessNoise,
+        rsu_xy: tuple[float, float],
+        side: float,
+        seed: int,
+    ) -> None:
+        self.config = config
+        self.model: MotionModel = create_model(config.motion_model, noise)
+        self.rsu_xy = np.asarray(rsu_xy, dtype=float)
+        self.side = float(side)
+        self.slot_s = noise.slot_s
+        self._rng = np.random.default_rng(seed)
+        self._gate = gate_threshold(config.gate_probability, MEASUREMENT_DIM)
+        self._camera_gate = gate_threshold(config.camera_gate_probability, 2)
+        self._next_id = 1
+        self.time_s: float | None = None
+        self.tracks = _Tracks(self.model.dim)
+
+    @staticmethod
+    def for_scenario(
+        scenario: Scenario, rsu_index: int, config: TrackerConfig, seed: int
+    ) -> Tracker:
+        return Tracker(
+            config,
+            ProcessNoise.from_config(scenario.tracking, scenario.slot_s),
+            scenario.rsus[rsu_index].position_m,
+            road_side(scenario, rsu_index),
+            seed,
+        )
+
+    def __len__(self) -> int:
+        return len(self.tracks.track_id)
+
+    def reset(self) -> None:
+        """Drop every track (ids keep counting up)."""
+        self.tracks = _Tracks(self.model.dim)
+        self.time_s = None
+
+    def _advance(self, time_s: float) -> bool:
+        """Predict every track to ``time_s`` (eq. (25)), also the PCRB. A negative or too large
+        step (bag loop, simulator reset) resets the tracker instead; returns whether it did."""
+        if self.time_s is None:
+            self.time_s = time_s
+            return False
+        dt = time_s - self.time_s
+        if dt < 0.0 or dt > self.config.max_time_gap_s:
+            self.reset()
+            self.time_s = time_s
+            return True
+        if dt > 0.0 and len(self):
+            t = self.tracks
+            x_pred, t.p, g, e = predict(self.model, t.x, t.p, dt)
+            t.pcrb = g @ t.pcrb @ np.swapaxes(g, 1, 2) + e
+            t.x = x_pred
+        self.time_s = time_s
+        return False
+
+    def step(self, time_s: float, detections: Detections) -> StepResult:
+        """Predict to ``time_s``, associate ``detections`` (one radar frame), update, manage
+        the life cycle and start tentative tracks from unassigned detections."""
+        reset = self._advance(time_s)
+        t = self.tracks
+        z = np.stack(
+            [detections.azimuth_rad, detections.range_m, detections.radial_velocity_mps], axis=-1
+        ).reshape(-1, MEASUREMENT_DIM)
+        var = np.maximum(
+            np.stack(
+                [
+                    detections.azimuth_variance_rad2,
+                    detections.range_variance_m2,
+                    detections.radial_velocity_variance_m2ps2,
+                ],
+                axis=-1,
+            ).reshape(-1, MEASUREMENT_DIM),
+            self.config.min_variance,
+        )
+        r = var[:, :, None] * np.eye(MEASUREMENT_DIM)  # (D, 3, 3)
+        num_tracks, num_det = len(self), len(z)
+        rows = cols = np.zeros(0, dtype=np.int64)
+        if num_tracks and num_det:
+            h = self.model.measurement_jacobian(t.x)
+            hph = h @ t.p @ np.swapaxes(h, 1, 2)  # (T, 3, 3)
+            e = z[None] - self.model.measure(t.x)[:, None]  # (T, D, 3)
+            s_diag = np.diagonal(hph, axis1=1, axis2=2)[:, None] + var[None]
+            ti, di = np.nonzero(mahalanobis_lower_bound(e, s_diag) <= self._gate)
+            d2, pair_cost = mahalanobis_cost(e[ti, di], hph[ti] + r[di])
+            cost = np.zeros((num_tracks, num_det))
+            gated = np.zeros((num_tracks, num_det), dtype=bool)
+            cost[ti, di], gated[ti, di] = pair_cost, d2 <= self._gate
+            rows, cols = global_nearest_neighbour(cost, gated)
+        if len(rows):
+            t.x[rows], t.p[rows] = update(self.model, t.x[rows], t.p[rows], z[cols], r[cols])
+            h = self.model.measurement_jacobian(t.x[rows])
+            # PCRB at the estimate (004 eq. (35)-(36)); the prediction was done in _advance
+            t.pcrb[rows] = pcrb_update(t.pcrb[rows], np.eye(self.model.dim), 0.0, h, r[cols])
+        detection_track = np.full(num_det, -1, dtype=np.int64)
+        detection_track[cols] = t.track_id[rows]
+        hit = np.zeros(num_tracks, dtype=bool)
+        hit[rows] = True
+        deleted = self._life_cycle(hit)
+        free = np.setdiff1d(np.arange(num_det), cols)
+        born = self._birth(z[free], var[free])
+        detection_track[free] = born
+        return StepResult(detection_track, born, deleted, reset)
+
+    def _life_cycle(self, hit: NDArray[np.bool_]) -> NDArray[np.int64]:
+        t, c = self.tracks, self.config
+        t.hits += hit
+        t.updates += 1
+        t.misses = np.where(hit, 0, t.misses + 1)
+        tentative = t.status == TENTATIVE
+        confirm = tentative & (t.hits >= c.confirm_hits) & (t.updates <= c.confirm_window)
+        hopeless = tentative & ~confirm & (t.hits + c.confirm_window - t.updates < c.confirm_hits)
+        t.status[confirm] = CONFIRMED
+        settled = t.status != TENTATIVE
+        t.status[settled & hit] = CONFIRMED
+        t.status[settled & ~hit] = COASTING
+        dead = hopeless | (settled & (t.misses > c.max_coast_slots))
+        deleted = t.track_id[dead]
+        t.keep(~dead)
+        return deleted
+
+    def _birth(self, z: NDArray, var: NDArray) -> NDArray[np.int64]:
+        if len(z) == 0:
+            return np.zeros(0, dtype=np.int64)
+        x, p = self.model.initial_state(z, var, self.side, self.config.initial_speed_std_mps)
+        ids = np.arange(self._next_id, self._next_id + len(z), dtype=np.int64)
+        self._next_id += len(z)
+        uuids = [uuid.UUID(bytes=self._rng.bytes(16), version=4).bytes for _ in ids]
+        self.tracks.append(x, p, ids, uuids, float(self.time_s))
+        return ids
+
+    def camera_update(
+        self, time_s: float, position_xy: NDArray, covariance: NDArray
+    ) -> NDArray[np.int64]:
+        """Fuse camera detections (road-frame positions (C, 2) with covariances (C, 2, 2)):
+        each updates the gated nearest track and resets its semantic AoI (003 eq. (6)).
+        Returns the track id per detection (-1: none)."""
+        reset = self._advance(time_s)
+        t = self.tracks
+        out = np.full(len(position_xy), -1, dtype=np.int64)
+        if reset or not len(self) or not len(position_xy):
+            return out
+        z = np.asarray(position_xy, dtype=float) - self.rsu_xy
+        cov = np.asarray(covariance, dtype=float)
+        jac = self.model.position_jacobian(t.x, self.side)  # (T, 2, n)
+        e = z[None] - self.model.position(t.x, self.side)[:, None]  # (T, C, 2)
+        s = (jac @ t.p @ np.swapaxes(jac, 1, 2))[:, None] + cov[None]
+        d2, cost = mahalanobis_cost(e, s)
+        rows, cols = global_nearest_neighbour(cost, d2 <= self._camera_gate)
+        if len(rows):
+            t.x[rows], t.p[rows] = kalman_update(
+                t.x[rows], t.p[rows], e[rows, cols], jac[rows], cov[cols]
+            )
+            t.pcrb[rows] = pcrb_update(
+                t.pcrb[rows], np.eye(self.model.dim), 0.0, jac[rows], cov[cols]
+            )
+            t.camera_time_s[rows] = time_s
+            out[cols] = t.track_id[rows]
+        return out
+
+    def view(self, horizon_s: float | None = None) -> TrackView:
+        """Snapshot of the live tracks, with the prediction ``horizon_s`` ahead (one slot by
+        default) for predictive beamforming."""
+        t, m = self.tracks, self.model
+        horizon = self.slot_s if horizon_s is None else horizon_s
+        x_pred, p_pred, _, _ = predict(m, t.x, t.p, horizon)
+        pos_jac = m.position_jacobian(t.x, self.side)
+        now = self.time_s if self.time_s is not None else 0.0
+        return TrackView(
+            track_id=t.track_id.copy(),
+            uuid=tuple(t.uuid),
+            status=t.status.copy(),
+            polar=m.measure(t.x),
+            polar_covariance=polar_covariance(m, t.x, t.p),
+            position_xy=m.position(t.x, self.side) + self.rsu_xy,
+            velocity_xy=m.velocity(t.x, self.side),
+            position_covariance=pos_jac @ t.p @ np.swapaxes(pos_jac, 1, 2),
+            predicted_polar=m.measure(x_pred),
+            predicted_polar_covariance=polar_covariance(m, x_pred, p_pred),
+            pcrb_polar=polar_covariance(m, t.x, t.pcrb),
+            aoi_s=now - t.camera_time_s,
+            hits=t.hits.copy(),
+            misses=t.misses.copy(),
+        )

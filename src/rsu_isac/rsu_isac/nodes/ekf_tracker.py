@@ -1,0 +1,128 @@
+"""ekf_tracker: detections -> tracks of one RSU (DESIGN.md section 3).
+
+Subscribes ``radar/detections`` (RadarDetectionArray) and ``camera/detections``
+(CameraDetectionArray) in the RSU's namespace; publishes ``tracks`` (TrackArray: polar state
+and covariance, road-frame position, one-slot prediction, PCRB, semantic AoI) after every
+radar frame and ``tracks/markers`` (MarkerArray). Everything else is
+:class:`rsu_isac.core.tracker.Tracker`. A time step backwards or longer than
+``max_time_gap_s`` (bag loop, simulator restart) resets the tracks; ids keep counting.
+Malformed detections (NaN, negative variance, bad covariance) are logged, counted on
+/diagnostics and dropped.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rclpy.node import Node
+from rclpy.time import Time
+from visualization_msgs.msg import MarkerArray
+
+from rsu_isac.core.ekf import MOTION_MODELS
+from rsu_isac.core.tracker import Tracker, TrackerConfig
+from rsu_isac.nodes.convert import (
+    MalformedMessageError,
+    camera_detections_from_msg,
+    detections_from_msgs,
+    track_markers,
+    tracks_to_msg,
+)
+from rsu_isac.nodes.diagnostics import NodeDiagnostics
+from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
+from rsu_isac.nodes.qos import RELIABLE
+from rsu_isac.nodes.runner import run_node
+from rsu_isac_interfaces.msg import CameraDetectionArray, RadarDetectionArray, TrackArray
+
+ROAD_FRAME = "road"
+
+
+def stamp_seconds(msg) -> float:
+    return Time.from_msg(msg.header.stamp).nanoseconds * 1e-9
+
+
+class EkfTracker(Node):
+    """Radar and camera detections in, tracks out."""
+
+    def __init__(self) -> None:
+        super().__init__("ekf_tracker")
+        self.scenario = declare_scenario(self)
+        names = [r.name for r in self.scenario.rsus]
+        rsu_name = declare(self, "rsu", names[0], "RSU whose detections these are", choices=names)
+        self.rsu_index = names.index(rsu_name)
+        if self.scenario.rsus[self.rsu_index].role == "transmit":
+            raise ParameterError(f"parameter 'rsu' = '{rsu_name}' only transmits: no echoes")
+        config = TrackerConfig(
+            motion_model=declare(
+                self, "motion_model", "cartesian", "EKF state", choices=MOTION_MODELS
+            ),
+            gate_probability=declare(
+                self, "gate_probability", 0.999999, "chi-square gate, radar", 0.5, 1 - 1e-12
+            ),
+            camera_gate_probability=declare(
+                self, "camera_gate_probability", 0.9999, "chi-square gate, camera", 0.5, 1 - 1e-12
+            ),
+            confirm_hits=declare(self, "confirm_hits", 2, "M of the M-of-N confirmation", 1, 100),
+            confirm_window=declare(self, "confirm_window", 6, "N of the M-of-N", 1, 100),
+            max_coast_slots=declare(
+                self, "max_coast_slots", 10, "misses before a confirmed track is deleted", 0, 10000
+            ),
+            initial_speed_std_mps=declare(
+                self, "initial_speed_std_mps", 15.0, "speed prior of a new track [m/s]", 0.1, 100.0
+            ),
+            max_time_gap_s=declare(
+                self, "max_time_gap_s", 1.0, "a longer step resets the tracks [s]", 1e-3, 1e4
+            ),
+        )
+        if config.confirm_hits > config.confirm_window:
+            raise ParameterError(
+                f"parameter 'confirm_hits' = {config.confirm_hits} exceeds 'confirm_window' = "
+                f"{config.confirm_window}: no track could ever be confirmed"
+            )
+        seed = declare(self, "seed", -1, "UUID seed; -1 = the scenario's seed", -1, 2**31 - 1)
+        self.tracker = Tracker.for_scenario(
+            self.scenario, self.rsu_index, config, self.scenario.seed if seed < 0 else seed
+        )
+        self.diagnostics = NodeDiagnostics(self)
+        self._tracks_pub = self.create_publisher(TrackArray, "tracks", RELIABLE)
+        self._markers_pub = self.create_publisher(MarkerArray, "tracks/markers", RELIABLE)
+        self.create_subscription(RadarDetectionArray, "radar/detections", self._on_radar, RELIABLE)
+        self.create_subscription(
+            CameraDetectionArray, "camera/detections", self._on_camera, RELIABLE
+        )
+
+    def _on_radar(self, msg: RadarDetectionArray) -> None:
+        started = time.perf_counter()
+        try:
+            detections = detections_from_msgs(msg.detections)
+        except MalformedMessageError as exc:
+            self.diagnostics.drop("radar/detections", str(exc))
+            return
+        result = self.tracker.step(stamp_seconds(msg), detections)
+        if result.reset:
+            self.get_logger().info("time jumped: tracks reset")
+        view = self.tracker.view()
+        self._tracks_pub.publish(
+            tracks_to_msg(
+                view, self.rsu_index, msg.header.stamp, msg.slot, self.scenario.slot_s, ROAD_FRAME
+            )
+        )
+        self._markers_pub.publish(
+            track_markers(view, msg.header.stamp, ROAD_FRAME, self.get_namespace())
+        )
+        self.diagnostics.record(time.perf_counter() - started)
+
+    def _on_camera(self, msg: CameraDetectionArray) -> None:
+        try:
+            xy, cov = camera_detections_from_msg(msg)
+        except MalformedMessageError as exc:
+            self.diagnostics.drop("camera/detections", str(exc))
+            return
+        self.tracker.camera_update(stamp_seconds(msg), xy, cov)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(EkfTracker, "ekf_tracker", args)
+
+
+if __name__ == "__main__":
+    main()
