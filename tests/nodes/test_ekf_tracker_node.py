@@ -124,7 +124,8 @@ def test_tracks_camera_time_jump_and_malformed_input():
         old_ids = {t.id for t in received[-1].tracks}
         assert send(frames[0][0], len(received) + 1)
         fresh = received[-1].tracks
-        assert len(fresh) == 3 and all(t.status == Track.STATUS_TENTATIVE for t in fresh)
+        assert len(fresh) == 3  # confirmed at once: the detections are far above 20 dB
+        assert all(t.status == Track.STATUS_CONFIRMED and t.hits == 1 for t in fresh)
         assert min(t.id for t in fresh) > max(old_ids)
 
 

@@ -142,6 +142,130 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenario_or_exit(name: str, command: str):
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.core.schema import SchemaError
+    from rsu_isac.paths import scenarios_dir
+
+    try:
+        return load_named_scenario(name, scenarios_dir())
+    except SchemaError as exc:
+        print(f"rsu-isac {command}: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _cmd_tracking_accuracy(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from tqdm import tqdm
+
+    from rsu_isac.experiments import tracking_accuracy as ta
+
+    scenario = _scenario_or_exit(args.scenario, "tracking-accuracy")
+    jobs = [(m, n) for n in args.sensing_noise_dbm for m in args.models]
+    results = [
+        ta.single_vehicle_monte_carlo(scenario, m, args.runs, args.seed, n)
+        for m, n in tqdm(jobs, desc="Monte Carlo", unit="setting", disable=args.json)
+    ]
+    if args.plot:
+        ta.plot(results, args.plot, scenario.slot_s)
+    if args.json:
+        print(json.dumps([r.summary() for r in results], indent=2))
+        return 0
+    table = Table(
+        title=f"EKF vs PCRB, {scenario.name}, one vehicle, {args.runs} runs, seed {args.seed} "
+        f"(steady state = last {ta.STEADY_FRACTION:.0%} of {scenario.horizon_slots} slots)"
+    )
+    for column in (
+        "model",
+        "sensing noise dBm",
+        "echo SNR dB",
+        "angle RMSE deg",
+        "sqrt PCRB deg",
+        "angle RMSE/sqrt PCRB",
+        "range RMSE m",
+        "sqrt PCRB m",
+        "range RMSE/sqrt PCRB",
+        "raw detections angle / range",
+    ):
+        table.add_column(column)
+    for r in results:
+        s = r.summary()
+        table.add_row(
+            r.motion_model,
+            f"{r.sensing_noise_dbm:g}",
+            f"{r.median_echo_snr_db:.1f}",
+            f"{s['steady_rmse_angle_deg']:.3g}",
+            f"{s['steady_sqrt_pcrb_angle_deg']:.3g}",
+            f"{r.steady_angle_ratio:.3f}",
+            f"{s['steady_rmse_range_m']:.3g}",
+            f"{s['steady_sqrt_pcrb_range_m']:.3g}",
+            f"{r.steady_range_ratio:.3f}",
+            f"{r.steady_measurement_angle_ratio:.3f} / {r.steady_measurement_range_ratio:.3f}",
+        )
+    Console(soft_wrap=True, width=220).print(table)
+    return 0
+
+
+def _cmd_tracking_highway(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from tqdm import tqdm
+
+    from rsu_isac.experiments import tracking_accuracy as ta
+
+    scenario = _scenario_or_exit(args.scenario, "tracking-highway")
+    jobs = [(m, p) for p in args.drop for m in args.models]
+    results = [
+        ta.highway(
+            scenario, m, args.slots, args.seed, p, args.engine, confirm_hits=args.confirm_hits
+        )
+        for m, p in tqdm(jobs, desc="highway", unit="run", disable=args.json)
+    ]
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
+        return 0
+    table = Table(
+        title=f"multi-target tracking, {scenario.name} ({args.engine}), RSU 0, {args.slots} slots, "
+        f"seed {args.seed}, measurement-level detections, confirmation {args.confirm_hits} of 6"
+    )
+    for column in (
+        "model",
+        "dropped",
+        "vehicles (mean)",
+        "purity",
+        "id switches /1000 track-slots",
+        "vehicles",
+        "confirmed <= 5 slots",
+        "max latency slots",
+        "position RMSE m",
+        "prediction RMSE deg / m",
+        "update ms p50 / p99",
+    ):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.motion_model,
+            f"{r.drop_probability:.0%}",
+            f"{r.mean_vehicles:.1f}",
+            f"{r.purity:.4f}",
+            f"{r.id_switches_per_1000_track_slots:.3f}",
+            str(r.vehicles_seen),
+            f"{r.confirmed_within_5_slots:.1%}",
+            f"{r.max_confirmation_latency_slots:g}",
+            f"{r.position_rmse_m:.2g}",
+            f"{r.prediction_angle_rmse_deg:.2g} / {r.prediction_range_rmse_m:.2g}",
+            f"{r.update_ms_p50:.2f} / {r.update_ms_p99:.2f}",
+        )
+    Console(soft_wrap=True, width=220).print(table)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rsu-isac",
@@ -200,6 +324,45 @@ def build_parser() -> argparse.ArgumentParser:
     accuracy.add_argument("--json", action="store_true", help="print JSON")
     accuracy.add_argument("--plot", metavar="PNG", help="also write RMSE/CRB and Pd plots here")
     accuracy.set_defaults(func=_cmd_radar_accuracy)
+
+    from rsu_isac.core.ekf import MOTION_MODELS
+
+    tracking = sub.add_parser(
+        "tracking-accuracy",
+        help="EKF RMSE vs PCRB over time, one vehicle, Monte Carlo (000 setting)",
+    )
+    tracking.add_argument("--scenario", default="seed000", help="scenario name")
+    tracking.add_argument("--runs", type=int, default=200, help="Monte-Carlo runs")
+    tracking.add_argument("--seed", type=int, default=1, help="random seed")
+    tracking.add_argument("--models", nargs="+", default=list(MOTION_MODELS), choices=MOTION_MODELS)
+    tracking.add_argument(
+        "--sensing-noise-dbm",
+        type=float,
+        nargs="+",
+        default=[-80.0, 45.0],
+        help="echo noise levels [dBm] (the scenario prints -80; 45 gives ~30 dB echo SNR)",
+    )
+    tracking.add_argument("--json", action="store_true", help="print JSON")
+    tracking.add_argument("--plot", metavar="PNG", help="also plot RMSE and sqrt(PCRB) over time")
+    tracking.set_defaults(func=_cmd_tracking_accuracy)
+
+    highway = sub.add_parser(
+        "tracking-highway",
+        help="multi-target tracking scores (purity, id switches, confirmation latency)",
+    )
+    highway.add_argument("--scenario", default="seed004", help="scenario name")
+    highway.add_argument("--engine", default="embedded", help="embedded or sumo")
+    highway.add_argument("--slots", type=int, default=5000, help="slots to track")
+    highway.add_argument("--seed", type=int, default=1, help="random seed")
+    highway.add_argument("--models", nargs="+", default=list(MOTION_MODELS), choices=MOTION_MODELS)
+    highway.add_argument(
+        "--drop", type=float, nargs="+", default=[0.0, 0.3], help="detection drop probabilities"
+    )
+    highway.add_argument(
+        "--confirm-hits", type=int, default=2, help="M of the M-of-N confirmation (window 6)"
+    )
+    highway.add_argument("--json", action="store_true", help="print JSON")
+    highway.set_defaults(func=_cmd_tracking_highway)
 
     run = sub.add_parser(
         "exec",

@@ -74,12 +74,15 @@ class TrackScorer:
     def switches_per_1000_track_slots(self) -> float:
         return 1000.0 * self.switches / max(self.confirmed_track_slots, 1)
 
-    def confirmation_latency_slots(self) -> NDArray[np.float64]:
-        """Per vehicle that was ever detectable; inf if it was never confirmed."""
+    def confirmation_latency_slots(self, last_slot: int, window: int) -> NDArray[np.float64]:
+        """Per vehicle first detectable at least ``window`` slots before ``last_slot`` (later
+        ones are censored: the run ended before they could be judged); inf if it was never
+        confirmed."""
         return np.array(
             [
                 self._confirmed_at.get(v, np.inf) - first
                 for v, first in sorted(self._first_seen.items())
+                if first <= last_slot - window
             ],
             dtype=float,
         )

@@ -5,9 +5,12 @@ predictive beamforming needs.
 
 Life cycle: a detection no track takes starts a *tentative* track; it is *confirmed* once it
 has ``confirm_hits`` hits within its first ``confirm_window`` updates (and deleted as soon
-as it cannot make it); a confirmed track that misses a slot is *coasting* until a hit
-brings it back, and is deleted after ``max_coast_slots`` misses in a row. Ids count up from
-1 and are never reused, also across resets; UUIDs come from the seeded generator.
+as it cannot make it), or at once when the detection's SNR reaches
+``instant_confirm_snr_db`` (exponential noise exceeds its mean by 20 dB with probability
+e^-100: such a detection is no false alarm, and waiting would only delay the beam). A
+confirmed track that misses a slot is *coasting* until a hit brings it back, and is deleted
+after ``max_coast_slots`` misses in a row. Ids count up from 1 and are never reused, also
+across resets; UUIDs come from the seeded generator.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from rsu_isac.core.ekf import (
     MotionModelName,
     ProcessNoise,
     create_model,
+    initiate,
     kalman_update,
     polar_covariance,
     predict,
@@ -51,8 +55,11 @@ class TrackerConfig:
     camera_gate_probability: float = 0.9999  # chi-square gate of a camera position (2 dof)
     confirm_hits: int = 2  # M of the M-of-N confirmation
     confirm_window: int = 6  # N
+    # a detection this strong starts a confirmed track: a noise-only cell exceeds 20 dB with
+    # probability exp(-100), so the M-of-N wait only protects against weak detections
+    instant_confirm_snr_db: float = 20.0
     max_coast_slots: int = 10  # consecutive misses before a confirmed track is deleted
-    initial_speed_std_mps: float = 15.0  # prior on the along-road speed of a new track
+    initial_speed_std_mps: float = 15.0  # speed prior of a new track without a road prior
     max_time_gap_s: float = 1.0  # a larger (or negative) time step resets the tracker
     min_variance: float = 1e-30  # floor of each reported measurement variance
 
@@ -138,6 +145,35 @@ class StepResult:
     reset: bool
 
 
+@dataclass(frozen=True)
+class RoadPrior:
+    """What the RSU knows of its road: lane centre lines relative to the array (y [m]),
+    their driving directions (+1 / -1 along x) and the speed distribution. A new track's
+    along-road velocity starts from the prior of the nearest lane."""
+
+    lane_y_m: NDArray[np.float64]
+    direction: NDArray[np.float64]
+    speed_mean_mps: float
+    speed_std_mps: float
+
+    @staticmethod
+    def from_scenario(scenario: Scenario, rsu_index: int) -> RoadPrior:
+        rsu_y = scenario.rsus[rsu_index].position_m[1]
+        speed = scenario.traffic.speed
+        mean = speed.mean_mps if speed.distribution == "truncated_normal" else None
+        if mean is None:  # uniform
+            mean = 0.5 * (speed.min_mps + speed.max_mps)
+            std = (speed.max_mps - speed.min_mps) / np.sqrt(12.0)
+        else:
+            std = speed.std_mps
+        return RoadPrior(
+            np.array([lane.y_m - rsu_y for lane in scenario.road.lanes]),
+            np.array([float(lane.direction) for lane in scenario.road.lanes]),
+            float(mean),
+            float(std),
+        )
+
+
 def road_side(scenario: Scenario, rsu_index: int) -> float:
     """+1 when the road lies at larger y than the RSU's array axis, -1 otherwise (a ULA
     cannot tell the two sides apart; the road geometry does)."""
@@ -155,8 +191,10 @@ class Tracker:
         rsu_xy: tuple[float, float],
         side: float,
         seed: int,
+        road: RoadPrior | None = None,
     ) -> None:
         self.config = config
+        self.road = road
         self.model: MotionModel = create_model(config.motion_model, noise)
         self.rsu_xy = np.asarray(rsu_xy, dtype=float)
         self.side = float(side)
@@ -178,6 +216,7 @@ class Tracker:
             scenario.rsus[rsu_index].position_m,
             road_side(scenario, rsu_index),
             seed,
+            RoadPrior.from_scenario(scenario, rsu_index),
         )
 
     def __len__(self) -> int:
@@ -251,7 +290,7 @@ class Tracker:
         hit[rows] = True
         deleted = self._life_cycle(hit)
         free = np.setdiff1d(np.arange(num_det), cols)
-        born = self._birth(z[free], var[free])
+        born = self._birth(z[free], var[free], detections.snr_db.reshape(-1)[free])
         detection_track[free] = born
         return StepResult(detection_track, born, deleted, reset)
 
@@ -272,15 +311,28 @@ class Tracker:
         t.keep(~dead)
         return deleted
 
-    def _birth(self, z: NDArray, var: NDArray) -> NDArray[np.int64]:
+    def _birth(self, z: NDArray, var: NDArray, snr_db: NDArray) -> NDArray[np.int64]:
         if len(z) == 0:
             return np.zeros(0, dtype=np.int64)
-        x, p = self.model.initial_state(z, var, self.side, self.config.initial_speed_std_mps)
+        x, p = initiate(self.model, z, var, self.side, *self._speed_prior(z))
         ids = np.arange(self._next_id, self._next_id + len(z), dtype=np.int64)
         self._next_id += len(z)
         uuids = [uuid.UUID(bytes=self._rng.bytes(16), version=4).bytes for _ in ids]
         self.tracks.append(x, p, ids, uuids, float(self.time_s))
+        sure = (snr_db >= self.config.instant_confirm_snr_db) | (self.config.confirm_hits <= 1)
+        self.tracks.status[-len(ids) :][sure] = CONFIRMED
         return ids
+
+    def _speed_prior(self, z: NDArray) -> tuple[NDArray, NDArray]:
+        """Along-road speed prior (mean, variance) per detection: the nearest lane's direction
+        times the mean speed with twice the speed spread (lanes and speeds are not certain),
+        or zero with ``initial_speed_std_mps`` without a road prior."""
+        if self.road is None or not len(self.road.lane_y_m):
+            return np.zeros(len(z)), np.full(len(z), self.config.initial_speed_std_mps**2)
+        y = self.side * z[:, 1] * np.sin(z[:, 0])
+        lane = np.argmin(np.abs(y[:, None] - self.road.lane_y_m[None]), axis=1)
+        mean = self.road.direction[lane] * self.road.speed_mean_mps
+        return mean, np.full(len(z), (2.0 * self.road.speed_std_mps) ** 2 + 1.0)
 
     def camera_update(
         self, time_s: float, position_xy: NDArray, covariance: NDArray

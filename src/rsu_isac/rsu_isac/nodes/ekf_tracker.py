@@ -63,6 +63,14 @@ class EkfTracker(Node):
             ),
             confirm_hits=declare(self, "confirm_hits", 2, "M of the M-of-N confirmation", 1, 100),
             confirm_window=declare(self, "confirm_window", 6, "N of the M-of-N", 1, 100),
+            instant_confirm_snr_db=declare(
+                self,
+                "instant_confirm_snr_db",
+                20.0,
+                "a detection this strong starts a confirmed track [dB]",
+                -50.0,
+                300.0,
+            ),
             max_coast_slots=declare(
                 self, "max_coast_slots", 10, "misses before a confirmed track is deleted", 0, 10000
             ),
