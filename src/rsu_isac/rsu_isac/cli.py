@@ -266,6 +266,120 @@ def _cmd_tracking_highway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from rsu_isac.closed_loop import AOI_POLICIES, EvalConfig, evaluate
+    from rsu_isac.core.ekf import MOTION_MODELS
+    from rsu_isac.sim.traffic import ENGINES
+    from rsu_isac.sim.world import ABSTRACTIONS
+
+    scenario = _scenario_or_exit(args.scenario, "eval")
+    choices = {
+        "--abstraction": (args.abstraction, ABSTRACTIONS),
+        "--aoi-policy": (args.aoi_policy, AOI_POLICIES),
+        "--engine": (args.engine, ENGINES),
+        "--motion-model": (args.motion_model, MOTION_MODELS),
+    }
+    for flag, (value, valid) in choices.items():
+        if value not in valid:
+            print(
+                f"rsu-isac eval: {flag} '{value}' unknown; valid: {', '.join(valid)}",
+                file=sys.stderr,
+            )
+            return 2
+    config = EvalConfig(
+        policy=args.policy,
+        slots=args.slots,
+        seed=args.seed,
+        abstraction=args.abstraction,
+        engine=args.engine,
+        assignment=args.assignment,
+        power_split=args.power_split,
+        aoi_policy=args.aoi_policy,
+        max_power_dbm=args.pmax_dbm,
+        motion_model=args.motion_model,
+    )
+    with tqdm(total=args.slots, desc=f"eval {args.policy}", unit="slot", disable=args.json) as bar:
+        try:
+            result = evaluate(scenario, config, progress=lambda n: bar.update(1))
+        except ValueError as exc:
+            print(f"rsu-isac eval: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            text = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {text}")
+    return 0
+
+
+def _add_evaluation_commands(sub) -> None:
+    """The closed-loop evaluation and tracking experiment commands."""
+    from rsu_isac.core.ekf import MOTION_MODELS
+
+    evaluation = sub.add_parser(
+        "eval",
+        help="headless closed loop (traffic, radar, tracker, policy, link): one JSON summary",
+        description="Run the closed loop without ROS for N slots and print sum rate, genie "
+        "sum rate, fairness, tracking RMSE vs PCRB, energy, misalignment and policy time.",
+    )
+    evaluation.add_argument("--scenario", default="seed000", help="scenario name")
+    evaluation.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    evaluation.add_argument("--slots", type=int, default=500, help="slots to run")
+    evaluation.add_argument("--seed", type=int, default=0, help="random seed")
+    evaluation.add_argument("--abstraction", default="measurement", help="signal or measurement")
+    evaluation.add_argument("--engine", default="embedded", help="embedded or sumo")
+    evaluation.add_argument("--assignment", default="distance", help="distance, greedy, heuristic")
+    evaluation.add_argument("--power-split", default="equal", help="equal or water_filling")
+    evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
+    evaluation.add_argument("--motion-model", default="cartesian", help="EKF state")
+    evaluation.add_argument("--pmax-dbm", type=float, help="power budget (default: scenario's)")
+    evaluation.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluation.set_defaults(func=_cmd_eval)
+
+    tracking = sub.add_parser(
+        "tracking-accuracy",
+        help="EKF RMSE vs PCRB over time, one vehicle, Monte Carlo (000 setting)",
+    )
+    tracking.add_argument("--scenario", default="seed000", help="scenario name")
+    tracking.add_argument("--runs", type=int, default=200, help="Monte-Carlo runs")
+    tracking.add_argument("--seed", type=int, default=1, help="random seed")
+    tracking.add_argument("--models", nargs="+", default=list(MOTION_MODELS), choices=MOTION_MODELS)
+    tracking.add_argument(
+        "--sensing-noise-dbm",
+        type=float,
+        nargs="+",
+        default=[-80.0, 45.0],
+        help="echo noise levels [dBm] (the scenario prints -80; 45 gives ~30 dB echo SNR)",
+    )
+    tracking.add_argument("--json", action="store_true", help="print JSON")
+    tracking.add_argument("--plot", metavar="PNG", help="also plot RMSE and sqrt(PCRB) over time")
+    tracking.set_defaults(func=_cmd_tracking_accuracy)
+
+    highway = sub.add_parser(
+        "tracking-highway",
+        help="multi-target tracking scores (purity, id switches, confirmation latency)",
+    )
+    highway.add_argument("--scenario", default="seed004", help="scenario name")
+    highway.add_argument("--engine", default="embedded", help="embedded or sumo")
+    highway.add_argument("--slots", type=int, default=5000, help="slots to track")
+    highway.add_argument("--seed", type=int, default=1, help="random seed")
+    highway.add_argument("--models", nargs="+", default=list(MOTION_MODELS), choices=MOTION_MODELS)
+    highway.add_argument(
+        "--drop", type=float, nargs="+", default=[0.0, 0.3], help="detection drop probabilities"
+    )
+    highway.add_argument(
+        "--confirm-hits", type=int, default=2, help="M of the M-of-N confirmation (window 6)"
+    )
+    highway.add_argument("--json", action="store_true", help="print JSON")
+    highway.set_defaults(func=_cmd_tracking_highway)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rsu-isac",
@@ -325,44 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     accuracy.add_argument("--plot", metavar="PNG", help="also write RMSE/CRB and Pd plots here")
     accuracy.set_defaults(func=_cmd_radar_accuracy)
 
-    from rsu_isac.core.ekf import MOTION_MODELS
-
-    tracking = sub.add_parser(
-        "tracking-accuracy",
-        help="EKF RMSE vs PCRB over time, one vehicle, Monte Carlo (000 setting)",
-    )
-    tracking.add_argument("--scenario", default="seed000", help="scenario name")
-    tracking.add_argument("--runs", type=int, default=200, help="Monte-Carlo runs")
-    tracking.add_argument("--seed", type=int, default=1, help="random seed")
-    tracking.add_argument("--models", nargs="+", default=list(MOTION_MODELS), choices=MOTION_MODELS)
-    tracking.add_argument(
-        "--sensing-noise-dbm",
-        type=float,
-        nargs="+",
-        default=[-80.0, 45.0],
-        help="echo noise levels [dBm] (the scenario prints -80; 45 gives ~30 dB echo SNR)",
-    )
-    tracking.add_argument("--json", action="store_true", help="print JSON")
-    tracking.add_argument("--plot", metavar="PNG", help="also plot RMSE and sqrt(PCRB) over time")
-    tracking.set_defaults(func=_cmd_tracking_accuracy)
-
-    highway = sub.add_parser(
-        "tracking-highway",
-        help="multi-target tracking scores (purity, id switches, confirmation latency)",
-    )
-    highway.add_argument("--scenario", default="seed004", help="scenario name")
-    highway.add_argument("--engine", default="embedded", help="embedded or sumo")
-    highway.add_argument("--slots", type=int, default=5000, help="slots to track")
-    highway.add_argument("--seed", type=int, default=1, help="random seed")
-    highway.add_argument("--models", nargs="+", default=list(MOTION_MODELS), choices=MOTION_MODELS)
-    highway.add_argument(
-        "--drop", type=float, nargs="+", default=[0.0, 0.3], help="detection drop probabilities"
-    )
-    highway.add_argument(
-        "--confirm-hits", type=int, default=2, help="M of the M-of-N confirmation (window 6)"
-    )
-    highway.add_argument("--json", action="store_true", help="print JSON")
-    highway.set_defaults(func=_cmd_tracking_highway)
+    _add_evaluation_commands(sub)
 
     run = sub.add_parser(
         "exec",

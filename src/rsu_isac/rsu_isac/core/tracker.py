@@ -77,6 +77,7 @@ class TrackView:
     velocity_xy: NDArray[np.float64]  # (T, 2) [m/s]
     position_covariance: NDArray[np.float64]  # (T, 2, 2) [m^2]
     predicted_polar: NDArray[np.float64]  # (T, 3): one slot ahead
+    predicted_position_xy: NDArray[np.float64]  # (T, 2): one slot ahead, road frame [m]
     predicted_polar_covariance: NDArray[np.float64]  # (T, 3, 3)
     pcrb_polar: NDArray[np.float64]  # (T, 3, 3): PCRB of (theta, d, v_r), eq. (36)
     aoi_s: NDArray[np.float64]  # time since the last camera update (or the birth) [s]
@@ -381,6 +382,7 @@ class Tracker:
             velocity_xy=m.velocity(t.x, self.side),
             position_covariance=pos_jac @ t.p @ np.swapaxes(pos_jac, 1, 2),
             predicted_polar=m.measure(x_pred),
+            predicted_position_xy=m.position(x_pred, self.side) + self.rsu_xy,
             predicted_polar_covariance=polar_covariance(m, x_pred, p_pred),
             pcrb_polar=polar_covariance(m, t.x, t.pcrb),
             aoi_s=now - t.camera_time_s,

@@ -18,11 +18,12 @@ from std_msgs.msg import ColorRGBA, Header
 from unique_identifier_msgs.msg import UUID
 from visualization_msgs.msg import Marker, MarkerArray
 
+from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import TrackView
-from rsu_isac.sim.link import BeamSet, LinkScore
+from rsu_isac.sim.link import LinkScore
 from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac_interfaces.msg import (

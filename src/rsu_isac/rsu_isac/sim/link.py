@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from rsu_isac.core.array import steering_vector
+from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.channel import (
     beam_gains,
     jain_fairness,
@@ -31,36 +32,8 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import SPEED_OF_LIGHT_MPS, db_to_linear
 from rsu_isac.sim.traffic import VehicleStates
 
-KIND_COMMUNICATION = 0
-KIND_SENSING = 1
 NLOS_ANGLE_SPREAD_RAD = np.radians(30.0)
 NLOS_EXTRA_PATH_M = (5.0, 60.0)
-
-
-@dataclass(frozen=True)
-class BeamSet:
-    """Beams of one slot for every RSU (the content of a BeamformingCommand)."""
-
-    weights: NDArray[np.complex128]  # (B, N) unit-norm beamformers
-    powers_w: NDArray[np.float64]  # (B,)
-    rsu_index: NDArray[np.int64]  # (B,)
-    kind: NDArray[np.int64]  # (B,) KIND_*
-    track_id: NDArray[np.int64]  # (B,) served track, 0 for none
-    target_angle_rad: NDArray[np.float64]  # (B,)
-
-    def __len__(self) -> int:
-        return int(self.powers_w.size)
-
-    @staticmethod
-    def empty(num_antennas: int) -> BeamSet:
-        return BeamSet(
-            np.zeros((0, num_antennas), complex),
-            np.zeros(0),
-            np.zeros(0, int),
-            np.zeros(0, int),
-            np.zeros(0, int),
-            np.zeros(0),
-        )
 
 
 @dataclass(frozen=True)

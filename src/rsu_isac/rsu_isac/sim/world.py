@@ -10,10 +10,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from rsu_isac.core.beams import KIND_SENSING, BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.sim.camera import mast_camera, render
-from rsu_isac.sim.link import KIND_SENSING, BeamSet, ChannelModel, LinkScore, score_link
+from rsu_isac.sim.link import ChannelModel, LinkScore, score_link
 from rsu_isac.sim.radar_echo import (
     Measurements,
     OfdmFrame,
@@ -103,8 +104,9 @@ class Simulator:
         self.engine.step()
         self.slot += 1
         vehicles = self.engine.vehicles()
-        rows = self._channel.rows(vehicles)
-        link = score_link(self.scenario, vehicles, rows, self.beams, self.config.misalignment_gain)
+        self._rows = self._channel.rows(vehicles)
+        self._vehicles = vehicles
+        link = self.score(self.beams)
         echoes = [self.echo(r, vehicles) for r in self._receivers()]
         image = None
         if self.camera is not None and self.slot % self.config.camera_period_slots == 0:
@@ -117,6 +119,13 @@ class Simulator:
             link,
             echoes,
             image,
+        )
+
+    def score(self, beams: BeamSet) -> LinkScore:
+        """Score ``beams`` on the true channel of the current slot (what :meth:`step` does
+        with the applied beams; also for a genie's beams)."""
+        return score_link(
+            self.scenario, self._vehicles, self._rows, beams, self.config.misalignment_gain
         )
 
     def close(self) -> None:

@@ -1,0 +1,122 @@
+"""Vehicle-to-RSU assignment for several transmitting RSUs (004 Sec. V): by distance, the
+greedy Algorithm 2 and the heuristic Algorithm 3.
+
+The utility zeta_{i,k} of serving vehicle k from RSU i (004 eq. (47)) is evaluated here as
+log(1 + SINR) of k when RSU i points a maximum-ratio beam at it with the power share of
+its other vehicles, against the interference of every other current beam (the same SINR
+of core.channel.sinr that the link is scored with).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rsu_isac.beamforming.precoders import mrt
+from rsu_isac.core.channel import sinr
+
+ASSIGNMENTS = ("distance", "greedy", "heuristic")
+Precoder = Callable[[NDArray, float], NDArray]  # (G (K, N), P) -> W (N, K)
+
+
+def precode_all(
+    rows: NDArray, assignment: NDArray, transmitters: NDArray, precoder: Precoder, power_w: float
+) -> dict[int, NDArray]:
+    """Precoder of every transmitting RSU for its assigned vehicles: {rsu: W (N, K_r)}."""
+    out = {}
+    for r in transmitters.tolist():
+        mine = np.flatnonzero(assignment == r)
+        out[r] = precoder(rows[r, mine], power_w) if mine.size else np.zeros((rows.shape[2], 0))
+    return out
+
+
+def system_sinr(rows: NDArray, assignment: NDArray, precoders: dict[int, NDArray]) -> NDArray:
+    """SINR of every vehicle with every beam of every RSU as interference (unit noise)."""
+    columns, serving = [], np.full(rows.shape[1], -1)
+    gains = []
+    for r, w in precoders.items():
+        mine = np.flatnonzero(assignment == r)
+        serving[mine] = len(columns) + np.arange(mine.size)
+        columns.extend(range(mine.size))
+        gains.append(np.abs(rows[r] @ w) ** 2)  # (K, K_r)
+    if not columns:
+        return np.zeros(rows.shape[1])
+    g = np.concatenate(gains, axis=1)
+    return sinr(g, np.ones(g.shape[1]), 1.0, serving)
+
+
+def utilities(
+    rows: NDArray, assignment: NDArray, precoders: dict[int, NDArray], power_w: float
+) -> NDArray[np.float64]:
+    """zeta (R_tx, K): log(1 + SINR) of vehicle k if RSU i served it with an MRT beam of
+    power P / (K_i + 1) (K_i + 0 for its current RSU), the other current beams interfering."""
+    tx = list(precoders)
+    k = rows.shape[1]
+    interference = np.zeros(k)
+    for r, w in precoders.items():
+        interference += np.sum(np.abs(rows[r] @ w) ** 2, axis=1)
+    zeta = np.zeros((len(tx), k))
+    for i, r in enumerate(tx):
+        count = np.sum(assignment == r) + (assignment != r)
+        p = power_w / np.maximum(count, 1)
+        beam = mrt(rows[r])  # (N, K): MRT toward every vehicle
+        signal = p * np.abs(np.sum(rows[r].T * beam, axis=0)) ** 2
+        # a vehicle already on RSU r: its current beam is part of `interference`
+        current = np.zeros(k)
+        mine = np.flatnonzero(assignment == r)
+        if mine.size:
+            received = np.abs(rows[r][mine] @ precoders[r]) ** 2
+            current[mine] = received[np.arange(mine.size), np.arange(mine.size)]
+        zeta[i] = np.log1p(signal / (interference - current + 1.0))
+    return zeta
+
+
+def assign(
+    method: str, rows: NDArray, ranges: NDArray, transmitters: NDArray, precoder: Precoder, power_w
+) -> NDArray[np.int64]:
+    """RSU index per vehicle. ``rows`` (R, K, N) unit-noise estimates, ``ranges`` (R, K)."""
+    if method not in ASSIGNMENTS:
+        raise ValueError(f"unknown assignment '{method}'; valid: {', '.join(ASSIGNMENTS)}")
+    nearest = transmitters[np.argmin(ranges[transmitters], axis=0)]
+    if method == "distance" or len(transmitters) == 1 or rows.shape[1] == 0:
+        return nearest
+    if method == "greedy":
+        return _greedy(rows, ranges, transmitters, precoder, power_w)
+    return _heuristic(rows, nearest, transmitters, precoder, power_w)
+
+
+def _greedy(rows, ranges, transmitters, precoder, power_w) -> NDArray[np.int64]:
+    """004 Algorithm 2: vehicles in decreasing |1/d_1 - 1/d_2|^2 (path-loss asymmetry), the
+    first to its nearer RSU, every next one to the RSU of larger zeta given those placed."""
+    k = rows.shape[1]
+    inv = 1.0 / ranges[transmitters]
+    order = np.argsort(-np.sum((inv - inv.mean(axis=0)) ** 2, axis=0), kind="stable")
+    assignment = np.full(k, -1)
+    assignment[order[0]] = transmitters[np.argmin(ranges[transmitters, order[0]])]
+    for v in order[1:]:
+        placed = precode_all(rows, assignment, transmitters, precoder, power_w)
+        zeta = utilities(rows, assignment, placed, power_w)
+        assignment[v] = transmitters[int(np.argmax(zeta[:, v]))]
+    return assignment
+
+
+def _heuristic(rows, start, transmitters, precoder, power_w) -> NDArray[np.int64]:
+    """004 Algorithm 3: from the distance assignment, move the vehicle whose utility at the
+    other RSU exceeds its current one the most, re-precode, repeat while a move gains (at
+    most 2K moves, each vehicle at most twice, so it terminates)."""
+    assignment = start.copy()
+    moves = np.zeros(rows.shape[1], int)
+    for _ in range(2 * rows.shape[1]):
+        placed = precode_all(rows, assignment, transmitters, precoder, power_w)
+        zeta = utilities(rows, assignment, placed, power_w)
+        current = zeta[np.searchsorted(transmitters, assignment), np.arange(rows.shape[1])]
+        best_other = zeta.max(axis=0)
+        gain = np.where(moves < 2, best_other - current, -np.inf)
+        k = int(np.argmax(gain))
+        if gain[k] <= 1e-9:
+            break
+        assignment[k] = transmitters[int(np.argmax(zeta[:, k]))]
+        moves[k] += 1
+    return assignment

@@ -1,0 +1,77 @@
+"""What a policy knows: the scenario's radio and geometry, and the predicted vehicles.
+
+A policy never sees the true channel: it estimates each vehicle's line-of-sight channel
+from the RSU (core.channel.los_channel with the scenario's path-loss model) at the
+position the tracker predicts for the next slot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rsu_isac.core.channel import los_channel, pathloss_amplitude
+from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class PredictedVehicles:
+    """Vehicles as the policy sees them for the next slot (arrays over K vehicles)."""
+
+    track_id: NDArray[np.int64]
+    position_xy: NDArray[np.float64]  # (K, 2) road frame [m]
+    velocity_xy: NDArray[np.float64]  # (K, 2) [m/s]
+
+    def __len__(self) -> int:
+        return int(self.track_id.size)
+
+    @staticmethod
+    def empty() -> PredictedVehicles:
+        return PredictedVehicles(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros((0, 2)))
+
+
+@dataclass(frozen=True)
+class RadioContext:
+    """Per-scenario constants of every policy."""
+
+    scenario: Scenario
+
+    @property
+    def transmitters(self) -> NDArray[np.int64]:
+        """Indices of the RSUs that transmit (monostatic or transmit role)."""
+        return np.array([i for i, r in enumerate(self.scenario.rsus) if r.role != "receive"])
+
+    @property
+    def num_antennas(self) -> int:
+        return self.scenario.radio.array.num_tx_antennas
+
+    @property
+    def max_power_w(self) -> float:
+        return self.scenario.radio.max_power_w
+
+    @property
+    def noise_w(self) -> float:
+        return self.scenario.radio.comm_noise_w
+
+    def polar(self, vehicles: PredictedVehicles) -> tuple[NDArray, NDArray]:
+        """(theta (R, K), range (R, K)) from every RSU."""
+        out = [
+            to_polar(r.position_m, vehicles.position_xy, vehicles.velocity_xy)
+            for r in self.scenario.rsus
+        ]
+        return np.array([p.theta_rad for p in out]), np.array([p.range_m for p in out])
+
+    def channel_rows(self, vehicles: PredictedVehicles) -> NDArray[np.complex128]:
+        """Estimated rows h_k^H / sigma (R, K, N): LoS with path loss at the predicted
+        position, divided by the noise amplitude (unit noise, as the precoders expect)."""
+        radio = self.scenario.radio
+        ch = radio.channel
+        theta, d = self.polar(vehicles)
+        amplitude = pathloss_amplitude(
+            d, ch.reference_gain_db, ch.reference_distance_m, ch.pathloss_exponent
+        )
+        rows = los_channel(theta, amplitude, self.num_antennas, radio.array.spacing_wavelengths)
+        return rows / np.sqrt(self.noise_w)

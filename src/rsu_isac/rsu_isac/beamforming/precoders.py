@@ -1,0 +1,217 @@
+"""Single-RSU multi-user precoders on an estimated channel.
+
+Every function takes the channel rows G (K, N) = h_k^H / sigma already divided by the noise
+amplitude (so the noise power is 1) and the power budget P [W], and returns the precoder
+W (N, K) whose column k serves vehicle k, with ||W||_F^2 <= P. SINR_k =
+|g_k W_k|^2 / (sum_{j != k} |g_k W_j|^2 + 1) (000 eq. (11) with sigma^2 = 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+from numpy.typing import NDArray
+
+SOLVER_TOLERANCE = 1e-3  # relative width at which the max-min bisection stops
+
+
+def sinr_of(g: NDArray, w: NDArray) -> NDArray[np.float64]:
+    """SINR of each vehicle under precoder W (N, K), unit noise."""
+    gains = np.abs(g @ w) ** 2  # (K, K): |g_k w_j|^2
+    signal = np.diag(gains)
+    return signal / (gains.sum(axis=1) - signal + 1.0)
+
+
+def sum_rate(g: NDArray, w: NDArray) -> float:
+    return float(np.sum(np.log2(1.0 + sinr_of(g, w))))
+
+
+def mrt(g: NDArray) -> NDArray[np.complex128]:
+    """Unit-norm maximum-ratio directions w_k = h_k / ||h_k|| (N, K)."""
+    w = g.conj().T
+    return w / np.maximum(np.linalg.norm(w, axis=0), 1e-300)
+
+
+def zero_forcing(g: NDArray) -> NDArray[np.complex128]:
+    """Unit-norm zero-forcing directions, the columns of the pseudo-inverse of G (exactly
+    interference-free when K <= N and G has full row rank)."""
+    w = np.linalg.pinv(g)
+    return w / np.maximum(np.linalg.norm(w, axis=0), 1e-300)
+
+
+def equal_power(directions: NDArray, power_w: float) -> NDArray[np.complex128]:
+    k = directions.shape[1]
+    return directions * np.sqrt(power_w / max(k, 1))
+
+
+def water_filling(g: NDArray, directions: NDArray, power_w: float) -> NDArray[np.complex128]:
+    """Powers p_k = (mu - 1 / a_k)^+ with sum p_k = P on the effective gains
+    a_k = |g_k w_k|^2, the capacity-optimal split when the beams do not interfere (zero
+    forcing); for MRT it ignores the interference."""
+    a = np.maximum(np.abs(np.sum(g.T * directions, axis=0)) ** 2, 1e-300)
+    inv = np.sort(1.0 / a)
+    for count in range(len(inv), 0, -1):
+        mu = (power_w + inv[:count].sum()) / count
+        if mu > inv[count - 1]:
+            break
+    p = np.maximum(mu - 1.0 / a, 0.0)
+    return directions * np.sqrt(p)
+
+
+@dataclass
+class MaxMinSocp:
+    """Max-min SINR by bisection over a second-order-cone feasibility problem (002's leader
+    problem; Wiesel, Eldar, Shamai, IEEE TSP 2006): SINR_k >= t for all k is
+    sqrt(1 + 1/t) Re(g_k w_k) >= ||[g_k W, 1]||, Im(g_k w_k) = 0 (the phase of each w_k is
+    free), ||W||_F^2 <= P. The problem is built once per (K, N) with cvxpy Parameters and
+    re-solved by Clarabel; a SolverError near the boundary counts as infeasible (DESIGN.md
+    section 5)."""
+
+    num_vehicles: int
+    num_antennas: int
+    _problem: cp.Problem = field(init=False)
+
+    def __post_init__(self) -> None:
+        k, n = self.num_vehicles, self.num_antennas
+        self._g = cp.Parameter((k, n), complex=True)
+        self._g_scaled = cp.Parameter((k, n), complex=True)  # sqrt(1 + 1/t) G
+        self._power = cp.Parameter(nonneg=True)
+        self._w = cp.Variable((n, k), complex=True)
+        received = self._g @ self._w  # (K, K)
+        wanted = self._g_scaled @ self._w
+        constraints = [cp.sum_squares(self._w) <= self._power]
+        for i in range(k):
+            constraints += [
+                cp.imag(wanted[i, i]) == 0,
+                cp.norm(cp.hstack([received[i, :], np.ones(1)]), 2) <= cp.real(wanted[i, i]),
+            ]
+        self._problem = cp.Problem(cp.Minimize(0), constraints)
+
+    def _feasible(self, g: NDArray, target: float) -> NDArray | None:
+        self._g_scaled.value = np.sqrt(1.0 + 1.0 / target) * g
+        try:
+            self._problem.solve(solver=cp.CLARABEL)
+        except cp.SolverError:
+            return None
+        if self._problem.status != cp.OPTIMAL:
+            return None
+        return self._w.value
+
+    def solve(self, g: NDArray, power_w: float) -> tuple[NDArray[np.complex128], float]:
+        """(W, t*): the max-min precoder and its common SINR target."""
+        self._g.value = g
+        self._power.value = power_w
+        low, high = 0.0, power_w * float(np.min(np.sum(np.abs(g) ** 2, axis=1)))
+        best = equal_power(mrt(g), power_w)
+        low = float(np.min(sinr_of(g, best)))
+        while high - low > SOLVER_TOLERANCE * high:
+            mid = 0.5 * (low + high)
+            w = self._feasible(g, mid)
+            if w is None:
+                high = mid
+            else:
+                low, best = mid, w
+        return best, low
+
+
+def wmmse(
+    g: NDArray, power_w: float, iterations: int = 50, tolerance: float = 1e-6
+) -> NDArray[np.complex128]:
+    """Weighted-MMSE sum-rate precoder (Shi, Razaviyayn, Luo, Hua, IEEE TSP 2011), MISO,
+    equal weights, total power P: alternate the MMSE receivers u_k, the weights
+    w_k = 1 / MSE_k and v_k = w_k (sum_j w_j |u_j|^2 h_j h_j^H + mu I)^-1 h_k u_k^* with mu
+    the smallest value that meets the budget."""
+    h = g.conj().T  # (N, K): h_k
+    v = equal_power(mrt(g), power_w)
+    previous = -np.inf
+    for _ in range(iterations):
+        received = g @ v  # (K, K)
+        total = np.sum(np.abs(received) ** 2, axis=1) + 1.0
+        u = np.diag(received).conj() / total  # MMSE receivers
+        mse = 1.0 - np.real(u * np.diag(received))
+        weight = 1.0 / np.maximum(mse, 1e-12)
+        a = (h * (weight * np.abs(u) ** 2)) @ h.conj().T  # sum_j w_j |u_j|^2 h_j h_j^H
+        b = h * (weight * u.conj())  # columns w_k u_k^* h_k
+        v = _regularised_solve(a, b, power_w)
+        rate = sum_rate(g, v)
+        if rate - previous < tolerance:
+            break
+        previous = rate
+    return v
+
+
+def _regularised_solve(a: NDArray, b: NDArray, power_w: float) -> NDArray[np.complex128]:
+    """V = (A + mu I)^-1 B with the smallest mu >= 0 such that ||V||_F^2 <= P (bisection on
+    the eigenvalues of the Hermitian A)."""
+    lam, q = np.linalg.eigh(a)
+    c = np.abs(q.conj().T @ b) ** 2  # (N, K)
+
+    def norm2(mu: float) -> float:
+        return float(np.sum(c / (lam[:, None] + mu) ** 2))
+
+    if lam.min() > 1e-12 and norm2(0.0) <= power_w:
+        mu = 0.0
+    else:
+        low, high = 0.0, np.sqrt(c.sum() / power_w) + 1.0
+        for _ in range(60):
+            mid = 0.5 * (low + high)
+            low, high = (mid, high) if norm2(mid) > power_w else (low, mid)
+        mu = high
+    return q @ ((q.conj().T @ b) / (lam[:, None] + mu))
+
+
+@dataclass(frozen=True)
+class FractionalProgram:
+    """004's fractional programming with projected gradient (eq. (42)-(46)) for one RSU:
+    with gamma_k = SINR_k (eq. (43)) and y_k = sqrt(1 + gamma_k) g_k w_k / (sum_m |g_k w_m|^2
+    + 1) (eq. (46)) fixed, f_q of eq. (44) is concave in W; a few projected gradient steps
+    with step 1 / L (L the largest eigenvalue of sum_k |y_k|^2 g_k^H g_k) onto ||W||_F^2 <= P
+    increase it, so f_q never decreases (004 Lemma 2). The per-beam norm of 004 (39) is
+    replaced by the RSU's total power budget, as for every other policy here."""
+
+    iterations: int = 30
+    gradient_steps: int = 10
+    tolerance: float = 1e-7
+
+    @staticmethod
+    def objective(g: NDArray, w: NDArray, gamma: NDArray, y: NDArray) -> float:
+        """f_q of 004 eq. (44) (one RSU, unit noise)."""
+        received = g @ w
+        total = np.sum(np.abs(received) ** 2, axis=1) + 1.0
+        wanted = np.diag(received)
+        return float(
+            np.sum(
+                np.log(1.0 + gamma)
+                - gamma
+                + 2.0 * np.sqrt(1.0 + gamma) * np.real(y.conj() * wanted)
+                - np.abs(y) ** 2 * total
+            )
+        )
+
+    def solve(self, g: NDArray, power_w: float) -> tuple[NDArray[np.complex128], list[float]]:
+        """(W, f_q after every block update)."""
+        w = equal_power(mrt(g), power_w)
+        history: list[float] = []
+        for _ in range(self.iterations):
+            gamma = sinr_of(g, w)  # eq. (43)
+            received = g @ w
+            y = (
+                np.sqrt(1.0 + gamma)
+                * np.diag(received)
+                / (np.sum(np.abs(received) ** 2, axis=1) + 1.0)
+            )  # eq. (46)
+            history.append(self.objective(g, w, gamma, y))
+            curvature = (g.conj().T * np.abs(y) ** 2) @ g  # sum_k |y_k|^2 g_k^H g_k
+            step = 1.0 / max(float(np.linalg.eigvalsh(curvature).max()), 1e-300)
+            linear = g.conj().T * (np.sqrt(1.0 + gamma) * y)  # columns sqrt(1+gamma_k) y_k g_k^H
+            for _ in range(self.gradient_steps):
+                w = w + step * (linear - curvature @ w)
+                norm2 = float(np.sum(np.abs(w) ** 2))
+                if norm2 > power_w:
+                    w *= np.sqrt(power_w / norm2)
+            history.append(self.objective(g, w, gamma, y))
+            if len(history) > 2 and history[-1] - history[-3] < self.tolerance * abs(history[-1]):
+                break
+        return w, history
