@@ -46,6 +46,7 @@ setup(
             "traffic_sim = rsu_isac.nodes.traffic_sim:main",
             "radar_processing = rsu_isac.nodes.radar_processing:main",
             "ekf_tracker = rsu_isac.nodes.ekf_tracker:main",
+            "beamforming_policy = rsu_isac.nodes.beamforming_policy:main",
         ],
     },
 )

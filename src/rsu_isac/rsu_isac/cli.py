@@ -318,6 +318,69 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_assignment(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+    from tqdm import tqdm
+
+    from rsu_isac.experiments.assignment import compare
+
+    scenario = _scenario_or_exit(args.scenario, "assignment")
+    rows = [
+        r
+        for k in tqdm(args.vehicles, desc="assignment", unit="K", disable=args.json)
+        for r in compare(scenario, k, args.seeds, args.precoder, args.seed)
+    ]
+    if args.json:
+        print(json.dumps([r.__dict__ for r in rows], indent=2))
+        return 0
+    table = Table(
+        title=f"per-vehicle throughput by assignment, {scenario.name}, precoder {args.precoder}, "
+        f"{args.seeds} seeds from seed {args.seed} (exact LoS channel)"
+    )
+    for column in ("K", "distance", "greedy", "heuristic", "ordering"):
+        table.add_column(column)
+    for k in args.vehicles:
+        mine = {r.method: r for r in rows if r.num_vehicles == k}
+        cells = [
+            f"{mine[m].per_vehicle_rate_bps_hz:.4f} +- {mine[m].std_over_seeds:.3f}"
+            for m in ("distance", "greedy", "heuristic")
+        ]
+        order = " > ".join(sorted(mine, key=lambda m: -mine[m].per_vehicle_rate_bps_hz))
+        table.add_row(str(k), *cells, order)
+    Console(soft_wrap=True, width=200).print(table)
+    return 0
+
+
+def _cmd_policy_timing(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from rsu_isac.bench import machine_description
+    from rsu_isac.experiments.policy_timing import solve_times_ms
+
+    rows = solve_times_ms(tuple(args.vehicles), tuple(args.antennas), args.repeats)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = Table(
+        title=f"precoder solve time [ms], median of {args.repeats} ({machine_description()})"
+    )
+    table.add_column("policy")
+    sizes = [(n, k) for n in args.antennas for k in args.vehicles]
+    for n, k in sizes:
+        table.add_column(f"N={n} K={k}")
+    for name in dict.fromkeys(r["policy"] for r in rows):
+        cells = {(r["N"], r["K"]): r["median_ms"] for r in rows if r["policy"] == name}
+        table.add_row(name, *(f"{cells[s]:.2f}" for s in sizes))
+    Console(soft_wrap=True, width=220).print(table)
+    return 0
+
+
 def _add_evaluation_commands(sub) -> None:
     """The closed-loop evaluation and tracking experiment commands."""
     from rsu_isac.core.ekf import MOTION_MODELS
@@ -360,6 +423,26 @@ def _add_evaluation_commands(sub) -> None:
     tracking.add_argument("--json", action="store_true", help="print JSON")
     tracking.add_argument("--plot", metavar="PNG", help="also plot RMSE and sqrt(PCRB) over time")
     tracking.set_defaults(func=_cmd_tracking_accuracy)
+
+    assignment = sub.add_parser(
+        "assignment", help="vehicle-to-RSU assignment compared (004 Fig. 7/8 analogue)"
+    )
+    assignment.add_argument("--scenario", default="seed004", help="scenario name")
+    assignment.add_argument(
+        "--vehicles", type=int, nargs="+", default=[4, 10, 20, 50], help="K values"
+    )
+    assignment.add_argument("--seeds", type=int, default=20, help="random placements per K")
+    assignment.add_argument("--seed", type=int, default=0, help="first seed")
+    assignment.add_argument("--precoder", default="fp_pgd", help="precoder of both RSUs")
+    assignment.add_argument("--json", action="store_true", help="print JSON")
+    assignment.set_defaults(func=_cmd_assignment)
+
+    timing = sub.add_parser("policy-timing", help="precoder solve time vs K and N")
+    timing.add_argument("--vehicles", type=int, nargs="+", default=[3, 8, 20, 50])
+    timing.add_argument("--antennas", type=int, nargs="+", default=[32, 64])
+    timing.add_argument("--repeats", type=int, default=5)
+    timing.add_argument("--json", action="store_true", help="print JSON")
+    timing.set_defaults(func=_cmd_policy_timing)
 
     highway = sub.add_parser(
         "tracking-highway",

@@ -1,0 +1,182 @@
+"""beamforming_policy: tracks -> beams of the next slot (DESIGN.md section 3).
+
+One node for all RSUs of the scenario (004's digital twin): it subscribes ``<rsu>/tracks``
+of every receiving RSU, and once every RSU has reported slot n (or a later slot arrives)
+fuses their confirmed and coasting tracks (core.fusion), asks the selected policy of
+:mod:`rsu_isac.beamforming.policies` for the beams of slot n + 1 and publishes them on
+``beamforming/command`` (BeamformingCommand) with RViz arrows on ``beamforming/markers``.
+With no track it sweeps sensing beams over the road. Malformed track messages are logged,
+counted on /diagnostics and dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from geometry_msgs.msg import Point
+from rclpy.node import Node
+from std_msgs.msg import ColorRGBA
+from visualization_msgs.msg import Marker, MarkerArray
+
+from rsu_isac.beamforming.assignment import ASSIGNMENTS
+from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+from rsu_isac.beamforming.policies import POLICIES, POWER_SPLITS, create_policy
+from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
+from rsu_isac.core.fusion import merge_positions
+from rsu_isac.core.geometry import to_cartesian
+from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.tracker import road_side
+from rsu_isac.nodes.convert import MalformedMessageError, beamset_to_msg
+from rsu_isac.nodes.diagnostics import NodeDiagnostics
+from rsu_isac.nodes.params import declare, declare_scenario
+from rsu_isac.nodes.qos import RELIABLE
+from rsu_isac.nodes.runner import run_node
+from rsu_isac_interfaces.msg import BeamformingCommand, Track, TrackArray
+
+ROAD_FRAME = "road"
+BEAM_MARKER_LENGTH_M = 20.0
+
+
+def predicted_from_msgs(
+    messages: list[TrackArray], scenario: Scenario, gate_m: float
+) -> PredictedVehicles:
+    """Fused vehicles (confirmed and coasting tracks) of several RSUs' track messages at
+    their one-slot predictions (predicted angle and range of the track's RSU, back to the
+    road frame by core.geometry)."""
+    positions, ids, velocities = [], [], []
+    for msg in messages:
+        live = [t for t in msg.tracks if t.status != Track.STATUS_TENTATIVE]
+        values = np.array(
+            [
+                [t.predicted_azimuth_rad, t.predicted_range_m, t.velocity.x, t.velocity.y]
+                for t in live
+            ],
+            dtype=float,
+        ).reshape(-1, 4)
+        rsu = np.array([t.rsu_index for t in live], dtype=int)
+        if not np.isfinite(values).all() or np.any(rsu >= len(scenario.rsus)):
+            raise MalformedMessageError("a track has NaN fields or an unknown RSU index")
+        xy = np.zeros((len(live), 2))
+        for r in np.unique(rsu).tolist():
+            mine = rsu == r
+            xy[mine] = to_cartesian(
+                scenario.rsus[r].position_m,
+                values[mine, 0],
+                values[mine, 1],
+                road_side(scenario, r),
+            )
+        positions.append(xy)
+        velocities.append(values[:, 2:])
+        ids.append(np.array([t.id for t in live], dtype=np.int64))
+    fused_ids, fused_xy, source = merge_positions(positions, ids, gate_m)
+    return PredictedVehicles(fused_ids, fused_xy, np.concatenate(velocities)[source])
+
+
+def beam_markers(beams: BeamSet, rsu_xy: np.ndarray, stamp, frame_id: str) -> MarkerArray:
+    """An arrow per beam from its RSU along its target angle, length ~ sqrt(power)."""
+    markers = [Marker(action=Marker.DELETEALL, ns="beams")]
+    scale = BEAM_MARKER_LENGTH_M / max(math.sqrt(float(beams.powers_w.max(initial=0.0))), 1e-12)
+    for i in range(len(beams)):
+        x0, y0 = rsu_xy[beams.rsu_index[i]]
+        length = scale * math.sqrt(float(beams.powers_w[i]))
+        angle = float(beams.target_angle_rad[i])
+        side = -1.0 if y0 > 0 else 1.0  # beams point towards the road
+        m = Marker(ns="beams", id=i, type=Marker.ARROW, action=Marker.ADD)
+        m.header.stamp, m.header.frame_id = stamp, frame_id
+        m.points = [
+            Point(x=float(x0), y=float(y0)),
+            Point(
+                x=float(x0 + length * math.cos(angle)),
+                y=float(y0 + side * length * math.sin(angle)),
+            ),
+        ]
+        m.scale.x, m.scale.y, m.scale.z = 0.3, 0.8, 0.8
+        comm = beams.kind[i] == KIND_COMMUNICATION
+        m.color = ColorRGBA(r=0.2 if comm else 1.0, g=0.5, b=1.0 if comm else 0.2, a=0.8)
+        markers.append(m)
+    return MarkerArray(markers=markers)
+
+
+class BeamformingPolicy(Node):
+    """Tracks of every RSU in, one command for the next slot out."""
+
+    def __init__(self) -> None:
+        super().__init__("beamforming_policy")
+        self.scenario = declare_scenario(self)
+        name = declare(self, "policy", "predictive_mrt", "beamforming policy", choices=POLICIES)
+        self.policy = create_policy(
+            name,
+            RadioContext(self.scenario),
+            assignment=declare(
+                self, "assignment", "distance", "vehicle-to-RSU assignment", choices=ASSIGNMENTS
+            ),
+            power_split=declare(
+                self, "power_split", "equal", "power split of MRT / ZF", choices=POWER_SPLITS
+            ),
+            sensing_fraction=declare(
+                self, "sensing_fraction", 0.05, "power share of the sensing sweep beam", 0.0, 1.0
+            ),
+            sweep_beams=declare(self, "sweep_beams", 16, "angles of the sensing sweep", 1, 1024),
+        )
+        self.fusion_gate_m = declare(
+            self, "fusion_gate_m", 3.0, "tracks of two RSUs closer than this are one [m]", 0.1, 50.0
+        )
+        self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
+        receivers = [r.name for r in self.scenario.rsus if r.role != "transmit"]
+        self._num_receivers = len(receivers)
+        self._latest: dict[str, TrackArray] = {}
+        self._decided_slot = -1
+        self.diagnostics = NodeDiagnostics(self)
+        self._command_pub = self.create_publisher(
+            BeamformingCommand, "beamforming/command", RELIABLE
+        )
+        self._markers_pub = self.create_publisher(MarkerArray, "beamforming/markers", RELIABLE)
+        for rsu in receivers:
+            self.create_subscription(
+                TrackArray,
+                f"{rsu}/tracks",
+                lambda msg, rsu=rsu: self._on_tracks(rsu, msg),
+                RELIABLE,
+            )
+
+    def _on_tracks(self, rsu: str, msg: TrackArray) -> None:
+        """Decide once per slot, when every receiving RSU has reported it."""
+        self._latest[rsu] = msg
+        slot = int(msg.slot)
+        if slot <= self._decided_slot or len(self._latest) < self._num_receivers:
+            return
+        if min(int(m.slot) for m in self._latest.values()) < slot:
+            return
+        started = time.perf_counter()
+        try:
+            vehicles = predicted_from_msgs(
+                list(self._latest.values()), self.scenario, self.fusion_gate_m
+            )
+        except MalformedMessageError as exc:
+            self.diagnostics.drop(f"{rsu}/tracks", str(exc))
+            return
+        beams = self.policy.decide(vehicles, slot + 1)
+        solve_s = time.perf_counter() - started
+        self._decided_slot = slot
+        command = beamset_to_msg(
+            beams,
+            msg.header.stamp,
+            slot + 1,
+            self.policy.name,
+            ROAD_FRAME,
+            self.scenario.radio.max_power_w,
+            solve_s,
+        )
+        self._command_pub.publish(command)
+        self._markers_pub.publish(beam_markers(beams, self.rsu_xy, msg.header.stamp, ROAD_FRAME))
+        self.diagnostics.record(solve_s)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(BeamformingPolicy, "beamforming_policy", args)
+
+
+if __name__ == "__main__":
+    main()
