@@ -22,16 +22,15 @@ from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
 from rsu_isac.beamforming.policies import create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.fusion import merge_positions
-from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.track_metrics import tracking_errors
 from rsu_isac.core.tracker import COASTING, CONFIRMED, Tracker, TrackerConfig
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac.sim.world import Echo, SimConfig, Simulator
 
 AOI_POLICIES = ("radar_only",)  # the camera policies arrive with the AoI scheduler
 FUSION_GATE_M = 3.0  # tracks of two RSUs closer than this are one vehicle
-TRUTH_GATE_M = 3.0  # a track farther than this from every vehicle is not scored
 
 
 @dataclass(frozen=True)
@@ -122,32 +121,19 @@ class ClosedLoop:
         return PredictedVehicles(ids, positions, velocity[source])
 
     def _tracking_errors(self, vehicles: VehicleStates) -> list[np.ndarray]:
-        """Per confirmed track near a vehicle: (angle err^2, range err^2, PCRB angle, range)."""
+        """Per RSU, the confirmed tracks' errors against the truth (core.track_metrics)."""
         rows = []
         for r, tracker in self.trackers.items():
             view = tracker.view()
-            confirmed = view.status == CONFIRMED
-            if not confirmed.any() or not len(vehicles):
-                continue
-            truth = to_polar(
-                self.scenario.rsus[r].position_m, vehicles.position_xy, vehicles.velocity_xy
-            )
-            dist = np.linalg.norm(
-                view.position_xy[confirmed][:, None] - vehicles.position_xy[None], axis=-1
-            )
-            nearest = np.argmin(dist, axis=1)
-            near = dist[np.arange(len(nearest)), nearest] <= TRUTH_GATE_M
-            polar = view.polar[confirmed][near]
-            pcrb = view.pcrb_polar[confirmed][near]
-            idx = nearest[near]
+            ok = view.status == CONFIRMED
             rows.append(
-                np.column_stack(
-                    [
-                        (polar[:, 0] - truth.theta_rad[idx]) ** 2,
-                        (polar[:, 1] - truth.range_m[idx]) ** 2,
-                        pcrb[:, 0, 0],
-                        pcrb[:, 1, 1],
-                    ]
+                tracking_errors(
+                    self.scenario.rsus[r].position_m,
+                    view.polar[ok],
+                    np.diagonal(view.pcrb_polar[ok], axis1=1, axis2=2)[:, :2],
+                    view.position_xy[ok],
+                    vehicles.position_xy,
+                    vehicles.velocity_xy,
                 )
             )
         return rows

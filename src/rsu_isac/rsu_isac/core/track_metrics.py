@@ -17,7 +17,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
+
+from rsu_isac.core.geometry import to_polar
+
+TRUTH_GATE_M = 3.0  # a track farther than this from every vehicle is not scored
 
 
 @dataclass
@@ -86,3 +90,31 @@ class TrackScorer:
             ],
             dtype=float,
         )
+
+
+def tracking_errors(
+    rsu_xy: ArrayLike,
+    track_polar: NDArray,
+    track_pcrb: NDArray,
+    track_xy: NDArray,
+    truth_xy: NDArray,
+    truth_velocity: NDArray,
+) -> NDArray[np.float64]:
+    """Rows (angle error^2 [rad^2], range error^2 [m^2], PCRB angle, PCRB range) of the
+    tracks (polar (T, 3), PCRB diagonal (T, 2), road position (T, 2)) against the nearest
+    true vehicle within TRUTH_GATE_M (its polar state from ``rsu_xy``)."""
+    if not len(track_xy) or not len(truth_xy):
+        return np.zeros((0, 4))
+    truth = to_polar(rsu_xy, truth_xy, truth_velocity)
+    dist = np.linalg.norm(np.asarray(track_xy)[:, None] - np.asarray(truth_xy)[None], axis=-1)
+    nearest = np.argmin(dist, axis=1)
+    near = dist[np.arange(len(nearest)), nearest] <= TRUTH_GATE_M
+    idx = nearest[near]
+    return np.column_stack(
+        [
+            (track_polar[near, 0] - truth.theta_rad[idx]) ** 2,
+            (track_polar[near, 1] - truth.range_m[idx]) ** 2,
+            track_pcrb[near, 0],
+            track_pcrb[near, 1],
+        ]
+    )

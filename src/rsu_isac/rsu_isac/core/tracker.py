@@ -149,17 +149,31 @@ class StepResult:
 @dataclass(frozen=True)
 class RoadPrior:
     """What the RSU knows of its road: lane centre lines relative to the array (y [m]),
-    their driving directions (+1 / -1 along x) and the speed distribution. A new track's
-    along-road velocity starts from the prior of the nearest lane."""
+    their driving directions (+1 / -1 along x), the lane width, the road's x span relative
+    to the array and the speed distribution. A new track's along-road velocity starts from
+    the prior of the nearest lane, and tracks are only born on the road: a detection off it
+    is a range/Doppler sidelobe or a reflection, not a vehicle."""
 
     lane_y_m: NDArray[np.float64]
     direction: NDArray[np.float64]
     speed_mean_mps: float
     speed_std_mps: float
+    lane_width_m: float = np.inf
+    x_span_m: tuple[float, float] = (-np.inf, np.inf)
+
+    def on_road(self, rel_xy: NDArray) -> NDArray[np.bool_]:
+        """Positions (relative to the RSU) within one lane width of a lane centre line and
+        one lane width of the road's ends."""
+        if not len(self.lane_y_m):
+            return np.ones(len(rel_xy), dtype=bool)
+        lateral = np.min(np.abs(rel_xy[:, 1, None] - self.lane_y_m[None]), axis=1)
+        x = rel_xy[:, 0]
+        w = self.lane_width_m
+        return (lateral <= w) & (x >= self.x_span_m[0] - w) & (x <= self.x_span_m[1] + w)
 
     @staticmethod
     def from_scenario(scenario: Scenario, rsu_index: int) -> RoadPrior:
-        rsu_y = scenario.rsus[rsu_index].position_m[1]
+        rsu_x, rsu_y = scenario.rsus[rsu_index].position_m
         speed = scenario.traffic.speed
         mean = speed.mean_mps if speed.distribution == "truncated_normal" else None
         if mean is None:  # uniform
@@ -172,6 +186,8 @@ class RoadPrior:
             np.array([float(lane.direction) for lane in scenario.road.lanes]),
             float(mean),
             float(std),
+            scenario.road.lane_width_m,
+            (scenario.road.x_min_m - rsu_x, scenario.road.x_max_m - rsu_x),
         )
 
 
@@ -291,8 +307,9 @@ class Tracker:
         hit[rows] = True
         deleted = self._life_cycle(hit)
         free = np.setdiff1d(np.arange(num_det), cols)
-        born = self._birth(z[free], var[free], detections.snr_db.reshape(-1)[free])
-        detection_track[free] = born
+        new = self._birth(z[free], var[free], detections.snr_db.reshape(-1)[free])
+        detection_track[free] = new
+        born = new[new >= 0]
         return StepResult(detection_track, born, deleted, reset)
 
     def _life_cycle(self, hit: NDArray[np.bool_]) -> NDArray[np.int64]:
@@ -313,8 +330,21 @@ class Tracker:
         return deleted
 
     def _birth(self, z: NDArray, var: NDArray, snr_db: NDArray) -> NDArray[np.int64]:
+        """Tentative (or, when strong, confirmed) tracks from unassigned detections on the
+        road; returns the new ids, -1 for a detection off the road."""
         if len(z) == 0:
             return np.zeros(0, dtype=np.int64)
+        out = np.full(len(z), -1, dtype=np.int64)
+        if self.road is not None:
+            rel = np.stack(
+                [z[:, 1] * np.cos(z[:, 0]), self.side * z[:, 1] * np.sin(z[:, 0])], axis=-1
+            )
+            keep = self.road.on_road(rel)
+            z, var, snr_db = z[keep], var[keep], snr_db[keep]
+        else:
+            keep = np.ones(len(z), dtype=bool)
+        if len(z) == 0:
+            return out
         x, p = initiate(self.model, z, var, self.side, *self._speed_prior(z))
         ids = np.arange(self._next_id, self._next_id + len(z), dtype=np.int64)
         self._next_id += len(z)
@@ -322,7 +352,8 @@ class Tracker:
         self.tracks.append(x, p, ids, uuids, float(self.time_s))
         sure = (snr_db >= self.config.instant_confirm_snr_db) | (self.config.confirm_hits <= 1)
         self.tracks.status[-len(ids) :][sure] = CONFIRMED
-        return ids
+        out[keep] = ids
+        return out
 
     def _speed_prior(self, z: NDArray) -> tuple[NDArray, NDArray]:
         """Along-road speed prior (mean, variance) per detection: the nearest lane's direction

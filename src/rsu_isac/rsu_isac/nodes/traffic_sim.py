@@ -155,11 +155,11 @@ class TrafficSim(Node):
         """Lockstep: hold the next slot until its command arrives (bounded)."""
         if not self.lockstep:
             return False
-        if self.sim.slot == 0:  # paused start: let the policy connect first
-            return (
-                time.monotonic() - self._created < self.startup_wait_s
-                and self.count_publishers("beamforming/command") == 0
+        if self.sim.slot == 0:  # paused start: let the policy and the radar nodes connect
+            unmatched = self.count_publishers("beamforming/command") == 0 or any(
+                pub.get_subscription_count() == 0 for pub in self._echo_pubs.values()
             )
+            return time.monotonic() - self._created < self.startup_wait_s and unmatched
         # the graph is queried only while the next slot's command is missing
         if (
             self._command_slot >= self.sim.slot + 1

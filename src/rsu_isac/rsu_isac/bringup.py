@@ -1,0 +1,198 @@
+"""The pip-only runner of ``rsu-isac sim``: one process per node of the graph description
+(rsu_isac.graph), a recorder in this process, a progress bar, a clean shutdown and the
+report (rsu_isac.report).
+
+Order: the stack's nodes start first; once every one of them is in the ROS graph and the
+policy is subscribed to every RSU's tracks, the simulator starts (it holds slot 1 until
+the policy and the radar nodes are matched, then runs in lockstep for the duration). When
+it has simulated the duration it exits; the others get SIGINT and are waited for. Each
+node's output goes to ``<out>/logs/<node>.log``; a traceback there fails the run.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from rsu_isac.core.scenario import Scenario
+from rsu_isac.graph import GraphOptions, NodeSpec, node_graph
+from rsu_isac.paths import config_dir
+from rsu_isac.report import RunRecord, TrackSnapshot, write_report
+from rsu_isac_interfaces.msg import (
+    BeamformingCommand,
+    LinkMetrics,
+    Track,
+    TrackArray,
+    VehicleStateArray,
+)
+
+RECORD_QOS = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
+STARTUP_TIMEOUT_S = 60.0
+SHUTDOWN_TIMEOUT_S = 15.0
+
+
+class Recorder(Node):
+    """Keeps what the report needs from the running graph."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__("rsu_isac_recorder")
+        self.record = RunRecord()
+        self.last_slot = 0
+        self.create_subscription(LinkMetrics, "link/metrics", self._on_link, RECORD_QOS)
+        self.create_subscription(VehicleStateArray, "sim/ground_truth", self._on_truth, RECORD_QOS)
+        self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, RECORD_QOS)
+        self.create_subscription(
+            BeamformingCommand, "beamforming/command", self._on_command, RECORD_QOS
+        )
+        for i, rsu in enumerate(scenario.rsus):
+            if rsu.role != "transmit":
+                self.create_subscription(
+                    TrackArray,
+                    f"{rsu.name}/tracks",
+                    lambda m, i=i: self._on_tracks(i, m),
+                    RECORD_QOS,
+                )
+
+    def _on_link(self, msg: LinkMetrics) -> None:
+        s = int(msg.slot)
+        self.record.sum_rate[s] = msg.sum_rate_bps_hz
+        self.record.fairness[s] = msg.jain_fairness
+        self.record.misaligned[s] = int(msg.num_misaligned)
+        self.record.late_command[s] = int(msg.command_slot) != s
+        self.last_slot = max(self.last_slot, s)
+
+    def _on_truth(self, msg: VehicleStateArray) -> None:
+        v = msg.vehicles
+        self.record.truth_xy[int(msg.slot)] = np.array([[x.x_m, x.y_m] for x in v]).reshape(-1, 2)
+        self.record.truth_velocity[int(msg.slot)] = np.array(
+            [[x.vx_mps, x.vy_mps] for x in v]
+        ).reshape(-1, 2)
+
+    def _on_tracks(self, rsu: int, msg: TrackArray) -> None:
+        ok = [t for t in msg.tracks if t.status == Track.STATUS_CONFIRMED]
+        self.record.tracks[(int(msg.slot), rsu)] = TrackSnapshot(
+            rsu,
+            np.array([[t.azimuth_rad, t.range_m, t.radial_velocity_mps] for t in ok]).reshape(
+                -1, 3
+            ),
+            np.array([[t.pcrb_azimuth_rad2, t.pcrb_range_m2] for t in ok]).reshape(-1, 2),
+            np.array([[t.position.x, t.position.y] for t in ok]).reshape(-1, 2),
+            np.array([t.aoi_s for t in ok]),
+        )
+
+    def _on_command(self, msg: BeamformingCommand) -> None:
+        if msg.beams:
+            w = np.array(
+                [np.asarray(b.weights_real) + 1j * np.asarray(b.weights_imag) for b in msg.beams]
+            )
+            p = np.array([b.power_w for b in msg.beams])
+            r = np.array([b.rsu_index for b in msg.beams])
+            self.record.last_beams = (w, p, r)
+
+    def _on_diag(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            values = {kv.key: kv.value for kv in status.values}
+            if "processing_ms_p50" in values:
+                self.record.latency_ms[status.name] = (
+                    float(values["processing_ms_p50"]),
+                    float(values["processing_ms_p99"]),
+                )
+            dropped = {
+                k.split(":", 1)[1]: int(v) for k, v in values.items() if k.startswith("dropped:")
+            }
+            if dropped:
+                self.record.dropped[status.name] = dropped
+
+
+def _start(spec: NodeSpec, logs: Path, stack: ExitStack) -> subprocess.Popen:
+    log = stack.enter_context(
+        (logs / f"{spec.namespace.strip('/') or 'root'}_{spec.name}.log").open("w")
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", spec.module, *spec.ros_args(config_dir())],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    stack.callback(_stop, process)
+    return process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=SHUTDOWN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _spin_until(node: Node, condition, timeout_s: float, processes) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        for name, p in processes.items():
+            if p.poll() is not None and name != "traffic_sim":
+                raise RuntimeError(f"node {name} exited early with status {p.returncode}")
+        rclpy.spin_once(node, timeout_sec=0.05)
+    return condition()
+
+
+def run_graph(options: GraphOptions, out: Path, meta: dict[str, object], progress=None) -> dict:
+    """Start the ``sim`` graph, run it for ``options.duration_s`` of simulated time, stop it
+    cleanly and write the report into ``out``. ``progress(slot)`` is called as slots pass."""
+    specs = node_graph("sim", options)
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    scenario = options.scenario
+    total = round(options.duration_s / scenario.slot_s)
+    with rclpy.init(), ExitStack() as stack:
+        recorder = Recorder(scenario)
+        processes = {}
+        for spec in specs[:-1]:
+            processes[spec.fully_qualified_name] = _start(spec, logs, stack)
+        expected = {(s.name, s.namespace or "/") for s in specs[:-1]}
+        receivers = [r.name for r in scenario.rsus if r.role != "transmit"]
+
+        def stack_ready() -> bool:
+            names = set(recorder.get_node_names_and_namespaces())
+            return expected <= names and all(
+                recorder.count_publishers(f"/{r}/tracks") >= 1
+                and recorder.count_subscribers(f"/{r}/tracks") >= 2  # policy and recorder
+                for r in receivers
+            )
+
+        if not _spin_until(recorder, stack_ready, STARTUP_TIMEOUT_S, processes):
+            raise RuntimeError(
+                f"the stack did not come up within {STARTUP_TIMEOUT_S:g} s; see {logs}"
+            )
+        sim = _start(specs[-1], logs, stack)
+        processes["traffic_sim"] = sim
+        shown = 0
+        while True:
+            _spin_until(recorder, lambda: False, 0.1, processes)
+            if progress is not None and recorder.last_slot > shown:
+                progress(recorder.last_slot - shown)
+                shown = recorder.last_slot
+            if sim.poll() is not None:
+                if sim.returncode != 0:
+                    raise RuntimeError(f"traffic_sim exited with {sim.returncode}; see {logs}")
+                # the last slots' messages may still be in flight
+                _spin_until(recorder, lambda: recorder.last_slot >= total, 5.0, processes)
+                break
+    failures = [p.name for p in sorted(logs.glob("*.log")) if "Traceback" in p.read_text()]
+    if failures:
+        raise RuntimeError(f"tracebacks in {', '.join(failures)} (in {logs})")
+    return write_report(recorder.record, scenario, meta, out)

@@ -1,0 +1,105 @@
+"""The one description of the node graph (DESIGN.md section 3, 5): which nodes run, in
+which namespace, with which parameter file and overrides. ``launch/*.launch.py`` (a real
+ROS 2 install) and ``rsu-isac sim`` (pip-only, one process per node) both build their
+processes from it, so the two can never drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rsu_isac.core.scenario import Scenario
+
+GRAPHS = ("sim", "rsu")  # with the simulator, or the stack alone (real sensors, bag replay)
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """One node process."""
+
+    name: str  # node name (also the console script / module in rsu_isac.nodes)
+    namespace: str  # "" or "/<rsu>"
+    params_file: str  # file in config/
+    overrides: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return f"rsu_isac.nodes.{self.name}"
+
+    @property
+    def fully_qualified_name(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def ros_args(self, config_dir: Path) -> list[str]:
+        """``--ros-args`` arguments of the process (rclpy command-line syntax)."""
+        args = ["--ros-args", "-r", f"__node:={self.name}"]
+        if self.namespace:
+            args += ["-r", f"__ns:={self.namespace}"]
+        args += ["--params-file", str(config_dir / self.params_file)]
+        for key, value in self.overrides.items():
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            args += ["-p", f"{key}:={text}"]
+        return args
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    scenario: Scenario
+    scenario_arg: str  # the name or path the user gave
+    policy: str = "predictive_mrt"
+    engine: str = "embedded"
+    abstraction: str = "signal"
+    duration_s: float = 10.0
+    seed: int = -1  # -1: the scenario's
+    real_time_factor: float = 0.0  # as fast as lockstep allows
+
+
+def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
+    """The nodes of ``graph`` (one of GRAPHS): per receiving RSU a radar_processing and an
+    ekf_tracker in its namespace, one beamforming_policy for all RSUs, and for ``sim`` the
+    traffic_sim that closes the loop (last, so that the stack is up before slot 1). Every
+    node but the simulator runs on simulated time."""
+    if graph not in GRAPHS:
+        raise ValueError(f"unknown graph '{graph}'; valid: {', '.join(GRAPHS)}")
+    sc = options.scenario
+    common = {"use_sim_time": True}
+    nodes = []
+    for rsu in sc.rsus:
+        if rsu.role == "transmit":
+            continue
+        ns = f"/{rsu.name}"
+        nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", common))
+        nodes.append(
+            NodeSpec(
+                "ekf_tracker",
+                ns,
+                "ekf_tracker.param.yaml",
+                {**common, "scenario": options.scenario_arg, "rsu": rsu.name, "seed": options.seed},
+            )
+        )
+    nodes.append(
+        NodeSpec(
+            "beamforming_policy",
+            "",
+            "beamforming_policy.param.yaml",
+            {**common, "scenario": options.scenario_arg, "policy": options.policy},
+        )
+    )
+    if graph == "sim":
+        nodes.append(
+            NodeSpec(
+                "traffic_sim",
+                "",
+                "traffic_sim.param.yaml",
+                {
+                    "scenario": options.scenario_arg,
+                    "engine": options.engine,
+                    "abstraction": options.abstraction,
+                    "duration_s": options.duration_s,
+                    "seed": options.seed,
+                    "real_time_factor": options.real_time_factor,
+                },
+            )
+        )
+    return nodes
