@@ -178,7 +178,15 @@ def run_graph(options: GraphOptions, out: Path, meta: dict[str, object], progres
             raise RuntimeError(
                 f"the stack did not come up within {STARTUP_TIMEOUT_S:g} s; see {logs}"
             )
-        sim = _start(specs[-1], logs, stack)
+        # the simulator holds slot 1 until the recorder hears it too
+        sim_spec = specs[-1]
+        sim_spec = NodeSpec(
+            sim_spec.name,
+            sim_spec.namespace,
+            sim_spec.params_file,
+            {**sim_spec.overrides, "wait_for_subscribers": "link/metrics,sim/ground_truth"},
+        )
+        sim = _start(sim_spec, logs, stack)
         processes["traffic_sim"] = sim
         shown = 0
         while True:

@@ -13,7 +13,7 @@ import numpy as np
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.array import beam_pattern
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.track_metrics import tracking_errors
+from rsu_isac.core.track_metrics import TRUTH_GATE_M, tracking_errors
 
 
 @dataclass
@@ -59,6 +59,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         if slot in record.truth_xy
     ]
     err = np.concatenate(errors) if errors else np.full((1, 4), np.nan)
+    tracked = [_tracked(record, slot, scenario) for slot in slots[1:] if slot in record.truth_xy]
     vehicles = sum(len(record.truth_xy.get(s, ())) for s in slots)
     aoi = [a for snap in record.tracks.values() for a in snap.aoi_s.tolist()]
     energy = [
@@ -77,6 +78,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         "range_rmse_m": float(np.sqrt(np.nanmean(err[:, 1]))),
         "sqrt_pcrb_angle_deg": float(np.degrees(np.sqrt(np.nanmean(err[:, 2])))),
         "sqrt_pcrb_range_m": float(np.sqrt(np.nanmean(err[:, 3]))),
+        "tracked_vehicle_share": (sum(t for t, _ in tracked) / max(sum(n for _, n in tracked), 1)),
         "mean_aoi_s": mean(aoi),
         "energy_j_per_slot": mean(energy),
         "misalignment_rate": sum(record.misaligned.values()) / vehicles if vehicles else 0.0,
@@ -86,6 +88,23 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         },
         "dropped_messages": record.dropped,
     }
+
+
+def _tracked(record: RunRecord, slot: int, scenario: Scenario) -> tuple[int, int]:
+    """(vehicles with a confirmed track of some RSU within TRUTH_GATE_M, vehicles) of a slot."""
+    truth = record.truth_xy[slot]
+    tracks = [s.position_xy for (n, _), s in record.tracks.items() if n == slot]
+    if not len(truth):
+        return 0, 0
+    if not tracks:
+        return 0, len(truth)
+    xy = np.concatenate(tracks)
+    dist = (
+        np.linalg.norm(truth[:, None] - xy[None], axis=-1)
+        if len(xy)
+        else np.full((len(truth), 1), np.inf)
+    )
+    return int(np.sum(dist.min(axis=1) <= TRUTH_GATE_M)), len(truth)
 
 
 def write_report(

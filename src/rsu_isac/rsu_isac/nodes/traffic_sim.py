@@ -67,6 +67,13 @@ class TrafficSim(Node):
             0.0,
             600.0,
         )
+        wait_for = declare(
+            self,
+            "wait_for_subscribers",
+            "",
+            "comma-separated topics that need a subscriber before slot 1 (e.g. a recorder's)",
+        )
+        self._startup_topics = [t.strip() for t in wait_for.split(",") if t.strip()]
         rtf = declare(
             self,
             "real_time_factor",
@@ -156,8 +163,10 @@ class TrafficSim(Node):
         if not self.lockstep:
             return False
         if self.sim.slot == 0:  # paused start: let the policy and the radar nodes connect
-            unmatched = self.count_publishers("beamforming/command") == 0 or any(
-                pub.get_subscription_count() == 0 for pub in self._echo_pubs.values()
+            unmatched = (
+                self.count_publishers("beamforming/command") == 0
+                or any(pub.get_subscription_count() == 0 for pub in self._echo_pubs.values())
+                or any(self.count_subscribers(t) == 0 for t in self._startup_topics)
             )
             return time.monotonic() - self._created < self.startup_wait_s and unmatched
         # the graph is queried only while the next slot's command is missing

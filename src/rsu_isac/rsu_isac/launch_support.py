@@ -1,0 +1,66 @@
+"""What ``launch/*.launch.py`` need, so that the launch files stay declarations: the
+launch arguments, their translation into the graph options of rsu_isac.graph (the same
+description ``rsu-isac sim`` starts), and launch_ros Node actions for the node specs.
+
+launch and launch_ros come with a ROS 2 install, not with the pip set-up: they are
+imported inside :func:`launch_nodes` only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rsu_isac.core.scenario import load_named_scenario, load_scenario
+from rsu_isac.graph import GraphOptions, NodeSpec, node_graph
+
+# name -> (default, description), in the order ``ros2 launch -s`` shows them
+ARGUMENTS = {
+    "scenario": ("seed000", "scenario name in config/scenarios or path to a .yaml"),
+    "policy": ("predictive_mrt", "beamforming policy"),
+    "engine": ("embedded", "traffic engine: embedded | sumo"),
+    "abstraction": ("signal", "radar echo: signal | measurement"),
+    "duration": ("0.0", "simulated seconds; 0 = until shut down"),
+    "seed": ("-1", "random seed; -1 = the scenario's"),
+    "real_time_factor": ("1.0", "simulated s per wall-clock s; 0 = as fast as lockstep allows"),
+}
+
+
+def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
+    """GraphOptions from launch-argument strings."""
+    name = values["scenario"]
+    if name.endswith(".yaml") or "/" in name:
+        scenario = load_scenario(Path(name))
+    else:
+        scenario = load_named_scenario(name, config_dir / "scenarios")
+    return GraphOptions(
+        scenario=scenario,
+        scenario_arg=name,
+        policy=values["policy"],
+        engine=values["engine"],
+        abstraction=values["abstraction"],
+        duration_s=float(values["duration"]),
+        seed=int(values["seed"]),
+        real_time_factor=float(values["real_time_factor"]),
+    )
+
+
+def launch_nodes(graph: str, context, config_dir: Path) -> list:
+    """launch_ros Node actions of ``graph`` for the launch arguments in ``context``."""
+    from launch_ros.actions import Node
+
+    values = {
+        name: context.launch_configurations.get(name, d) for name, (d, _) in ARGUMENTS.items()
+    }
+    specs: list[NodeSpec] = node_graph(graph, graph_options(values, config_dir))
+    return [
+        Node(
+            package="rsu_isac",
+            executable=spec.name,
+            name=spec.name,
+            namespace=spec.namespace or None,
+            parameters=[str(config_dir / spec.params_file), dict(spec.overrides)],
+            output="screen",
+            emulate_tty=True,
+        )
+        for spec in specs
+    ]
