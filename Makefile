@@ -8,9 +8,10 @@ PYTEST_ARGS ?=
 setup:
 	@bash scripts/setup.sh
 
-# Main job. Until the closed loop exists (issue "Bringup") it runs the environment check.
+# Main job: the full node graph on ROS in lockstep, report and plots in runs/latest.
+SIM_ARGS ?= --scenario seed000 --policy predictive_mrt --duration 4
 sim: setup
-	$(RSU) doctor
+	$(RSU) sim $(SIM_ARGS) --out runs/latest
 
 test: setup lint
 	$(RSU) exec -- .venv/bin/python -m pytest $(PYTEST_ARGS)
