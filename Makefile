@@ -19,6 +19,7 @@ test: setup lint
 lint: setup
 	.venv/bin/ruff check src tests launch
 	.venv/bin/ruff format --check src tests launch
+	.venv/bin/hadolint docker/Dockerfile
 
 bench: setup
 	$(RSU) bench

@@ -21,16 +21,24 @@ from pathlib import Path
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image
 
+from rsu_isac.bags.play import BagPlayer
+from rsu_isac.bags.record import BagRecorder
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.graph import GraphOptions, NodeSpec, node_graph
+from rsu_isac.nodes.qos import LATCHED
 from rsu_isac.paths import config_dir
 from rsu_isac.report import RunRecord, TrackSnapshot, write_report
 from rsu_isac_interfaces.msg import (
     BeamformingCommand,
     LinkMetrics,
+    RadarDetectionArray,
+    RadarEcho,
     Track,
     TrackArray,
     VehicleStateArray,
@@ -138,21 +146,82 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def _spin_until(node: Node, condition, timeout_s: float, processes) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        for name, p in processes.items():
+class _Spinner:
+    """Spins the runner's own nodes and watches the node processes."""
+
+    def __init__(self, nodes: list[Node], processes: dict[str, subprocess.Popen]) -> None:
+        self.executor = SingleThreadedExecutor()
+        for node in nodes:
+            self.executor.add_node(node)
+        self.processes = processes
+
+    def once(self) -> None:
+        for name, p in self.processes.items():
             if p.poll() is not None and name != "traffic_sim":
                 raise RuntimeError(f"node {name} exited early with status {p.returncode}")
-        rclpy.spin_once(node, timeout_sec=0.05)
-    return condition()
+        self.executor.spin_once(timeout_sec=0.02)
+
+    def until(self, condition, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            self.once()
+        return condition()
 
 
-def run_graph(options: GraphOptions, out: Path, meta: dict[str, object], progress=None) -> dict:
+def record_topics(scenario: Scenario) -> dict[str, type]:
+    """What a recorded run keeps: clock, ground truth, link score, commands, and per RSU the
+    echo (signal frames are ~2 MB each), detections and tracks, and the camera."""
+    topics: dict[str, type] = {
+        "/clock": Clock,
+        "sim/ground_truth": VehicleStateArray,
+        "link/metrics": LinkMetrics,
+        "beamforming/command": BeamformingCommand,
+    }
+    for rsu in scenario.rsus:
+        if rsu.role != "transmit":
+            topics[f"{rsu.name}/radar/echo"] = RadarEcho
+            topics[f"{rsu.name}/radar/detections"] = RadarDetectionArray
+            topics[f"{rsu.name}/tracks"] = TrackArray
+    camera = scenario.rsus[0].name
+    topics[f"{camera}/camera/image_raw"] = Image
+    topics[f"{camera}/camera/camera_info"] = CameraInfo
+    return topics
+
+
+def _wait_for_stack(spinner: _Spinner, recorder: Recorder, specs, scenario, logs) -> None:
+    expected = {(s.name, s.namespace or "/") for s in specs}
+    receivers = [r.name for r in scenario.rsus if r.role != "transmit"]
+
+    def ready() -> bool:
+        names = set(recorder.get_node_names_and_namespaces())
+        return expected <= names and all(
+            recorder.count_publishers(f"/{r}/tracks") >= 1
+            and recorder.count_subscribers(f"/{r}/tracks") >= 2  # policy and recorder
+            for r in receivers
+        )
+
+    if not spinner.until(ready, STARTUP_TIMEOUT_S):
+        raise RuntimeError(f"the stack did not come up within {STARTUP_TIMEOUT_S:g} s; see {logs}")
+
+
+def _check_logs(logs: Path) -> None:
+    failures = [p.name for p in sorted(logs.glob("*.log")) if "Traceback" in p.read_text()]
+    if failures:
+        raise RuntimeError(f"tracebacks in {', '.join(failures)} (in {logs})")
+
+
+def run_graph(
+    options: GraphOptions,
+    out: Path,
+    meta: dict[str, object],
+    progress=None,
+    record: Path | None = None,
+) -> dict:
     """Start the ``sim`` graph, run it for ``options.duration_s`` of simulated time, stop it
-    cleanly and write the report into ``out``. ``progress(slot)`` is called as slots pass."""
+    cleanly and write the report into ``out`` (and, with ``record``, a bag of the run).
+    ``progress(n)`` is called with the number of new slots as they pass."""
     specs = node_graph("sim", options)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -160,24 +229,15 @@ def run_graph(options: GraphOptions, out: Path, meta: dict[str, object], progres
     total = round(options.duration_s / scenario.slot_s)
     with rclpy.init(), ExitStack() as stack:
         recorder = Recorder(scenario)
-        processes = {}
-        for spec in specs[:-1]:
-            processes[spec.fully_qualified_name] = _start(spec, logs, stack)
-        expected = {(s.name, s.namespace or "/") for s in specs[:-1]}
-        receivers = [r.name for r in scenario.rsus if r.role != "transmit"]
-
-        def stack_ready() -> bool:
-            names = set(recorder.get_node_names_and_namespaces())
-            return expected <= names and all(
-                recorder.count_publishers(f"/{r}/tracks") >= 1
-                and recorder.count_subscribers(f"/{r}/tracks") >= 2  # policy and recorder
-                for r in receivers
-            )
-
-        if not _spin_until(recorder, stack_ready, STARTUP_TIMEOUT_S, processes):
-            raise RuntimeError(
-                f"the stack did not come up within {STARTUP_TIMEOUT_S:g} s; see {logs}"
-            )
+        nodes: list[Node] = [recorder]
+        if record is not None:
+            camera_info = f"{scenario.rsus[0].name}/camera/camera_info"
+            bag = BagRecorder(record, record_topics(scenario), qos={camera_info: LATCHED})
+            stack.callback(bag.close)
+            nodes.append(bag)
+        processes = {s.fully_qualified_name: _start(s, logs, stack) for s in specs[:-1]}
+        spinner = _Spinner(nodes, processes)
+        _wait_for_stack(spinner, recorder, specs[:-1], scenario, logs)
         # the simulator holds slot 1 until the recorder hears it too
         sim_spec = specs[-1]
         sim_spec = NodeSpec(
@@ -189,18 +249,40 @@ def run_graph(options: GraphOptions, out: Path, meta: dict[str, object], progres
         sim = _start(sim_spec, logs, stack)
         processes["traffic_sim"] = sim
         shown = 0
-        while True:
-            _spin_until(recorder, lambda: False, 0.1, processes)
+        while sim.poll() is None:
+            spinner.until(lambda: False, 0.1)
             if progress is not None and recorder.last_slot > shown:
                 progress(recorder.last_slot - shown)
                 shown = recorder.last_slot
-            if sim.poll() is not None:
-                if sim.returncode != 0:
-                    raise RuntimeError(f"traffic_sim exited with {sim.returncode}; see {logs}")
-                # the last slots' messages may still be in flight
-                _spin_until(recorder, lambda: recorder.last_slot >= total, 5.0, processes)
-                break
-    failures = [p.name for p in sorted(logs.glob("*.log")) if "Traceback" in p.read_text()]
-    if failures:
-        raise RuntimeError(f"tracebacks in {', '.join(failures)} (in {logs})")
+        if sim.returncode != 0:
+            raise RuntimeError(f"traffic_sim exited with {sim.returncode}; see {logs}")
+        spinner.until(lambda: recorder.last_slot >= total, 5.0)  # messages still in flight
+    _check_logs(logs)
     return write_report(recorder.record, scenario, meta, out)
+
+
+def run_replay(
+    options: GraphOptions, bag: Path, out: Path, meta: dict[str, object], rate: float = 1.0
+) -> dict:
+    """Start the ``rsu`` graph (the stack without the simulator), play ``bag`` into it
+    (its sensor topics, ground truth and link score; /clock from the bag's timeline) and
+    write the report of the tracks it produces."""
+    specs = node_graph("rsu", options)
+    logs = out / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    scenario = options.scenario
+    produced = {"/beamforming/command"} | {
+        f"/{r.name}/{t}" for r in scenario.rsus for t in ("tracks", "radar/detections")
+    }
+    with rclpy.init(), ExitStack() as stack:
+        recorder = Recorder(scenario)
+        player = BagPlayer(bag, topics=None)
+        stack.callback(player.close)
+        player.drop_topics(produced)
+        processes = {s.fully_qualified_name: _start(s, logs, stack) for s in specs}
+        spinner = _Spinner([recorder, player], processes)
+        _wait_for_stack(spinner, recorder, specs, scenario, logs)
+        player.play(rate, spin=spinner.once)
+        spinner.until(lambda: False, 2.0)  # the last frames through the stack
+    _check_logs(logs)
+    return write_report(recorder.record, scenario, {**meta, "bag": str(bag)}, out)

@@ -53,6 +53,7 @@ class GraphOptions:
     duration_s: float = 10.0
     seed: int = -1  # -1: the scenario's
     real_time_factor: float = 0.0  # as fast as lockstep allows
+    camera_period_slots: int = 5  # a camera frame every N slots; 0 = none
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
@@ -99,6 +100,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                     "duration_s": options.duration_s,
                     "seed": options.seed,
                     "real_time_factor": options.real_time_factor,
+                    "camera_period_slots": options.camera_period_slots,
                 },
             )
         )

@@ -22,6 +22,7 @@ ARGUMENTS = {
     "duration": ("0.0", "simulated seconds; 0 = until shut down"),
     "seed": ("-1", "random seed; -1 = the scenario's"),
     "real_time_factor": ("1.0", "simulated s per wall-clock s; 0 = as fast as lockstep allows"),
+    "camera_period_slots": ("5", "a camera frame every N slots; 0 = none"),
 }
 
 
@@ -41,6 +42,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         duration_s=float(values["duration"]),
         seed=int(values["seed"]),
         real_time_factor=float(values["real_time_factor"]),
+        camera_period_slots=int(values["camera_period_slots"]),
     )
 
 
