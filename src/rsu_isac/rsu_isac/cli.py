@@ -368,7 +368,7 @@ def _cmd_policy_timing(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
         return 0
     table = Table(
-        title=f"precoder solve time [ms], median of {args.repeats} ({machine_description()})"
+        title=f"precoder solve time (ms), median of {args.repeats} ({machine_description()})"
     )
     table.add_column("policy")
     sizes = [(n, k) for n in args.antennas for k in args.vehicles]
@@ -376,7 +376,7 @@ def _cmd_policy_timing(args: argparse.Namespace) -> int:
         table.add_column(f"N={n} K={k}")
     for name in dict.fromkeys(r["policy"] for r in rows):
         cells = {(r["N"], r["K"]): r["median_ms"] for r in rows if r["policy"] == name}
-        table.add_row(name, *(f"{cells[s]:.2f}" for s in sizes))
+        table.add_row(name, *("not run" if cells[s] is None else f"{cells[s]:.2f}" for s in sizes))
     Console(soft_wrap=True, width=220).print(table)
     return 0
 

@@ -107,9 +107,14 @@ class MaxMinSocp:
         """(W, t*): the max-min precoder and its common SINR target."""
         self._g.value = g
         self._power.value = power_w
-        low, high = 0.0, power_w * float(np.min(np.sum(np.abs(g) ** 2, axis=1)))
-        best = equal_power(mrt(g), power_w)
-        low = float(np.min(sinr_of(g, best)))
+        high = power_w * float(np.min(np.sum(np.abs(g) ** 2, axis=1)))  # single-user SNR
+        # start from the better of MRT with equal power and power-balanced zero forcing
+        # (SINR_k = p_k a_k with p_k = P / (a_k sum_j 1/a_j): all equal to P / sum 1/a_j)
+        d = zero_forcing(g)
+        a = np.abs(np.sum(g.T * d, axis=0)) ** 2
+        candidates = [equal_power(mrt(g), power_w), d * np.sqrt(power_w / (a * np.sum(1 / a)))]
+        floors = [float(np.min(sinr_of(g, w))) for w in candidates]
+        low, best = max(zip(floors, candidates, strict=True), key=lambda c: c[0])
         while high - low > SOLVER_TOLERANCE * high:
             mid = 0.5 * (low + high)
             w = self._feasible(g, mid)
