@@ -116,6 +116,23 @@ def test_ids_are_unique_across_time_jumps_and_tracks_follow_vehicles():
     assert tracker.step(10.0, detections_of(p, v)).reset
 
 
+def test_coasting_tracks_leave_with_the_road_and_duplicates_merge_when_asked():
+    scenario = load_named_scenario("seed000", scenarios_dir())  # road x in [-40, 40] m
+    tracker = Tracker.for_scenario(scenario, 0, TrackerConfig(), seed=1)
+    p, v = np.array([[36.0, 10.0]]), np.array([[12.0, 0.0]])
+    tracker.step(SLOT, detections_of(p, v, snr_db=30.0))
+    n = 1
+    while len(tracker) and n < 60:  # no more detections: it coasts off the road's end
+        n += 1
+        tracker.step(n * SLOT, Detections.empty())
+    assert len(tracker) == 0 and n < 40  # gone once past x = 43.5 m, before 10 misses
+    merging = Tracker(TrackerConfig(merge_distance_m=1.0), NOISE, (0.0, 0.0), 1.0, seed=1)
+    twins = np.array([[-10.0, 10.0], [-10.3, 10.0]])  # same speed, 0.3 m apart
+    merging.step(SLOT, detections_of(twins, np.array([[12.0, 0.0]] * 2), snr_db=30.0))
+    merging.step(2 * SLOT, detections_of(twins[:1] + np.array([0.24, 0.0]), [[12.0, 0.0]]))
+    assert merging.view().track_id.tolist() == [1]
+
+
 def test_same_seed_same_uuids():
     def uuids(seed):
         tracker = Tracker(TrackerConfig(), NOISE, (0.0, 0.0), 1.0, seed=seed)

@@ -61,6 +61,8 @@ class TrackerConfig:
     max_coast_slots: int = 10  # consecutive misses before a confirmed track is deleted
     initial_speed_std_mps: float = 15.0  # speed prior of a new track without a road prior
     max_time_gap_s: float = 1.0  # a larger (or negative) time step resets the tracker
+    merge_distance_m: float = 0.0  # >0: two tracks this close (and merge_speed_mps) are one
+    merge_speed_mps: float = 2.0
     min_variance: float = 1e-30  # floor of each reported measurement variance
 
 
@@ -324,10 +326,31 @@ class Tracker:
         settled = t.status != TENTATIVE
         t.status[settled & hit] = CONFIRMED
         t.status[settled & ~hit] = COASTING
-        dead = hopeless | (settled & (t.misses > c.max_coast_slots))
+        dead = hopeless | (settled & (t.misses > c.max_coast_slots)) | self._redundant()
+        if self.road is not None:  # a coasting track that has left the road is gone
+            off = ~self.road.on_road(self.model.position(t.x, self.side))
+            dead |= off & (t.status == COASTING)
         deleted = t.track_id[dead]
         t.keep(~dead)
         return deleted
+
+    def _redundant(self) -> NDArray[np.bool_]:
+        """Tracks that duplicate an older one (closer than ``merge_distance_m`` in position
+        and ``merge_speed_mps`` in velocity): the one with fewer hits goes."""
+        t, c = self.tracks, self.config
+        out = np.zeros(len(t.track_id), dtype=bool)
+        if len(out) < 2 or c.merge_distance_m <= 0:
+            return out
+        pos = self.model.position(t.x, self.side)
+        vel = self.model.velocity(t.x, self.side)
+        close = (np.linalg.norm(pos[:, None] - pos[None], axis=-1) < c.merge_distance_m) & (
+            np.linalg.norm(vel[:, None] - vel[None], axis=-1) < c.merge_speed_mps
+        )
+        np.fill_diagonal(close, False)
+        weaker = (t.hits[:, None] < t.hits[None]) | (
+            (t.hits[:, None] == t.hits[None]) & (t.track_id[:, None] > t.track_id[None])
+        )
+        return np.any(close & weaker, axis=1)
 
     def _birth(self, z: NDArray, var: NDArray, snr_db: NDArray) -> NDArray[np.int64]:
         """Tentative (or, when strong, confirmed) tracks from unassigned detections on the

@@ -77,6 +77,12 @@ class EkfTracker(Node):
             initial_speed_std_mps=declare(
                 self, "initial_speed_std_mps", 15.0, "speed prior of a new track [m/s]", 0.1, 100.0
             ),
+            merge_distance_m=declare(
+                self, "merge_distance_m", 0.0, "merge closer tracks; 0 = never [m]", 0.0, 10.0
+            ),
+            merge_speed_mps=declare(
+                self, "merge_speed_mps", 2.0, "... if their speeds differ less [m/s]", 0.0, 50.0
+            ),
             max_time_gap_s=declare(
                 self, "max_time_gap_s", 1.0, "a longer step resets the tracks [s]", 1e-3, 1e4
             ),
