@@ -127,3 +127,60 @@ def test_static_codebook_picks_the_strongest_dft_beam():
         )
         assert np.abs(g[k] @ w[:, k]) == pytest.approx(best * 1.0)
     np.testing.assert_allclose(np.linalg.norm(w, axis=0) ** 2, 1.0)
+
+
+def test_sensing_sdp_beats_random_feasible_covariances_and_keeps_the_users():
+    """002's follower: every random sensing covariance that respects the users' SINR and the
+    power budget has a lower SCNR than the SDP's (an independent search over the feasible
+    set), and the SDP's covariance itself respects them."""
+    from rsu_isac.beamforming.sensing import scnr, sensing_covariance
+
+    rng = np.random.default_rng(6)
+    n, k, p_s = 12, 2, 0.3
+    g = random_channel(rng, k, n)
+    w, t = MaxMinSocp(k, n).solve(g, 0.7)
+    gamma = np.full(k, 0.9 * t)
+    target, clutter, cgain = 1.3, np.array([0.7, 2.2]), np.array([50.0, 80.0])
+    r_s = sensing_covariance(g, w, gamma, target, clutter, cgain, p_s)
+    assert r_s is not None and np.trace(r_s).real <= p_s * (1 + 1e-3)
+
+    def user_sinr(r):
+        received = np.abs(g @ w) ** 2
+        signal = np.diag(received)
+        extra = np.real(np.einsum("kn,nm,km->k", g, r, g.conj()))
+        return signal / (received.sum(1) - signal + extra + 1)
+
+    assert np.all(user_sinr(r_s) >= gamma * (1 - 1e-3))
+    best = scnr(w @ w.conj().T + r_s, target, clutter, cgain)
+    for _ in range(200):
+        a = rng.normal(size=(n, 2)) + 1j * rng.normal(size=(n, 2))
+        r = a @ a.conj().T
+        r *= p_s / np.trace(r).real
+        while np.any(user_sinr(r) < gamma):  # shrink into the feasible set
+            r *= 0.8
+        assert scnr(w @ w.conj().T + r, target, clutter, cgain) <= best * (1 + 1e-3)
+
+
+def test_constant_modulus_projection_and_crb_power():
+    from rsu_isac.beamforming.context import RadioContext
+    from rsu_isac.beamforming.policies import constant_modulus, crb_balanced
+    from rsu_isac.core.bounds import crlb_angle_rad2
+    from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.paths import scenarios_dir
+
+    rng = np.random.default_rng(7)
+    w = rng.normal(size=(8, 3)) + 1j * rng.normal(size=(8, 3))
+    v = constant_modulus(w)
+    np.testing.assert_allclose(np.abs(v), np.tile(np.linalg.norm(w, axis=0) / np.sqrt(8), (8, 1)))
+    np.testing.assert_allclose(np.angle(v), np.angle(w))
+    sc = load_named_scenario("seed000", scenarios_dir())
+    ctx = RadioContext(sc)
+    theta, rng_m = np.array([1.0, 1.6, 2.1]), np.array([12.0, 10.0, 20.0])
+    d = steering_vector(theta, 32).T
+    out = crb_balanced(ctx, 0, theta, rng_m, d, 5.0)
+    p = np.linalg.norm(out, axis=0) ** 2
+    assert p.sum() == pytest.approx(5.0)
+    gain = echo_complex_gain(32, 32, p, reflection_coefficient(sc.radar.kappa, rng_m), 10.0)
+    crlb = crlb_angle_rad2(theta, gain, d.T, 32, sc.radio.sensing_noise_w)
+    np.testing.assert_allclose(crlb, crlb[0], rtol=1e-9)  # every vehicle's bound equal

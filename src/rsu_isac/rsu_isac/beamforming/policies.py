@@ -23,14 +23,19 @@ from rsu_isac.beamforming.precoders import (
     MaxMinSocp,
     equal_power,
     mrt,
+    sinr_of,
     water_filling,
     wmmse,
     zero_forcing,
 )
+from rsu_isac.beamforming.sensing import beams_of, sensing_covariance
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_COMMUNICATION, KIND_SENSING, BeamSet
+from rsu_isac.core.bounds import crlb_angle_rad2
+from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
 
-POWER_SPLITS = ("equal", "water_filling")
+POWER_SPLITS = ("equal", "water_filling", "crb")
 
 
 def static_codebook(g: NDArray, power_w: float) -> NDArray:
@@ -58,6 +63,7 @@ def precoder_for(name: str, power_split: str) -> Precoder:
     split = {
         "equal": lambda g, d, p: equal_power(d, p),
         "water_filling": water_filling,
+        "crb": lambda g, d, p: equal_power(d, p),  # re-split by Policy.decide (geometry)
     }[power_split]
     if name == "static":
         return static_codebook
@@ -65,7 +71,7 @@ def precoder_for(name: str, power_split: str) -> Precoder:
         return lambda g, p: split(g, mrt(g), p)
     if name == "zf":
         return lambda g, p: split(g, zero_forcing(g), p)
-    if name == "maxmin_socp":
+    if name in ("maxmin_socp", "isac_ocs"):
         return _maxmin({})
     if name == "wmmse":
         return wmmse
@@ -75,7 +81,7 @@ def precoder_for(name: str, power_split: str) -> Precoder:
     raise ValueError(f"unknown policy '{name}'; valid: {', '.join(POLICIES)}")
 
 
-POLICIES = ("static", "predictive_mrt", "zf", "maxmin_socp", "wmmse", "fp_pgd")
+POLICIES = ("static", "predictive_mrt", "zf", "maxmin_socp", "isac_ocs", "wmmse", "fp_pgd")
 
 
 @dataclass
@@ -88,6 +94,7 @@ class Policy:
     power_split: str = "equal"
     sensing_fraction: float = 0.05
     sweep_beams: int = 16
+    constant_modulus: bool = False
     precoder: Callable = field(init=False)
 
     def __post_init__(self) -> None:
@@ -120,7 +127,8 @@ class Policy:
         ctx = self.context
         tx = ctx.transmitters
         budget = ctx.max_power_w
-        weights, powers, rsu_of, kinds, tracks, angles = [], [], [], [], [], []
+        out = _BeamList()
+        served: dict[int, tuple[NDArray, NDArray]] = {}
         if len(vehicles):
             rows = ctx.channel_rows(vehicles)
             theta, ranges = ctx.polar(vehicles)
@@ -131,30 +139,108 @@ class Policy:
                 if not mine.size:
                     continue
                 w = self.precoder(rows[r, mine], comm_power)  # (N, K_r)
-                norms = np.linalg.norm(w, axis=0)
-                weights.append((w / np.maximum(norms, 1e-300)).T)
-                powers.append(norms**2)
-                rsu_of.append(np.full(mine.size, r))
-                kinds.append(np.full(mine.size, KIND_COMMUNICATION))
-                tracks.append(vehicles.track_id[mine])
-                angles.append(theta[r, mine])
+                if self.power_split == "crb":
+                    w = crb_balanced(ctx, r, theta[r, mine], ranges[r, mine], w, comm_power)
+                if self.constant_modulus:
+                    w = constant_modulus(w)
+                out.add(w, r, KIND_COMMUNICATION, vehicles.track_id[mine], theta[r, mine])
+                served[r] = (rows[r, mine], w)
         sensing = self.sensing_fraction if len(vehicles) else 1.0
         if sensing > 0:
-            sweep = self._sweep[tx, slot % self.sweep_beams]
-            weights.append(steering_vector(sweep, ctx.num_antennas))
-            powers.append(np.full(tx.size, budget * sensing))
-            rsu_of.append(tx)
-            kinds.append(np.full(tx.size, KIND_SENSING))
-            tracks.append(np.zeros(tx.size, np.int64))
-            angles.append(sweep)
+            for r in tx.tolist():
+                angle = float(self._sweep[r, slot % self.sweep_beams])
+                w = steering_vector(angle, ctx.num_antennas)[:, None] * np.sqrt(budget * sensing)
+                if self.name == "isac_ocs" and r in served:
+                    designed = self._sensing_beams(r, angle, *served[r], budget * sensing)
+                    w = w if designed is None else designed
+                none = np.zeros(w.shape[1], np.int64)
+                out.add(w, r, KIND_SENSING, none, np.full(w.shape[1], angle))
+        return out.beamset(ctx.num_antennas)
+
+    def _sensing_beams(self, r: int, angle: float, g: NDArray, w: NDArray, power: float):
+        """002's follower for RSU ``r`` (see beamforming.sensing); None if infeasible."""
+        sc = self.context.scenario
+        clutter_rad, clutter_gain = clutter_geometry(sc, r)
+        gamma = 0.95 * sinr_of(g, w)  # users keep 95 % of the leader's SINR
+        r_s = sensing_covariance(
+            g, w, gamma, angle, clutter_rad, clutter_gain, power, sc.radio.array.spacing_wavelengths
+        )
+        if r_s is None:
+            return None
+        beams, powers = beams_of(r_s)
+        return beams.T * np.sqrt(powers)
+
+
+@dataclass
+class _BeamList:
+    """Accumulates precoder columns (norm = sqrt of power) into a BeamSet."""
+
+    parts: list[tuple] = field(default_factory=list)
+
+    def add(self, w: NDArray, rsu: int, kind: int, track_id: NDArray, angle: NDArray) -> None:
+        norms = np.linalg.norm(w, axis=0)
+        self.parts.append(((w / np.maximum(norms, 1e-300)).T, norms**2, rsu, kind, track_id, angle))
+
+    def beamset(self, num_antennas: int) -> BeamSet:
+        if not self.parts:
+            return BeamSet.empty(num_antennas)
+        weights, powers, rsu, kind, track, angle = zip(*self.parts, strict=True)
+        counts = [len(p) for p in powers]
         return BeamSet(
             np.concatenate(weights).astype(complex),
             np.concatenate(powers),
-            np.concatenate(rsu_of).astype(np.int64),
-            np.concatenate(kinds).astype(np.int64),
-            np.concatenate(tracks).astype(np.int64),
-            np.concatenate(angles),
+            np.repeat(np.array(rsu, dtype=np.int64), counts),
+            np.repeat(np.array(kind, dtype=np.int64), counts),
+            np.concatenate(track).astype(np.int64),
+            np.concatenate(angle).astype(float),
         )
+
+
+def constant_modulus(w: NDArray) -> NDArray[np.complex128]:
+    """Projection of each beam onto 003's constant-modulus set (9b): every element
+    |v_m| = 1 / sqrt(M) times the beam's amplitude (phase shifters only), the phase kept."""
+    amplitude = np.linalg.norm(w, axis=0)
+    return np.exp(1j * np.angle(w)) / np.sqrt(w.shape[0]) * amplitude
+
+
+def crb_balanced(
+    ctx: RadioContext, r: int, theta: NDArray, range_m: NDArray, w: NDArray, power_w: float
+) -> NDArray[np.complex128]:
+    """Re-split ``power_w`` over the beams (directions of W) so that every vehicle's angle
+    CRLB (core.bounds, 000 eq. (15)) is the same: the CRLB scales as 1 / p_k, so p_k is
+    proportional to the CRLB each would have at 1 W."""
+    sc = ctx.scenario
+    directions = w / np.maximum(np.linalg.norm(w, axis=0), 1e-300)
+    beta = reflection_coefficient(sc.radar.kappa, range_m)
+    n_t, n_r = sc.radio.array.num_tx_antennas, sc.radio.array.num_rx_antennas
+    gain = echo_complex_gain(n_t, n_r, 1.0, beta, sc.radar.matched_filter_gain)
+    crlb = crlb_angle_rad2(
+        theta, gain, directions.T, n_r, sc.radio.sensing_noise_w, sc.radio.array.spacing_wavelengths
+    )
+    share = np.where(np.isfinite(crlb), crlb, 0.0)
+    share = share / share.sum() if share.sum() > 0 else np.full(len(share), 1 / len(share))
+    return directions * np.sqrt(power_w * share)
+
+
+def clutter_geometry(scenario, rsu: int) -> tuple[NDArray, NDArray]:
+    """Angles of the scenario's clutter patches from RSU ``rsu`` and their clutter-to-noise
+    gain per unit transmit power and unit beam gain, |E beta_c xi|^2 / sigma_z^2 (000 eq. (2),
+    (7) with the patch's reflection)."""
+    if not scenario.clutter:
+        return np.zeros(0), np.zeros(0)
+    xy = np.array([c.position_m for c in scenario.clutter])
+    polar = to_polar(scenario.rsus[rsu].position_m, xy, np.zeros_like(xy))
+    kappa = np.array([complex(*c.reflection) for c in scenario.clutter])
+    beta = reflection_coefficient(1.0, polar.range_m) * kappa
+    radio = scenario.radio
+    gain = echo_complex_gain(
+        radio.array.num_tx_antennas,
+        radio.array.num_rx_antennas,
+        1.0,
+        beta,
+        scenario.radar.matched_filter_gain,
+    )
+    return polar.theta_rad, np.abs(gain) ** 2 / radio.sensing_noise_w
 
 
 def create_policy(name: str, context: RadioContext, **options) -> Policy:

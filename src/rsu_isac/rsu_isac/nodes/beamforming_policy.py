@@ -113,12 +113,19 @@ class BeamformingPolicy(Node):
                 self, "assignment", "distance", "vehicle-to-RSU assignment", choices=ASSIGNMENTS
             ),
             power_split=declare(
-                self, "power_split", "equal", "power split of MRT / ZF", choices=POWER_SPLITS
+                self,
+                "power_split",
+                "equal",
+                "power split of MRT / ZF (crb: equal angle CRLB)",
+                choices=POWER_SPLITS,
             ),
             sensing_fraction=declare(
                 self, "sensing_fraction", 0.05, "power share of the sensing sweep beam", 0.0, 1.0
             ),
             sweep_beams=declare(self, "sweep_beams", 16, "angles of the sensing sweep", 1, 1024),
+            constant_modulus=declare(
+                self, "constant_modulus", False, "phase-shifter beams, 003 eq. (9b)"
+            ),
         )
         self.fusion_gate_m = declare(
             self, "fusion_gate_m", 3.0, "tracks of two RSUs closer than this are one [m]", 0.1, 50.0
