@@ -61,3 +61,19 @@ class BagRecorder(Node):
 
     def close(self) -> None:
         self._writer.close()
+
+
+def discover_topics(node: Node, wanted: list[str] | None) -> dict[str, type]:
+    """Topic -> message class of the topics currently in the graph (all, or ``wanted``);
+    a wanted topic that is not there (yet) is an error naming the ones that are."""
+    from rsu_isac.bags.types import message_class
+
+    present = {name: types[0] for name, types in node.get_topic_names_and_types() if types}
+    names = list(present) if not wanted else [node.resolve_topic_name(t) for t in wanted]
+    missing = [t for t in names if t not in present]
+    if missing:
+        known = ", ".join(sorted(present))
+        raise ValueError(f"topic(s) {', '.join(missing)} not in the ROS graph; present: {known}")
+    return {
+        t: message_class(present[t]) for t in names if t not in ("/rosout", "/parameter_events")
+    }
