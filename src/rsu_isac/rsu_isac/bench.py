@@ -150,13 +150,7 @@ def radar_cases() -> list[Case]:
         out = sim.step()
     sim.close()
     frame = out.echoes[0].frame
-    wf = sc.radar.waveform
-    geometry = FrameGeometry(
-        sc.radio.carrier_frequency_hz,
-        wf.subcarrier_spacing_hz,
-        wf.symbol_interval_s,
-        sc.radio.sensing_noise_w,
-    )
+    geometry = FrameGeometry.from_scenario(sc)
     k = len(out.vehicles)
     return [
         Case(

@@ -50,14 +50,7 @@ class EvalConfig:
 def _detections(echo: Echo, scenario: Scenario, processing: ProcessingConfig):
     if echo.measurements is not None:
         return echo.measurements.detections
-    wf = scenario.radar.waveform
-    geometry = FrameGeometry(
-        scenario.radio.carrier_frequency_hz,
-        wf.subcarrier_spacing_hz,
-        wf.symbol_interval_s,
-        scenario.radio.sensing_noise_w,
-        scenario.radio.array.spacing_wavelengths,
-    )
+    geometry = FrameGeometry.from_scenario(scenario)
     return process_frame(echo.frame.samples, echo.frame.tx_symbols, geometry, processing)
 
 

@@ -32,6 +32,7 @@ from rsu_isac.core.radar import (
     range_from_delay_m,
     range_variance_m2,
 )
+from rsu_isac.core.scenario import Scenario
 
 AngleMethod = Literal["matched_filter", "music"]
 ANGLE_METHODS: tuple[AngleMethod, ...] = ("matched_filter", "music")
@@ -60,6 +61,18 @@ class FrameGeometry:
     symbol_interval_s: float
     noise_variance_w: float
     spacing_wavelengths: float = HALF_WAVELENGTH
+
+    @staticmethod
+    def from_scenario(scenario: Scenario) -> FrameGeometry:
+        """The echo geometry of a scenario's radio and waveform (what RadarEcho carries)."""
+        radio, wf = scenario.radio, scenario.radar.waveform
+        return FrameGeometry(
+            radio.carrier_frequency_hz,
+            wf.subcarrier_spacing_hz,
+            wf.symbol_interval_s,
+            radio.sensing_noise_w,
+            radio.array.spacing_wavelengths,
+        )
 
 
 @dataclass(frozen=True)
