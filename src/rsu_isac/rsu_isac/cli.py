@@ -142,6 +142,19 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_table(title: str, columns, rows) -> None:
+    """A rich table of string cells on a wide console (the experiments print these)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=True, width=220).print(table)
+
+
 def _scenario_or_exit(name: str, command: str):
     from rsu_isac.core.scenario import load_named_scenario
     from rsu_isac.core.schema import SchemaError
@@ -157,8 +170,6 @@ def _scenario_or_exit(name: str, command: str):
 def _cmd_tracking_accuracy(args: argparse.Namespace) -> int:
     import json
 
-    from rich.console import Console
-    from rich.table import Table
     from tqdm import tqdm
 
     from rsu_isac.experiments import tracking_accuracy as ta
@@ -174,11 +185,7 @@ def _cmd_tracking_accuracy(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.summary() for r in results], indent=2))
         return 0
-    table = Table(
-        title=f"EKF vs PCRB, {scenario.name}, one vehicle, {args.runs} runs, seed {args.seed} "
-        f"(steady state = last {ta.STEADY_FRACTION:.0%} of {scenario.horizon_slots} slots)"
-    )
-    for column in (
+    columns = (
         "model",
         "sensing noise dBm",
         "echo SNR dB",
@@ -189,23 +196,29 @@ def _cmd_tracking_accuracy(args: argparse.Namespace) -> int:
         "sqrt PCRB m",
         "range RMSE/sqrt PCRB",
         "raw detections angle / range",
-    ):
-        table.add_column(column)
+    )
+    rows = []
     for r in results:
         s = r.summary()
-        table.add_row(
-            r.motion_model,
-            f"{r.sensing_noise_dbm:g}",
-            f"{r.median_echo_snr_db:.1f}",
-            f"{s['steady_rmse_angle_deg']:.3g}",
-            f"{s['steady_sqrt_pcrb_angle_deg']:.3g}",
-            f"{r.steady_angle_ratio:.3f}",
-            f"{s['steady_rmse_range_m']:.3g}",
-            f"{s['steady_sqrt_pcrb_range_m']:.3g}",
-            f"{r.steady_range_ratio:.3f}",
-            f"{r.steady_measurement_angle_ratio:.3f} / {r.steady_measurement_range_ratio:.3f}",
+        rows.append(
+            (
+                r.motion_model,
+                f"{r.sensing_noise_dbm:g}",
+                f"{r.median_echo_snr_db:.1f}",
+                f"{s['steady_rmse_angle_deg']:.3g}",
+                f"{s['steady_sqrt_pcrb_angle_deg']:.3g}",
+                f"{r.steady_angle_ratio:.3f}",
+                f"{s['steady_rmse_range_m']:.3g}",
+                f"{s['steady_sqrt_pcrb_range_m']:.3g}",
+                f"{r.steady_range_ratio:.3f}",
+                f"{r.steady_measurement_angle_ratio:.3f} / {r.steady_measurement_range_ratio:.3f}",
+            )
         )
-    Console(soft_wrap=True, width=220).print(table)
+    title = (
+        f"EKF vs PCRB, {scenario.name}, one vehicle, {args.runs} runs, seed {args.seed} "
+        f"(steady state = last {ta.STEADY_FRACTION:.0%} of {scenario.horizon_slots} slots)"
+    )
+    _print_table(title, columns, rows)
     return 0
 
 
@@ -213,8 +226,6 @@ def _cmd_tracking_highway(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from rich.console import Console
-    from rich.table import Table
     from tqdm import tqdm
 
     from rsu_isac.experiments import tracking_accuracy as ta
@@ -230,11 +241,7 @@ def _cmd_tracking_highway(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([dataclasses.asdict(r) for r in results], indent=2))
         return 0
-    table = Table(
-        title=f"multi-target tracking, {scenario.name} ({args.engine}), RSU 0, {args.slots} slots, "
-        f"seed {args.seed}, measurement-level detections, confirmation {args.confirm_hits} of 6"
-    )
-    for column in (
+    columns = (
         "model",
         "dropped",
         "vehicles (mean)",
@@ -246,10 +253,9 @@ def _cmd_tracking_highway(args: argparse.Namespace) -> int:
         "position RMSE m",
         "prediction RMSE deg / m",
         "update ms p50 / p99",
-    ):
-        table.add_column(column)
-    for r in results:
-        table.add_row(
+    )
+    rows = [
+        (
             r.motion_model,
             f"{r.drop_probability:.0%}",
             f"{r.mean_vehicles:.1f}",
@@ -262,7 +268,13 @@ def _cmd_tracking_highway(args: argparse.Namespace) -> int:
             f"{r.prediction_angle_rmse_deg:.2g} / {r.prediction_range_rmse_m:.2g}",
             f"{r.update_ms_p50:.2f} / {r.update_ms_p99:.2f}",
         )
-    Console(soft_wrap=True, width=220).print(table)
+        for r in results
+    ]
+    title = (
+        f"multi-target tracking, {scenario.name} ({args.engine}), RSU 0, {args.slots} slots, "
+        f"seed {args.seed}, measurement-level detections, confirmation {args.confirm_hits} of 6"
+    )
+    _print_table(title, columns, rows)
     return 0
 
 
