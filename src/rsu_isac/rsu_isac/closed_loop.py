@@ -18,14 +18,19 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+from rsu_isac.beamforming.context import (
+    MAX_COAST_SERVE_SLOTS,
+    PredictedVehicles,
+    RadioContext,
+    servable,
+)
 from rsu_isac.beamforming.policies import create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracking_errors
-from rsu_isac.core.tracker import COASTING, CONFIRMED, Tracker, TrackerConfig
+from rsu_isac.core.tracker import CONFIRMED, Tracker, TrackerConfig
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac.sim.world import Echo, SimConfig, Simulator
 
@@ -45,6 +50,7 @@ class EvalConfig:
     aoi_policy: str = "radar_only"
     max_power_dbm: float | None = None  # None: the scenario's
     motion_model: str = "cartesian"
+    max_coast_serve_slots: int = MAX_COAST_SERVE_SLOTS
 
 
 def _detections(echo: Echo, scenario: Scenario, processing: ProcessingConfig):
@@ -102,7 +108,7 @@ class ClosedLoop:
 
     def _predicted(self) -> PredictedVehicles:
         views = [t.view() for t in self.trackers.values()]
-        live = [np.isin(v.status, (CONFIRMED, COASTING)) for v in views]
+        live = [servable(v.status, v.misses, self.config.max_coast_serve_slots) for v in views]
         ids, positions, source = merge_positions(
             [v.predicted_position_xy[m] for v, m in zip(views, live, strict=True)],
             [v.track_id[m] for v, m in zip(views, live, strict=True)],

@@ -21,7 +21,12 @@ from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
 from rsu_isac.beamforming.assignment import ASSIGNMENTS
-from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+from rsu_isac.beamforming.context import (
+    MAX_COAST_SERVE_SLOTS,
+    PredictedVehicles,
+    RadioContext,
+    servable,
+)
 from rsu_isac.beamforming.policies import POLICIES, POWER_SPLITS, create_policy
 from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.fusion import merge_positions
@@ -33,21 +38,24 @@ from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
-from rsu_isac_interfaces.msg import BeamformingCommand, Track, TrackArray
+from rsu_isac_interfaces.msg import BeamformingCommand, TrackArray
 
 ROAD_FRAME = "road"
 BEAM_MARKER_LENGTH_M = 20.0
 
 
 def predicted_from_msgs(
-    messages: list[TrackArray], scenario: Scenario, gate_m: float
+    messages: list[TrackArray], scenario: Scenario, gate_m: float, max_coast_slots: int
 ) -> PredictedVehicles:
-    """Fused vehicles (confirmed and coasting tracks) of several RSUs' track messages at
-    their one-slot predictions (predicted angle and range of the track's RSU, back to the
-    road frame by core.geometry)."""
+    """Fused vehicles (the servable tracks, beamforming.context.servable) of several RSUs'
+    track messages at their one-slot predictions (predicted angle and range of the track's
+    RSU, back to the road frame by core.geometry)."""
     positions, ids, velocities = [], [], []
     for msg in messages:
-        live = [t for t in msg.tracks if t.status != Track.STATUS_TENTATIVE]
+        keep = servable(
+            [t.status for t in msg.tracks], [t.misses for t in msg.tracks], max_coast_slots
+        )
+        live = [t for t, k in zip(msg.tracks, keep, strict=True) if k]
         values = np.array(
             [
                 [t.predicted_azimuth_rad, t.predicted_range_m, t.velocity.x, t.velocity.y]
@@ -130,6 +138,14 @@ class BeamformingPolicy(Node):
         self.fusion_gate_m = declare(
             self, "fusion_gate_m", 3.0, "tracks of two RSUs closer than this are one [m]", 0.1, 50.0
         )
+        self.max_coast_serve_slots = declare(
+            self,
+            "max_coast_serve_slots",
+            MAX_COAST_SERVE_SLOTS,
+            "serve a coasting track at most this many missed slots",
+            0,
+            1000,
+        )
         self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
         receivers = [r.name for r in self.scenario.rsus if r.role != "transmit"]
         self._num_receivers = len(receivers)
@@ -159,7 +175,10 @@ class BeamformingPolicy(Node):
         started = time.perf_counter()
         try:
             vehicles = predicted_from_msgs(
-                list(self._latest.values()), self.scenario, self.fusion_gate_m
+                list(self._latest.values()),
+                self.scenario,
+                self.fusion_gate_m,
+                self.max_coast_serve_slots,
             )
         except MalformedMessageError as exc:
             self.diagnostics.drop(f"{rsu}/tracks", str(exc))
