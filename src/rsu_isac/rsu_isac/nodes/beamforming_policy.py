@@ -149,6 +149,7 @@ class BeamformingPolicy(Node):
         self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
         receivers = [r.name for r in self.scenario.rsus if r.role != "transmit"]
         self._num_receivers = len(receivers)
+        self._receivers = receivers
         self._latest: dict[str, TrackArray] = {}
         self._decided_slot = -1
         self.diagnostics = NodeDiagnostics(self)
@@ -175,7 +176,7 @@ class BeamformingPolicy(Node):
         started = time.perf_counter()
         try:
             vehicles = predicted_from_msgs(
-                list(self._latest.values()),
+                [self._latest[r] for r in self._receivers],  # fusion order: RSU order
                 self.scenario,
                 self.fusion_gate_m,
                 self.max_coast_serve_slots,
