@@ -282,6 +282,9 @@ def run_replay(
         processes = {s.fully_qualified_name: _start(s, logs, stack) for s in specs}
         spinner = _Spinner([recorder, player], processes)
         _wait_for_stack(spinner, recorder, specs, scenario, logs)
+        inputs = ["/sim/ground_truth"] + [f"/{r.name}/radar/echo" for r in scenario.rsus]
+        if not spinner.until(lambda: player.matched(inputs), STARTUP_TIMEOUT_S):
+            raise RuntimeError(f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}")
         player.play(rate, spin=spinner.once)
         spinner.until(lambda: False, 2.0)  # the last frames through the stack
     _check_logs(logs)

@@ -52,6 +52,10 @@ class BagPlayer(Node):
     def close(self) -> None:
         self._reader.close()
 
+    def matched(self, topics: list[str]) -> bool:
+        """Whether every one of these topics (that the bag has) has a subscriber."""
+        return all(self._pubs[t].get_subscription_count() > 0 for t in topics if t in self._pubs)
+
     def drop_topics(self, topics: set[str]) -> None:
         """Do not play these (e.g. what the stack under test produces itself)."""
         self._connections = [c for c in self._connections if c.topic not in topics]
