@@ -184,3 +184,32 @@ def test_constant_modulus_projection_and_crb_power():
     gain = echo_complex_gain(32, 32, p, reflection_coefficient(sc.radar.kappa, rng_m), 10.0)
     crlb = crlb_angle_rad2(theta, gain, d.T, 32, sc.radio.sensing_noise_w)
     np.testing.assert_allclose(crlb, crlb[0], rtol=1e-9)  # every vehicle's bound equal
+
+
+def test_fp_pcrb_constraint_holds_within_the_budget():
+    """004's constraint (37) as f_k^H A_k f_k >= Lambda_k with A_k the angle Fisher matrix
+    of core.bounds: its quadratic form equals 1 / CRLB of the closed form, and a binding
+    floor is met while the power budget holds."""
+    from rsu_isac.core.bounds import angle_fisher_matrix, crlb_angle_rad2
+
+    rng = np.random.default_rng(8)
+    k, n, power = 3, 8, 1.0
+    g = random_channel(rng, k, n)
+    theta = rng.uniform(0.5, 2.6, k)
+    a = [angle_fisher_matrix(t, 2.0 + 1.0j, n, n, 1.0) for t in theta]
+    f = rng.normal(size=n) + 1j * rng.normal(size=n)
+    crlb = crlb_angle_rad2(
+        theta[:1],
+        np.array([(2.0 + 1.0j) * np.linalg.norm(f)]),
+        (f / np.linalg.norm(f))[None],
+        n,
+        1.0,
+    )[0]
+    assert np.real(f.conj() @ a[0] @ f) == pytest.approx(1.0 / crlb, rel=1e-9)
+    free, _ = FractionalProgram().solve(g, power)
+    floor = 0.5 * power * np.linalg.eigvalsh(a[0]).max()
+    assert np.real(free[:, 0].conj() @ a[0] @ free[:, 0]) < floor  # binding here
+    w, _ = FractionalProgram().solve(g, power, [(a[0], floor), (a[1], 0.0), (a[2], 0.0)])
+    assert np.sum(np.abs(w) ** 2) <= power * (1 + 1e-9)
+    assert np.real(w[:, 0].conj() @ a[0] @ w[:, 0]) >= floor * (1 - 1e-3)
+    assert sum_rate(g, w) > 0.3 * sum_rate(g, free)  # the users are still served

@@ -114,10 +114,17 @@ class ClosedLoop:
             [v.track_id[m] for v, m in zip(views, live, strict=True)],
             FUSION_GATE_M,
         )
-        velocity = np.concatenate(
-            [v.velocity_xy[m] for v, m in zip(views, live, strict=True)]
-        ).reshape(-1, 2)
-        return PredictedVehicles(ids, positions, velocity[source])
+
+        def stacked(values) -> np.ndarray:
+            return np.concatenate([v for v in values])[source]
+
+        return PredictedVehicles(
+            ids,
+            positions,
+            stacked(v.velocity_xy[m] for v, m in zip(views, live, strict=True)),
+            stacked(v.pcrb_polar[m][:, 0, 0] for v, m in zip(views, live, strict=True)),
+            stacked(np.full(int(m.sum()), r) for r, m in zip(self.trackers, live, strict=True)),
+        )
 
     def _tracking_errors(self, vehicles: VehicleStates) -> list[np.ndarray]:
         """Per RSU, the confirmed tracks' errors against the truth (core.track_metrics)."""

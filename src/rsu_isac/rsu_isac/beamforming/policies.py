@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.beamforming.assignment import ASSIGNMENTS, Precoder, assign
-from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+from rsu_isac.beamforming.context import PredictedVehicles, RadioContext, angle_fisher_floor
 from rsu_isac.beamforming.precoders import (
     FractionalProgram,
     MaxMinSocp,
@@ -31,7 +31,7 @@ from rsu_isac.beamforming.precoders import (
 from rsu_isac.beamforming.sensing import beams_of, sensing_covariance
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_COMMUNICATION, KIND_SENSING, BeamSet
-from rsu_isac.core.bounds import crlb_angle_rad2
+from rsu_isac.core.bounds import angle_fisher_matrix, crlb_angle_rad2
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
 
@@ -138,7 +138,11 @@ class Policy:
                 mine = np.flatnonzero(assignment == r)
                 if not mine.size:
                     continue
-                w = self.precoder(rows[r, mine], comm_power)  # (N, K_r)
+                if self.name == "fp_pgd" and vehicles.pcrb_angle_rad2 is not None:
+                    fisher = self._pcrb_constraints(vehicles, mine, r, theta[r], ranges[r])
+                    w = FractionalProgram().solve(rows[r, mine], comm_power, fisher)[0]
+                else:
+                    w = self.precoder(rows[r, mine], comm_power)  # (N, K_r)
                 if self.power_split == "crb":
                     w = crb_balanced(ctx, r, theta[r, mine], ranges[r, mine], w, comm_power)
                 if self.constant_modulus:
@@ -156,6 +160,39 @@ class Policy:
                 none = np.zeros(w.shape[1], np.int64)
                 out.add(w, r, KIND_SENSING, none, np.full(w.shape[1], angle))
         return out.beamset(ctx.num_antennas)
+
+    def _pcrb_constraints(self, vehicles: PredictedVehicles, mine, r: int, theta, ranges):
+        """(A_k, Lambda_k) of 004's PCRB constraint (37) for RSU ``r``'s vehicles: the angle
+        Fisher matrix of an echo at the predicted angle and range (core.bounds), and the
+        floor from the track's last PCRB (beamforming.context.angle_fisher_floor) where the
+        track is in this RSU's frame (0 elsewhere)."""
+        sc = self.context.scenario
+        radio = sc.radio
+        floors = angle_fisher_floor(vehicles.pcrb_angle_rad2[mine], sc)
+        own = vehicles.source_rsu[mine] == r if vehicles.source_rsu is not None else True
+        floors = np.where(own, floors, 0.0)
+        beta = reflection_coefficient(sc.radar.kappa, ranges[mine])
+        gain = echo_complex_gain(
+            radio.array.num_tx_antennas,
+            radio.array.num_rx_antennas,
+            1.0,
+            beta,
+            sc.radar.matched_filter_gain,
+        )
+        return [
+            (
+                angle_fisher_matrix(
+                    float(theta[k]),
+                    complex(gain[i]),
+                    radio.array.num_tx_antennas,
+                    radio.array.num_rx_antennas,
+                    radio.sensing_noise_w,
+                    radio.array.spacing_wavelengths,
+                ),
+                float(floors[i]),
+            )
+            for i, k in enumerate(mine.tolist())
+        ]
 
     def _sensing_beams(self, r: int, angle: float, g: NDArray, w: NDArray, power: float):
         """002's follower for RSU ``r`` (see beamforming.sensing); None if infeasible."""

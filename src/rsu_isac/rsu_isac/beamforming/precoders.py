@@ -199,10 +199,17 @@ class FractionalProgram:
             )
         )
 
-    def solve(self, g: NDArray, power_w: float) -> tuple[NDArray[np.complex128], list[float]]:
-        """(W, f_q after every block update)."""
+    def solve(
+        self, g: NDArray, power_w: float, fisher: list[tuple[NDArray, float]] | None = None
+    ) -> tuple[NDArray[np.complex128], list[float]]:
+        """(W, f_q after every block update). ``fisher``: per vehicle (A_k, Lambda_k), the
+        PCRB constraint (37) of 004 as f_k^H A_k f_k >= Lambda_k (core.bounds.
+        angle_fisher_matrix); each projected gradient step then also lifts f_k along the
+        strongest direction of A_k until it holds, before the power projection (the budget
+        wins where both cannot hold; with the constraint active f_q may decrease)."""
         w = equal_power(mrt(g), power_w)
         history: list[float] = []
+        protected = np.array([floor > 0 for _, floor in fisher]) if fisher else None
         for _ in range(self.iterations):
             gamma = sinr_of(g, w)  # eq. (43)
             received = g @ w
@@ -217,10 +224,42 @@ class FractionalProgram:
             linear = g.conj().T * (np.sqrt(1.0 + gamma) * y)  # columns sqrt(1+gamma_k) y_k g_k^H
             for _ in range(self.gradient_steps):
                 w = w + step * (linear - curvature @ w)
-                norm2 = float(np.sum(np.abs(w) ** 2))
-                if norm2 > power_w:
-                    w *= np.sqrt(power_w / norm2)
+                if fisher is not None:
+                    w = _lift_fisher(w, fisher)
+                w = _project_power(w, power_w, protected)
             history.append(self.objective(g, w, gamma, y))
             if len(history) > 2 and history[-1] - history[-3] < self.tolerance * abs(history[-1]):
                 break
         return w, history
+
+
+def _project_power(w: NDArray, power_w: float, protected: NDArray | None) -> NDArray:
+    """Onto ||W||_F^2 <= P: the unprotected beams give up power first, so that a beam lifted
+    for its PCRB constraint keeps its Fisher information while the budget allows."""
+    norm2 = np.sum(np.abs(w) ** 2, axis=0)
+    if norm2.sum() <= power_w:
+        return w
+    if protected is not None and protected.any() and norm2[protected].sum() < power_w:
+        others = norm2[~protected].sum()
+        scale = np.where(protected, 1.0, np.sqrt((power_w - norm2[protected].sum()) / others))
+        return w * scale
+    return w * np.sqrt(power_w / norm2.sum())
+
+
+def _lift_fisher(w: NDArray, fisher: list[tuple[NDArray, float]]) -> NDArray[np.complex128]:
+    """Smallest step t >= 0 along the top eigenvector u of A_k (phase-aligned with f_k) with
+    (f_k + t u)^H A_k (f_k + t u) >= Lambda_k, for every violated constraint."""
+    w = w.copy()
+    for k, (a, floor) in enumerate(fisher):
+        f = w[:, k]
+        info = float(np.real(f.conj() @ a @ f))
+        if floor <= 0 or info >= floor:
+            continue
+        lam, vec = np.linalg.eigh(a)
+        u = vec[:, -1]
+        overlap = u.conj() @ f
+        u = u * (np.exp(1j * np.angle(overlap)) if abs(overlap) > 0 else 1.0)
+        half_b = float(np.real(u.conj() @ a @ f))
+        t = (-half_b + np.sqrt(half_b**2 + lam[-1] * (floor - info))) / lam[-1]
+        w[:, k] = f + t * u
+    return w

@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rsu_isac.core.array import HALF_WAVELENGTH, phase_slopes, steering_vector
+from rsu_isac.core.array import (
+    HALF_WAVELENGTH,
+    phase_slopes,
+    steering_vector,
+    steering_vector_derivative,
+)
 from rsu_isac.core.radar import range_variance_m2
 
 
@@ -52,6 +57,27 @@ def crlb_angle_rad2(
     fisher = 2.0 / noise_variance_w * np.abs(np.asarray(complex_gain)) ** 2 * norm2
     with np.errstate(divide="ignore"):
         return 1.0 / fisher
+
+
+def angle_fisher_matrix(
+    theta_rad: float,
+    gain_per_unit_beam: complex,
+    num_tx_antennas: int,
+    num_rx_antennas: int,
+    noise_variance_w: float,
+    spacing_wavelengths: float = HALF_WAVELENGTH,
+) -> NDArray[np.complex128]:
+    """A (N_t, N_t) with f^H A f the Fisher information of theta carried by an echo
+    illuminated by the (unnormalised) beam f, the same quantity as 1 / crlb_angle_rad2 but
+    as a quadratic form for optimisation: J(f) = (2 / sigma^2) |c|^2 ||Pi f||^2 with
+    Pi = d(b a^H)/d theta = b' a^H + b a'^H (004's Pi of eq. (37)) and c the complex gain per
+    unit beam amplitude (``radar.echo_complex_gain`` at 1 W)."""
+    a = steering_vector(theta_rad, num_tx_antennas, spacing_wavelengths)
+    b = steering_vector(theta_rad, num_rx_antennas, spacing_wavelengths)
+    da = steering_vector_derivative(theta_rad, num_tx_antennas, spacing_wavelengths)
+    db = steering_vector_derivative(theta_rad, num_rx_antennas, spacing_wavelengths)
+    pi = np.outer(db, a.conj()) + np.outer(b, da.conj())
+    return 2.0 / noise_variance_w * np.abs(gain_per_unit_beam) ** 2 * (pi.conj().T @ pi)
 
 
 def crlb_range_m2(delay_variance_s2: ArrayLike) -> NDArray[np.float64]:

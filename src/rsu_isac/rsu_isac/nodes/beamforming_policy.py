@@ -50,7 +50,7 @@ def predicted_from_msgs(
     """Fused vehicles (the servable tracks, beamforming.context.servable) of several RSUs'
     track messages at their one-slot predictions (predicted angle and range of the track's
     RSU, back to the road frame by core.geometry)."""
-    positions, ids, velocities = [], [], []
+    positions, ids, velocities, pcrb, source_rsu = [], [], [], [], []
     for msg in messages:
         keep = servable(
             [t.status for t in msg.tracks], [t.misses for t in msg.tracks], max_coast_slots
@@ -78,8 +78,16 @@ def predicted_from_msgs(
         positions.append(xy)
         velocities.append(values[:, 2:])
         ids.append(np.array([t.id for t in live], dtype=np.int64))
+        pcrb.append(np.array([t.pcrb_azimuth_rad2 for t in live], dtype=float))
+        source_rsu.append(rsu)
     fused_ids, fused_xy, source = merge_positions(positions, ids, gate_m)
-    return PredictedVehicles(fused_ids, fused_xy, np.concatenate(velocities)[source])
+    return PredictedVehicles(
+        fused_ids,
+        fused_xy,
+        np.concatenate(velocities)[source],
+        np.concatenate(pcrb)[source],
+        np.concatenate(source_rsu)[source],
+    )
 
 
 def beam_markers(beams: BeamSet, rsu_xy: np.ndarray, stamp, frame_id: str) -> MarkerArray:
