@@ -156,12 +156,13 @@ def _print_table(title: str, columns, rows) -> None:
 
 
 def _scenario_or_exit(name: str, command: str):
-    from rsu_isac.core.scenario import load_named_scenario
+    """The scenario ``name`` (or .yaml path); a bad one ends the command with exit 2."""
+    from rsu_isac.core.scenario import resolve_scenario
     from rsu_isac.core.schema import SchemaError
     from rsu_isac.paths import scenarios_dir
 
     try:
-        return load_named_scenario(name, scenarios_dir())
+        return resolve_scenario(name, scenarios_dir())
     except SchemaError as exc:
         print(f"rsu-isac {command}: {exc}", file=sys.stderr)
         sys.exit(2)

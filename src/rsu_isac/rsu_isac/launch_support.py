@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rsu_isac.core.scenario import load_named_scenario, load_scenario
+from rsu_isac.core.scenario import resolve_scenario
 from rsu_isac.graph import GraphOptions, NodeSpec, node_graph
 
 # name -> (default, description), in the order ``ros2 launch -s`` shows them
@@ -29,12 +29,8 @@ ARGUMENTS = {
 def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
     """GraphOptions from launch-argument strings."""
     name = values["scenario"]
-    if name.endswith(".yaml") or "/" in name:
-        scenario = load_scenario(Path(name))
-    else:
-        scenario = load_named_scenario(name, config_dir / "scenarios")
     return GraphOptions(
-        scenario=scenario,
+        scenario=resolve_scenario(name, config_dir / "scenarios"),
         scenario_arg=name,
         policy=values["policy"],
         engine=values["engine"],

@@ -268,3 +268,11 @@ def load_named_scenario(name: str, directory: str | Path) -> Scenario:
         valid = ", ".join(scenario_names(directory)) or "(none)"
         raise SchemaError(f"unknown scenario '{name}'; valid scenarios: {valid}")
     return load_scenario(path)
+
+
+def resolve_scenario(value: str, directory: str | Path) -> Scenario:
+    """A scenario given by name (a file in ``directory``) or by path (ends in .yaml or
+    contains a /): the one rule of every command, node parameter and launch argument."""
+    if value.endswith(".yaml") or "/" in value:
+        return load_scenario(Path(value))
+    return load_named_scenario(value, directory)

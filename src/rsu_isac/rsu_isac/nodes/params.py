@@ -4,14 +4,13 @@ validation whose errors name the parameter and what is allowed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
-from rsu_isac.core.scenario import Scenario, load_named_scenario, load_scenario, scenario_names
+from rsu_isac.core.scenario import Scenario, resolve_scenario, scenario_names
 from rsu_isac.core.schema import SchemaError
 from rsu_isac.paths import scenarios_dir
 
@@ -66,8 +65,6 @@ def declare_scenario(node: Node) -> Scenario:
         node, "scenario", "seed000", f"scenario name ({', '.join(names)}) or path to a .yaml file"
     )
     try:
-        if value.endswith(".yaml") or "/" in value:
-            return load_scenario(Path(value))
-        return load_named_scenario(value, scenarios_dir())
+        return resolve_scenario(value, scenarios_dir())
     except SchemaError as exc:
         raise ParameterError(f"parameter 'scenario': {exc}") from None
