@@ -85,6 +85,27 @@ def crlb_range_m2(delay_variance_s2: ArrayLike) -> NDArray[np.float64]:
     return range_variance_m2(delay_variance_s2)
 
 
+def predict_covariance(
+    previous: ArrayLike, transition_jacobian: ArrayLike, process_noise: ArrayLike
+) -> NDArray[np.float64]:
+    """M_pred = G M_prev G^T + E (004 eq. (25)), batched over leading axes: the prediction
+    of the PCRB and of the EKF's covariance alike."""
+    g = np.asarray(transition_jacobian, dtype=float)
+    m_prev = np.asarray(previous, dtype=float)
+    return g @ m_prev @ np.swapaxes(g, -1, -2) + np.asarray(process_noise, dtype=float)
+
+
+def pcrb_measurement_update(
+    predicted: ArrayLike, measurement_jacobian: ArrayLike, measurement_noise: ArrayLike
+) -> NDArray[np.float64]:
+    """M = (H^T Q^-1 H + M_pred^-1)^-1 (004 eq. (35)-(36)), batched over leading axes."""
+    h = np.asarray(measurement_jacobian, dtype=float)
+    measurement_info = np.swapaxes(h, -1, -2) @ np.linalg.solve(
+        np.asarray(measurement_noise, dtype=float), h
+    )
+    return np.linalg.inv(measurement_info + np.linalg.inv(np.asarray(predicted, dtype=float)))
+
+
 def pcrb_update(
     previous: ArrayLike,
     transition_jacobian: ArrayLike,
@@ -92,23 +113,15 @@ def pcrb_update(
     measurement_jacobian: ArrayLike,
     measurement_noise: ArrayLike,
 ) -> NDArray[np.float64]:
-    """One step of the posterior CRB (004 eq. (25), (35)-(36)), batched over leading axes.
-
-    M_pred = G M_prev G^T + E                      (eq. (25))
-    M      = (H^T Q^-1 H + M_pred^-1)^-1            (eq. (35)-(36))
+    """One step of the posterior CRB (004 eq. (25), (35)-(36)), batched over leading axes:
+    :func:`predict_covariance`, then :func:`pcrb_measurement_update`.
 
     Shapes: previous (..., n, n), transition_jacobian G (..., n, n), process_noise E
     (..., n, n), measurement_jacobian H (..., m, n), measurement_noise Q (..., m, m).
     004 eq. (36) drops E; eq. (25) and (35) keep it, as we do.
     """
-    m_prev = np.asarray(previous, dtype=float)
-    g = np.asarray(transition_jacobian, dtype=float)
-    h = np.asarray(measurement_jacobian, dtype=float)
-    predicted = g @ m_prev @ np.swapaxes(g, -1, -2) + np.asarray(process_noise, dtype=float)
-    measurement_info = np.swapaxes(h, -1, -2) @ np.linalg.solve(
-        np.asarray(measurement_noise, dtype=float), h
-    )
-    return np.linalg.inv(measurement_info + np.linalg.inv(predicted))
+    predicted = predict_covariance(previous, transition_jacobian, process_noise)
+    return pcrb_measurement_update(predicted, measurement_jacobian, measurement_noise)
 
 
 def crlb_frequency_cycles2(snr_per_sample: ArrayLike, num_samples: int) -> NDArray[np.float64]:

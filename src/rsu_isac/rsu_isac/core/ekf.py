@@ -47,6 +47,7 @@ from typing import Literal, Protocol
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from rsu_isac.core.bounds import predict_covariance
 from rsu_isac.core.scenario import TrackingConfig
 
 MotionModelName = Literal["cartesian", "polar"]
@@ -285,7 +286,20 @@ def predict(
     x_pred = model.predict(x, dt)
     g = model.transition_jacobian(x, dt)
     e = model.process_noise(x_pred, dt)
-    return x_pred, g @ p @ np.swapaxes(g, 1, 2) + e, g, e
+    return x_pred, predict_covariance(p, g, e), g, e
+
+
+def _gain(p: NDArray, h: NDArray, r: NDArray) -> NDArray:
+    """K = M H^T (H M H^T + Q)^-1 (eq. (26)), batched over tracks (S and M symmetric)."""
+    s = h @ p @ np.swapaxes(h, 1, 2) + r
+    return np.linalg.solve(s, h @ p).swapaxes(1, 2)
+
+
+def _joseph(p: NDArray, gain: NDArray, h: NDArray, r: NDArray) -> NDArray:
+    """(I - K H) M (I - K H)^T + K Q K^T, symmetrised."""
+    a = np.eye(p.shape[-1]) - gain @ h
+    p_new = a @ p @ np.swapaxes(a, 1, 2) + gain @ r @ np.swapaxes(gain, 1, 2)
+    return 0.5 * (p_new + np.swapaxes(p_new, 1, 2))
 
 
 def kalman_update(
@@ -294,12 +308,8 @@ def kalman_update(
     """Measurement update of T tracks with innovation e (T, m), Jacobian H (T, m, n) and
     noise Q (T, m, m): gain eq. (26), state eq. (31), covariance in Joseph form."""
     r = np.asarray(r, dtype=float)
-    s = h @ p @ np.swapaxes(h, 1, 2) + r
-    gain = np.linalg.solve(s, h @ p).swapaxes(1, 2)  # K = M H^T S^-1 (S, M symmetric)
-    x_new = x + np.einsum("tij,tj->ti", gain, e)
-    a = np.eye(x.shape[1]) - gain @ h
-    p_new = a @ p @ np.swapaxes(a, 1, 2) + gain @ r @ np.swapaxes(gain, 1, 2)
-    return x_new, 0.5 * (p_new + np.swapaxes(p_new, 1, 2))
+    gain = _gain(p, h, r)
+    return x + np.einsum("tij,tj->ti", gain, e), _joseph(p, gain, h, r)
 
 
 def update(
@@ -319,13 +329,10 @@ def update(
     x_i = x
     for _ in range(max(iterations, 1)):
         h = model.measurement_jacobian(x_i)
-        s = h @ p @ np.swapaxes(h, 1, 2) + r
-        gain = np.linalg.solve(s, h @ p).swapaxes(1, 2)
+        gain = _gain(p, h, r)
         e = z - model.measure(x_i) - np.einsum("tij,tj->ti", h, x - x_i)
         x_i = x + np.einsum("tij,tj->ti", gain, e)
-    a = np.eye(x.shape[1]) - gain @ h
-    p_new = a @ p @ np.swapaxes(a, 1, 2) + gain @ r @ np.swapaxes(gain, 1, 2)
-    return x_i, 0.5 * (p_new + np.swapaxes(p_new, 1, 2))
+    return x_i, _joseph(p, gain, h, r)
 
 
 def initiate(

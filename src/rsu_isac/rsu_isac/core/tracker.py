@@ -27,7 +27,7 @@ from rsu_isac.core.association import (
     mahalanobis_cost,
     mahalanobis_lower_bound,
 )
-from rsu_isac.core.bounds import pcrb_update
+from rsu_isac.core.bounds import pcrb_measurement_update, predict_covariance
 from rsu_isac.core.ekf import (
     MEASUREMENT_DIM,
     MotionModel,
@@ -260,7 +260,7 @@ class Tracker:
         if dt > 0.0 and len(self):
             t = self.tracks
             x_pred, t.p, g, e = predict(self.model, t.x, t.p, dt)
-            t.pcrb = g @ t.pcrb @ np.swapaxes(g, 1, 2) + e
+            t.pcrb = predict_covariance(t.pcrb, g, e)
             t.x = x_pred
         self.time_s = time_s
         return False
@@ -302,7 +302,7 @@ class Tracker:
             t.x[rows], t.p[rows] = update(self.model, t.x[rows], t.p[rows], z[cols], r[cols])
             h = self.model.measurement_jacobian(t.x[rows])
             # PCRB at the estimate (004 eq. (35)-(36)); the prediction was done in _advance
-            t.pcrb[rows] = pcrb_update(t.pcrb[rows], np.eye(self.model.dim), 0.0, h, r[cols])
+            t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], h, r[cols])
         detection_track = np.full(num_det, -1, dtype=np.int64)
         detection_track[cols] = t.track_id[rows]
         hit = np.zeros(num_tracks, dtype=bool)
@@ -411,9 +411,7 @@ class Tracker:
             t.x[rows], t.p[rows] = kalman_update(
                 t.x[rows], t.p[rows], e[rows, cols], jac[rows], cov[cols]
             )
-            t.pcrb[rows] = pcrb_update(
-                t.pcrb[rows], np.eye(self.model.dim), 0.0, jac[rows], cov[cols]
-            )
+            t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], jac[rows], cov[cols])
             t.camera_time_s[rows] = time_s
             out[cols] = t.track_id[rows]
         return out

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.core.array import steering_vector
-from rsu_isac.core.bounds import pcrb_update
+from rsu_isac.core.bounds import pcrb_update, predict_covariance
 from rsu_isac.core.ekf import PolarModel, ProcessNoise, initiate
 from rsu_isac.core.geometry import to_cartesian, to_polar
 from rsu_isac.core.scenario import Scenario
@@ -136,7 +136,7 @@ def _monte_carlo_run(
                 bound = pcrb_update(bound, g, e, h, z_var[:, :, None] * np.eye(3))
         elif bound is not None:
             g = bound_model.transition_jacobian(x_prev, scenario.slot_s)
-            bound = g @ bound @ np.swapaxes(g, 1, 2) + e
+            bound = predict_covariance(bound, g, e)
         x_prev = x_true
         view = tracker.view()
         beam = omni
