@@ -30,7 +30,7 @@ from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracking_errors
-from rsu_isac.core.tracker import CONFIRMED, Tracker, TrackerConfig
+from rsu_isac.core.tracker import CONFIRMED, Tracker, TrackerConfig, TrackView
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac.sim.world import Echo, SimConfig, Simulator
 
@@ -106,8 +106,7 @@ class ClosedLoop:
     def close(self) -> None:
         self.sim.close()
 
-    def _predicted(self) -> PredictedVehicles:
-        views = [t.view() for t in self.trackers.values()]
+    def _predicted(self, views: list[TrackView]) -> PredictedVehicles:
         live = [servable(v.status, v.misses, self.config.max_coast_serve_slots) for v in views]
         ids, positions, source = merge_positions(
             [v.predicted_position_xy[m] for v, m in zip(views, live, strict=True)],
@@ -126,11 +125,10 @@ class ClosedLoop:
             stacked(np.full(int(m.sum()), r) for r, m in zip(self.trackers, live, strict=True)),
         )
 
-    def _tracking_errors(self, vehicles: VehicleStates) -> list[np.ndarray]:
+    def _tracking_errors(self, views: list[TrackView], vehicles: VehicleStates) -> list[np.ndarray]:
         """Per RSU, the confirmed tracks' errors against the truth (core.track_metrics)."""
         rows = []
-        for r, tracker in self.trackers.items():
-            view = tracker.view()
+        for r, view in zip(self.trackers, views, strict=True):
             ok = view.status == CONFIRMED
             rows.append(
                 tracking_errors(
@@ -153,7 +151,8 @@ class ClosedLoop:
         genie = self.policy.decide(_truth_vehicles(out.vehicles), out.slot)
         genie_score = self.sim.score(genie)
         started = time.perf_counter()
-        beams = self.policy.decide(self._predicted(), out.slot + 1)
+        views = [t.view() for t in self.trackers.values()]  # once per slot, for both uses
+        beams = self.policy.decide(self._predicted(views), out.slot + 1)
         policy_ms = (time.perf_counter() - started) * 1e3
         self.sim.apply(beams)
         link = out.link
@@ -165,7 +164,7 @@ class ClosedLoop:
             "vehicles": float(len(out.vehicles)),
             "energy_j": sweep_energy_j(link.misaligned, self.scenario.aoi.recovery_energy_j),
             "policy_ms": policy_ms,
-            "errors": self._tracking_errors(out.vehicles),
+            "errors": self._tracking_errors(views, out.vehicles),
         }
 
 

@@ -40,6 +40,7 @@ from rsu_isac.core.ekf import (
     predict,
     update,
 )
+from rsu_isac.core.geometry import to_cartesian
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 
@@ -90,6 +91,19 @@ class TrackView:
         return int(self.track_id.size)
 
 
+ARRAY_FIELDS = (
+    "x",
+    "p",
+    "pcrb",
+    "track_id",
+    "status",
+    "hits",
+    "updates",
+    "misses",
+    "camera_time_s",
+)
+
+
 @dataclass
 class _Tracks:
     """Mutable track table (rows = tracks)."""
@@ -118,9 +132,8 @@ class _Tracks:
         self.camera_time_s = np.zeros(0)
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
-        for name in ("x", "p", "pcrb", "track_id", "status", "hits", "updates", "misses"):
+        for name in ARRAY_FIELDS:
             setattr(self, name, getattr(self, name)[mask])
-        self.camera_time_s = self.camera_time_s[mask]
         self.uuid = [u for u, k in zip(self.uuid, mask, strict=True) if k]
 
     def append(self, x, p, ids, uuids, time_s: float) -> None:
@@ -358,17 +371,12 @@ class Tracker:
         if len(z) == 0:
             return np.zeros(0, dtype=np.int64)
         out = np.full(len(z), -1, dtype=np.int64)
-        if self.road is not None:
-            rel = np.stack(
-                [z[:, 1] * np.cos(z[:, 0]), self.side * z[:, 1] * np.sin(z[:, 0])], axis=-1
-            )
-            keep = self.road.on_road(rel)
-            z, var, snr_db = z[keep], var[keep], snr_db[keep]
-        else:
-            keep = np.ones(len(z), dtype=bool)
+        rel = to_cartesian((0.0, 0.0), z[:, 0], z[:, 1], self.side)  # relative to the RSU
+        keep = self.road.on_road(rel) if self.road is not None else np.ones(len(z), dtype=bool)
+        z, var, snr_db, rel = z[keep], var[keep], snr_db[keep], rel[keep]
         if len(z) == 0:
             return out
-        x, p = initiate(self.model, z, var, self.side, *self._speed_prior(z))
+        x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
         ids = np.arange(self._next_id, self._next_id + len(z), dtype=np.int64)
         self._next_id += len(z)
         uuids = [uuid.UUID(bytes=self._rng.bytes(16), version=4).bytes for _ in ids]
@@ -378,16 +386,16 @@ class Tracker:
         out[keep] = ids
         return out
 
-    def _speed_prior(self, z: NDArray) -> tuple[NDArray, NDArray]:
-        """Along-road speed prior (mean, variance) per detection: the nearest lane's direction
-        times the mean speed with twice the speed spread (lanes and speeds are not certain),
-        or zero with ``initial_speed_std_mps`` without a road prior."""
+    def _speed_prior(self, y: NDArray) -> tuple[NDArray, NDArray]:
+        """Along-road speed prior (mean, variance) per detection at ``y`` across the road
+        (relative to the RSU): the nearest lane's direction times the mean speed with twice
+        the speed spread (lanes and speeds are not certain), or zero with
+        ``initial_speed_std_mps`` without a road prior."""
         if self.road is None or not len(self.road.lane_y_m):
-            return np.zeros(len(z)), np.full(len(z), self.config.initial_speed_std_mps**2)
-        y = self.side * z[:, 1] * np.sin(z[:, 0])
+            return np.zeros(len(y)), np.full(len(y), self.config.initial_speed_std_mps**2)
         lane = np.argmin(np.abs(y[:, None] - self.road.lane_y_m[None]), axis=1)
         mean = self.road.direction[lane] * self.road.speed_mean_mps
-        return mean, np.full(len(z), (2.0 * self.road.speed_std_mps) ** 2 + 1.0)
+        return mean, np.full(len(y), (2.0 * self.road.speed_std_mps) ** 2 + 1.0)
 
     def camera_update(
         self, time_s: float, position_xy: NDArray, covariance: NDArray
