@@ -148,3 +148,20 @@ def test_malformed_command_is_dropped_and_the_node_keeps_running():
 def genie_beams_nan() -> BeamSet:
     w = np.full((1, 32), np.nan, dtype=complex)
     return BeamSet(w, np.ones(1), np.zeros(1, int), np.zeros(1, int), np.ones(1, int), np.zeros(1))
+
+
+def test_a_bad_wait_for_subscribers_topic_stops_with_a_named_error():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "rsu_isac.nodes.traffic_sim", "--ros-args", *PARAMS,
+         "-p", "wait_for_subscribers:=link/metrics,9bad"],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "parameter 'wait_for_subscribers': '9bad' is not a topic name" in result.stderr

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -239,12 +240,12 @@ def run_graph(
         spinner = _Spinner(nodes, processes)
         _wait_for_stack(spinner, recorder, specs[:-1], scenario, logs)
         # the simulator holds slot 1 until the recorder hears it too
-        sim_spec = specs[-1]
-        sim_spec = NodeSpec(
-            sim_spec.name,
-            sim_spec.namespace,
-            sim_spec.params_file,
-            {**sim_spec.overrides, "wait_for_subscribers": "link/metrics,sim/ground_truth"},
+        sim_spec = replace(
+            specs[-1],
+            overrides={
+                **specs[-1].overrides,
+                "wait_for_subscribers": "link/metrics,sim/ground_truth",
+            },
         )
         sim = _start(sim_spec, logs, stack)
         processes["traffic_sim"] = sim

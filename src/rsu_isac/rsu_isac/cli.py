@@ -142,6 +142,19 @@ def _cmd_radar_accuracy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _valid_choices(command: str, checks: dict[str, tuple[str, tuple[str, ...]]]) -> bool:
+    """Whether every flag's value is one of its valid ones; else one line naming the flag
+    and the valid values (the caller exits with 2)."""
+    for flag, (value, valid) in checks.items():
+        if value not in valid:
+            print(
+                f"rsu-isac {command}: {flag} '{value}' unknown; valid: {', '.join(valid)}",
+                file=sys.stderr,
+            )
+            return False
+    return True
+
+
 def _print_table(title: str, columns, rows) -> None:
     """A rich table of string cells on a wide console (the experiments print these)."""
     from rich.console import Console
@@ -290,19 +303,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from rsu_isac.sim.world import ABSTRACTIONS
 
     scenario = _scenario_or_exit(args.scenario, "eval")
-    choices = {
-        "--abstraction": (args.abstraction, ABSTRACTIONS),
-        "--aoi-policy": (args.aoi_policy, AOI_POLICIES),
-        "--engine": (args.engine, ENGINES),
-        "--motion-model": (args.motion_model, MOTION_MODELS),
-    }
-    for flag, (value, valid) in choices.items():
-        if value not in valid:
-            print(
-                f"rsu-isac eval: {flag} '{value}' unknown; valid: {', '.join(valid)}",
-                file=sys.stderr,
-            )
-            return 2
+    if not _valid_choices(
+        "eval",
+        {
+            "--abstraction": (args.abstraction, ABSTRACTIONS),
+            "--aoi-policy": (args.aoi_policy, AOI_POLICIES),
+            "--engine": (args.engine, ENGINES),
+            "--motion-model": (args.motion_model, MOTION_MODELS),
+        },
+    ):
+        return 2
     config = EvalConfig(
         policy=args.policy,
         slots=args.slots,
@@ -405,13 +415,18 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from rsu_isac.bench import machine_description
     from rsu_isac.bringup import run_graph
     from rsu_isac.graph import GraphOptions
+    from rsu_isac.sim.traffic import ENGINES
+    from rsu_isac.sim.world import ABSTRACTIONS
 
     scenario = _scenario_or_exit(args.scenario, "sim")
-    if args.policy not in POLICIES:
-        print(
-            f"rsu-isac sim: unknown policy '{args.policy}'; valid: {', '.join(POLICIES)}",
-            file=sys.stderr,
-        )
+    if not _valid_choices(
+        "sim",
+        {
+            "--policy": (args.policy, POLICIES),
+            "--engine": (args.engine, ENGINES),
+            "--abstraction": (args.abstraction, ABSTRACTIONS),
+        },
+    ):
         return 2
     options = GraphOptions(
         scenario=scenario,
@@ -577,8 +592,8 @@ def _add_run_commands(sub) -> None:
     )
     sim.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
     sim.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
-    sim.add_argument("--engine", default="embedded", choices=("embedded", "sumo"))
-    sim.add_argument("--abstraction", default="signal", choices=("signal", "measurement"))
+    sim.add_argument("--engine", default="embedded", help="embedded or sumo")
+    sim.add_argument("--abstraction", default="signal", help="signal or measurement")
     sim.add_argument("--duration", type=float, default=10.0, help="simulated seconds")
     sim.add_argument("--seed", type=int, default=-1, help="random seed (-1: the scenario's)")
     sim.add_argument("--out", default="runs/latest", help="report directory")

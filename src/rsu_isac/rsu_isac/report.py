@@ -62,9 +62,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
     tracked = [_tracked(record, slot, scenario) for slot in slots[1:] if slot in record.truth_xy]
     vehicles = sum(len(record.truth_xy.get(s, ())) for s in slots)
     aoi = [a for snap in record.tracks.values() for a in snap.aoi_s.tolist()]
-    energy = [
-        sweep_energy_j(np.ones(record.misaligned[s]), scenario.aoi.recovery_energy_j) for s in slots
-    ]
+    energy = slot_energy_j(record, scenario, slots)
 
     def mean(values) -> float:
         return float(np.mean(values)) if len(values) else float("nan")
@@ -88,6 +86,14 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         },
         "dropped_messages": record.dropped,
     }
+
+
+def slot_energy_j(record: RunRecord, scenario: Scenario, slots) -> list[float]:
+    """Beam-recovery energy of each slot (003 eq. (5)): every misaligned vehicle of the slot
+    costs one sweep (misalignment probability 1 where it happened)."""
+    return [
+        sweep_energy_j(np.ones(record.misaligned[s]), scenario.aoi.recovery_energy_j) for s in slots
+    ]
 
 
 def _tracked(record: RunRecord, slot: int, scenario: Scenario) -> tuple[int, int]:
@@ -176,8 +182,7 @@ def _plot_aoi_energy(plt, record: RunRecord, scenario: Scenario):
         np.array(aoi_slots) * scenario.slot_s, [np.mean(by_slot[s] or [0]) for s in aoi_slots]
     )
     axes[0].set_title("mean semantic AoI of the tracks [s]")
-    energy = [record.misaligned[s] * scenario.aoi.recovery_energy_j for s in slots]
-    axes[1].plot(slots * scenario.slot_s, energy)
+    axes[1].plot(slots * scenario.slot_s, slot_energy_j(record, scenario, slots))
     axes[1].set_title("beam-recovery energy per slot [J] (003 eq. (5))")
     for a in axes:
         a.set_xlabel("time [s]")

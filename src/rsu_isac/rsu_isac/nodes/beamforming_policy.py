@@ -90,23 +90,23 @@ def predicted_from_msgs(
     )
 
 
-def beam_markers(beams: BeamSet, rsu_xy: np.ndarray, stamp, frame_id: str) -> MarkerArray:
-    """An arrow per beam from its RSU along its target angle, length ~ sqrt(power)."""
+def beam_markers(
+    beams: BeamSet, rsu_xy: np.ndarray, sides: np.ndarray, stamp, frame_id: str
+) -> MarkerArray:
+    """An arrow per beam from its RSU along its target angle towards the road (``sides``:
+    core.tracker.road_side of each RSU), length ~ sqrt(power)."""
     markers = [Marker(action=Marker.DELETEALL, ns="beams")]
     scale = BEAM_MARKER_LENGTH_M / max(math.sqrt(float(beams.powers_w.max(initial=0.0))), 1e-12)
+    start = rsu_xy[beams.rsu_index]
+    ends = to_cartesian(
+        start, beams.target_angle_rad, scale * np.sqrt(beams.powers_w), sides[beams.rsu_index]
+    )
     for i in range(len(beams)):
-        x0, y0 = rsu_xy[beams.rsu_index[i]]
-        length = scale * math.sqrt(float(beams.powers_w[i]))
-        angle = float(beams.target_angle_rad[i])
-        side = -1.0 if y0 > 0 else 1.0  # beams point towards the road
         m = Marker(ns="beams", id=i, type=Marker.ARROW, action=Marker.ADD)
         m.header.stamp, m.header.frame_id = stamp, frame_id
         m.points = [
-            Point(x=float(x0), y=float(y0)),
-            Point(
-                x=float(x0 + length * math.cos(angle)),
-                y=float(y0 + side * length * math.sin(angle)),
-            ),
+            Point(x=float(start[i, 0]), y=float(start[i, 1])),
+            Point(x=float(ends[i, 0]), y=float(ends[i, 1])),
         ]
         m.scale.x, m.scale.y, m.scale.z = 0.3, 0.8, 0.8
         comm = beams.kind[i] == KIND_COMMUNICATION
@@ -155,6 +155,7 @@ class BeamformingPolicy(Node):
             1000,
         )
         self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
+        self.rsu_sides = np.array([road_side(self.scenario, i) for i in range(len(self.rsu_xy))])
         receivers = [r.name for r in self.scenario.rsus if r.role != "transmit"]
         self._num_receivers = len(receivers)
         self._receivers = receivers
@@ -205,7 +206,9 @@ class BeamformingPolicy(Node):
             solve_s,
         )
         self._command_pub.publish(command)
-        self._markers_pub.publish(beam_markers(beams, self.rsu_xy, msg.header.stamp, ROAD_FRAME))
+        self._markers_pub.publish(
+            beam_markers(beams, self.rsu_xy, self.rsu_sides, msg.header.stamp, ROAD_FRAME)
+        )
         self.diagnostics.record(solve_s)
 
 

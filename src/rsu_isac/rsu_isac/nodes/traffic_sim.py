@@ -14,7 +14,9 @@ from __future__ import annotations
 import time
 
 from geometry_msgs.msg import PoseStamped
+from rclpy.exceptions import InvalidTopicNameException
 from rclpy.node import Node
+from rclpy.validate_topic_name import validate_topic_name
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -31,7 +33,7 @@ from rsu_isac.nodes.convert import (
     vehicles_to_msg,
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
-from rsu_isac.nodes.params import declare, declare_scenario
+from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.sim.traffic import ENGINES
@@ -74,6 +76,13 @@ class TrafficSim(Node):
             "comma-separated topics that need a subscriber before slot 1 (e.g. a recorder's)",
         )
         self._startup_topics = [t.strip() for t in wait_for.split(",") if t.strip()]
+        for topic in self._startup_topics:
+            try:
+                validate_topic_name(topic)
+            except InvalidTopicNameException as exc:
+                raise ParameterError(
+                    f"parameter 'wait_for_subscribers': '{topic}' is not a topic name ({exc})"
+                ) from None
         rtf = declare(
             self,
             "real_time_factor",
