@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.beamforming.precoders import mrt
-from rsu_isac.core.channel import sinr
+from rsu_isac.core.channel import beam_gains, sinr
 
 ASSIGNMENTS = ("distance", "greedy", "heuristic")
 MAX_TRIALS = 16  # candidate moves the heuristic tries per iteration, best utility gain first
@@ -35,14 +35,13 @@ def precode_all(
 
 def system_sinr(rows: NDArray, assignment: NDArray, precoders: dict[int, NDArray]) -> NDArray:
     """SINR of every vehicle with every beam of every RSU as interference (unit noise)."""
-    columns, serving = [], np.full(rows.shape[1], -1)
-    gains = []
+    serving, offset, gains = np.full(rows.shape[1], -1), 0, []
     for r, w in precoders.items():
         mine = np.flatnonzero(assignment == r)
-        serving[mine] = len(columns) + np.arange(mine.size)
-        columns.extend(range(mine.size))
-        gains.append(np.abs(rows[r] @ w) ** 2)  # (K, K_r)
-    if not columns:
+        serving[mine] = offset + np.arange(mine.size)
+        offset += mine.size
+        gains.append(beam_gains(rows[r], w))  # (K, K_r)
+    if not offset:
         return np.zeros(rows.shape[1])
     g = np.concatenate(gains, axis=1)
     return sinr(g, np.ones(g.shape[1]), 1.0, serving)
@@ -57,7 +56,7 @@ def utilities(
     k = rows.shape[1]
     interference = np.zeros(k)
     for r, w in precoders.items():
-        interference += np.sum(np.abs(rows[r] @ w) ** 2, axis=1)
+        interference += np.sum(beam_gains(rows[r], w), axis=1)
     zeta = np.zeros((len(tx), k))
     for i, r in enumerate(tx):
         count = np.sum(assignment == r) + (assignment != r)
@@ -68,7 +67,7 @@ def utilities(
         current = np.zeros(k)
         mine = np.flatnonzero(assignment == r)
         if mine.size:
-            received = np.abs(rows[r][mine] @ precoders[r]) ** 2
+            received = beam_gains(rows[r][mine], precoders[r])
             current[mine] = received[np.arange(mine.size), np.arange(mine.size)]
         zeta[i] = np.log1p(signal / (interference - current + 1.0))
     return zeta

@@ -14,14 +14,16 @@ import cvxpy as cp
 import numpy as np
 from numpy.typing import NDArray
 
+from rsu_isac.core.channel import beam_gains, sinr
+
 SOLVER_TOLERANCE = 1e-3  # relative width at which the max-min bisection stops
 
 
 def sinr_of(g: NDArray, w: NDArray) -> NDArray[np.float64]:
-    """SINR of each vehicle under precoder W (N, K), unit noise."""
-    gains = np.abs(g @ w) ** 2  # (K, K): |g_k w_j|^2
-    signal = np.diag(gains)
-    return signal / (gains.sum(axis=1) - signal + 1.0)
+    """SINR of each vehicle under precoder W (N, K), unit noise: core.channel.sinr with
+    column k serving vehicle k and unit power per column (the power is in W)."""
+    k = g.shape[0]
+    return sinr(beam_gains(g, w), np.ones(w.shape[1]), 1.0, np.arange(k))
 
 
 def sum_rate(g: NDArray, w: NDArray) -> float:

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.core.array import steering_vector
+from rsu_isac.core.channel import beam_gains
 
 
 def sensing_covariance(
@@ -37,7 +38,7 @@ def sensing_covariance(
     """R_s (N, N) for unit-noise users G (K, N) served by W (N, K) with SINR targets
     gamma_k, sensing power P_s; None when no positive sensing power fits."""
     n = g.shape[1] if g.size else w.shape[0]
-    received = np.abs(g @ w) ** 2 if g.size else np.zeros((0, 0))
+    received = beam_gains(g, w) if g.size else np.zeros((0, 0))
     signal = np.diag(received)
     slack = signal / np.maximum(sinr_targets, 1e-12) - (received.sum(axis=1) - signal) - 1.0
     if np.any(slack < 0) or power_w <= 0:
