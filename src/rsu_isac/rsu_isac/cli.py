@@ -293,6 +293,7 @@ def _cmd_tracking_highway(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    import dataclasses
     import json
 
     from tqdm import tqdm
@@ -325,6 +326,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         max_power_dbm=args.pmax_dbm,
         motion_model=args.motion_model,
     )
+    if args.max_coast_serve_slots is not None:
+        config = dataclasses.replace(config, max_coast_serve_slots=args.max_coast_serve_slots)
     with tqdm(total=args.slots, desc=f"eval {args.policy}", unit="slot", disable=args.json) as bar:
         try:
             result = evaluate(scenario, config, progress=lambda n: bar.update(1))
@@ -647,6 +650,11 @@ def _add_run_commands(sub) -> None:
     evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
     evaluation.add_argument("--motion-model", default="cartesian", help="EKF state")
     evaluation.add_argument("--pmax-dbm", type=float, help="power budget (default: scenario's)")
+    evaluation.add_argument(
+        "--max-coast-serve-slots",
+        type=int,
+        help="serve a coasting track at most this many missed slots (default 2)",
+    )
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
     evaluation.set_defaults(func=_cmd_eval)
 

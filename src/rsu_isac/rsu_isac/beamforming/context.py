@@ -26,7 +26,9 @@ def servable(status: NDArray, misses: NDArray, max_coast_slots: int) -> NDArray[
     radar no longer resolves, or one that has gone, than one that needs a beam: on the
     seed004 highway (signal level, 200 slots) serving up to 0 / 1 / 2 / 4 / 10 missed slots
     gives 18.6 / 17.0 / 15.9 / 14.3 / 12.7 bit/s/Hz at 27 / 13 / 8 / 6 / 3 % of vehicles
-    unserved or misaligned (genie 18.3 bit/s/Hz, every vehicle served)."""
+    unserved or misaligned (genie 18.3 bit/s/Hz, every vehicle served;
+    ``rsu-isac eval --scenario seed004 --slots 200 --abstraction signal --seed 0
+    --max-coast-serve-slots K``)."""
     status = np.asarray(status)
     return (status == CONFIRMED) | ((status == COASTING) & (np.asarray(misses) <= max_coast_slots))
 
