@@ -9,7 +9,11 @@ keep-last history (the newest frame wins, nothing queues up).
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+# Per-slot streams (ground truth, link score, detections, tracks, commands): each sample
+# matters to a recorder or report, and a reliable writer only re-sends what its keep-last
+# history still holds, so the history covers 2 s of slots for a reader that falls behind
+# on a loaded machine (with depth 10, a CI run's recorder lost 9 of 200 link scores).
+RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 LATCHED = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
 )
