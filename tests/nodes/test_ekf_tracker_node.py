@@ -56,14 +56,14 @@ def test_tracks_camera_time_jump_and_malformed_input():
         node = rclpy.create_node("tracker_probe")
         radar = node.create_publisher(RadarDetectionArray, "/rsu0/radar/detections", RELIABLE)
         camera = node.create_publisher(CameraDetectionArray, "/rsu0/camera/detections", RELIABLE)
-        node.create_subscription(TrackArray, "/rsu0/tracks", received.append, RELIABLE)
+        tracks_sub = node.create_subscription(TrackArray, "/rsu0/tracks", received.append, RELIABLE)
         node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, RELIABLE)
         assert spin_until(
             node,
             lambda: (
                 radar.get_subscription_count() > 0
                 and camera.get_subscription_count() > 0
-                and node.count_publishers("/rsu0/tracks") > 0
+                and tracks_sub.get_publisher_count() > 0  # matched, not only listed
             ),
             30,
             tracker,

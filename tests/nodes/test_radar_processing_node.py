@@ -48,16 +48,13 @@ def test_echo_to_detections_pass_through_and_malformed_input():
     ):
         node = rclpy.create_node("radar_probe")
         pub = node.create_publisher(RadarEcho, "/rsu0/radar/echo", LARGE_SENSOR)
-        node.create_subscription(
+        detections_sub = node.create_subscription(
             RadarDetectionArray, "/rsu0/radar/detections", received.append, RELIABLE
         )
         node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, RELIABLE)
         assert spin_until(
             node,
-            lambda: (
-                pub.get_subscription_count() > 0
-                and node.count_publishers("/rsu0/radar/detections") > 0
-            ),
+            lambda: pub.get_subscription_count() > 0 and detections_sub.get_publisher_count() > 0,
             30,
             radar,
         )

@@ -150,13 +150,20 @@ def genie_beams_nan() -> BeamSet:
     return BeamSet(w, np.ones(1), np.zeros(1, int), np.zeros(1, int), np.ones(1, int), np.zeros(1))
 
 
-def test_a_bad_wait_for_subscribers_topic_stops_with_a_named_error():
+@pytest.mark.parametrize(
+    ("topics", "error"),
+    [
+        ("link/metrics,9bad", "'9bad' is not a topic name"),
+        ("link/metrics,camera/x", "camera/x not published by traffic_sim"),
+    ],
+)
+def test_a_bad_wait_for_subscribers_topic_stops_with_a_named_error(topics, error):
     import subprocess
     import sys
 
     result = subprocess.run(
         [sys.executable, "-m", "rsu_isac.nodes.traffic_sim", "--ros-args", *PARAMS,
-         "-p", "wait_for_subscribers:=link/metrics,9bad"],
+         "-p", f"wait_for_subscribers:={topics}"],
         cwd=REPO,
         check=False,
         capture_output=True,
@@ -164,4 +171,4 @@ def test_a_bad_wait_for_subscribers_topic_stops_with_a_named_error():
         timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "parameter 'wait_for_subscribers': '9bad' is not a topic name" in result.stderr
+    assert f"parameter 'wait_for_subscribers': {error}" in result.stderr

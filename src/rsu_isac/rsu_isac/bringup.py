@@ -63,14 +63,16 @@ class Recorder(Node):
         self.create_subscription(
             BeamformingCommand, "beamforming/command", self._on_command, RECORD_QOS
         )
-        for i, rsu in enumerate(scenario.rsus):
-            if rsu.role != "transmit":
-                self.create_subscription(
-                    TrackArray,
-                    f"{rsu.name}/tracks",
-                    lambda m, i=i: self._on_tracks(i, m),
-                    RECORD_QOS,
-                )
+        self.track_subs = [
+            self.create_subscription(
+                TrackArray,
+                f"{rsu.name}/tracks",
+                lambda m, i=i: self._on_tracks(i, m),
+                RECORD_QOS,
+            )
+            for i, rsu in enumerate(scenario.rsus)
+            if rsu.role != "transmit"
+        ]
 
     def _on_link(self, msg: LinkMetrics) -> None:
         s = int(msg.slot)
@@ -197,10 +199,12 @@ def _wait_for_stack(spinner: _Spinner, recorder: Recorder, specs, scenario, logs
 
     def ready() -> bool:
         names = set(recorder.get_node_names_and_namespaces())
-        return expected <= names and all(
-            recorder.count_publishers(f"/{r}/tracks") >= 1
-            and recorder.count_subscribers(f"/{r}/tracks") >= 2  # policy and recorder
-            for r in receivers
+        # the recorder's readers matched to the trackers' writers (the graph alone lists
+        # endpoints before they match); the policy's reader is seen through the graph
+        return (
+            expected <= names
+            and all(sub.get_publisher_count() >= 1 for sub in recorder.track_subs)
+            and all(recorder.count_subscribers(f"/{r}/tracks") >= 2 for r in receivers)
         )
 
     if not spinner.until(ready, STARTUP_TIMEOUT_S):
@@ -257,7 +261,8 @@ def run_graph(
                 shown = recorder.last_slot
         if sim.returncode != 0:
             raise RuntimeError(f"traffic_sim exited with {sim.returncode}; see {logs}")
-        spinner.until(lambda: recorder.last_slot >= total, 5.0)  # messages still in flight
+        # messages still in flight
+        spinner.until(lambda: len(recorder.record.sum_rate) >= total, 5.0)
     _check_logs(logs)
     return write_report(recorder.record, scenario, meta, out)
 

@@ -18,7 +18,7 @@ class NodeDiagnostics:
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._pub = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.publisher = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._times_ms: deque[float] = deque(maxlen=WINDOW)
         self.slots = 0
         self.dropped: dict[str, int] = {}
@@ -60,4 +60,4 @@ class NodeDiagnostics:
         )
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self._node.get_clock().now().to_msg()
-        self._pub.publish(msg)
+        self.publisher.publish(msg)

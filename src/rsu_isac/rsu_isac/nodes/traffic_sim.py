@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from geometry_msgs.msg import PoseStamped
+from rclpy.duration import Duration
 from rclpy.exceptions import InvalidTopicNameException
 from rclpy.node import Node
 from rclpy.validate_topic_name import validate_topic_name
@@ -42,6 +43,7 @@ from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, 
 
 ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
+FLUSH_TIMEOUT_S = 5.0  # longest wait at shutdown for readers to acknowledge the last samples
 
 
 class TrafficSim(Node):
@@ -140,6 +142,21 @@ class TrafficSim(Node):
         self._command_sub = self.create_subscription(
             BeamformingCommand, "beamforming/command", self._on_command, RELIABLE
         )
+        own = {
+            "/clock": self._clock_pub,
+            "sim/ground_truth": self._truth_pub,
+            "link/metrics": self._link_pub,
+            **{f"{name}/radar/echo": pub for name, pub in self._echo_pubs.items()},
+        }
+        unknown = [t for t in self._startup_topics if t not in own]
+        if unknown:
+            raise ParameterError(
+                f"parameter 'wait_for_subscribers': {', '.join(unknown)} not published by "
+                f"traffic_sim (one of {', '.join(own)})"
+            )
+        # matched subscriptions, not the graph: a reader the graph lists may not be
+        # matched to the writer yet, and a volatile writer's first samples would miss it
+        self._startup_pubs = [own[t] for t in self._startup_topics]
         if self.sim.camera is not None:
             cam = self.scenario.rsus[0].name
             self._camera_frame = f"{cam}_camera_optical"
@@ -173,16 +190,13 @@ class TrafficSim(Node):
             return False
         if self.sim.slot == 0:  # paused start: let the policy and the radar nodes connect
             unmatched = (
-                self.count_publishers("beamforming/command") == 0
+                self._command_sub.get_publisher_count() == 0
                 or any(pub.get_subscription_count() == 0 for pub in self._echo_pubs.values())
-                or any(self.count_subscribers(t) == 0 for t in self._startup_topics)
+                or any(pub.get_subscription_count() == 0 for pub in self._startup_pubs)
             )
             return time.monotonic() - self._created < self.startup_wait_s and unmatched
         # the graph is queried only while the next slot's command is missing
-        if (
-            self._command_slot >= self.sim.slot + 1
-            or self.count_publishers("beamforming/command") == 0
-        ):
+        if self._command_slot >= self.sim.slot + 1 or self._command_sub.get_publisher_count() == 0:
             return False
         now = time.monotonic()
         if self._wait_started is None:
@@ -227,7 +241,18 @@ class TrafficSim(Node):
             self.get_logger().info(f"simulated {out.time_s:g} s ({out.slot} slots); stopping")
 
     def close(self) -> None:
+        """Publish the last diagnostics and wait (bounded) until every reliable reader has
+        acknowledged what was sent: a process that exits first takes its unsent samples,
+        the last slots' scores among them, with it."""
         self.diagnostics.publish()
+        if self.context.ok():
+            for pub in (
+                self._clock_pub,
+                self._truth_pub,
+                self._link_pub,
+                self.diagnostics.publisher,
+            ):
+                pub.wait_for_all_acked(Duration(seconds=FLUSH_TIMEOUT_S))
         self.sim.close()
 
 
