@@ -17,6 +17,17 @@ def aoi_next(aoi_slots: ArrayLike, scheduled: ArrayLike, processing_delay_slots:
     )
 
 
+def uncertainty_rate(angle_variance_growth_rad2: ArrayLike, halfwidth_rad: ArrayLike):
+    """Kinematic uncertainty rate beta_k of 003 eq. (7) [1/slot], derived from the track:
+    the one-slot growth of the angle variance without a camera fix (the track's predicted
+    minus its current variance), in units of the squared half-power half-width of the beam
+    at the vehicle. For small beta_k A_k, eq. (7) is then beta_k A_k = (variance gathered
+    since the last fix) / halfwidth^2, Chebyshev's bound on P(|angle error| > halfwidth);
+    eq. (7) saturates it at 1."""
+    growth = np.maximum(np.asarray(angle_variance_growth_rad2, dtype=float), 0.0)
+    return growth / np.asarray(halfwidth_rad, dtype=float) ** 2
+
+
 def misalignment_probability(uncertainty_rate: ArrayLike, aoi_slots: ArrayLike):
     """P_misa,k = 1 - exp(-beta_k A_k) (003 eq. (7)); beta_k per slot."""
     return -np.expm1(-np.asarray(uncertainty_rate, dtype=float) * np.asarray(aoi_slots, float))

@@ -66,3 +66,19 @@ def beam_pattern(
     direction; multiply by N for the gain over an isotropic element.
     """
     return np.abs(array_response(theta_rad, weights, spacing_wavelengths)) ** 2
+
+
+# |sin(N x) / (N sin x)|^2 = 1/2 at N x = 1.39156 (large N): the half-power point
+HALF_POWER_ARGUMENT = 1.3915573
+
+
+def half_power_halfwidth_rad(
+    theta_rad: ArrayLike, num_antennas: int, spacing_wavelengths: float = HALF_WAVELENGTH
+) -> NDArray[np.float64]:
+    """Angle offset from theta at which a beam steered to theta, |a^H(theta') a(theta)|^2,
+    falls to half its peak: |cos theta' - cos theta| = 1.39156 / (pi delta N), mapped to
+    theta through d(cos theta) = -sin theta d theta (the first-order beam width; capped at
+    pi/2 at endfire)."""
+    sin_theta = np.maximum(np.abs(np.sin(np.asarray(theta_rad, dtype=float))), 1e-9)
+    width_cos = HALF_POWER_ARGUMENT / (np.pi * spacing_wavelengths * num_antennas)
+    return np.minimum(width_cos / sin_theta, np.pi / 2)

@@ -10,15 +10,15 @@ Pipeline per processed frame (each step measured in ``rsu-isac camera-accuracy``
    mask is known, and the scheduler's regions bound the work.
 2. **Blobs**: morphological opening, connected components above ``min_area_px``.
 3. **3-D box fit**: vehicles drive along the road (boxes aligned with x), so a blob's image
-   bounding box is matched by the projected bounding box of a car-sized and of a long
-   (truck/bus) box whose footprint centre (x, y) on the road plane is fitted by least squares
-   (scipy), started at the ground point under the blob's lowest pixel row through the
-   homography; the class with the smaller residual wins. A blob whose best RMS residual
-   exceeds ``max_fit_residual_px`` is not one vehicle (two merged by occlusion, a ghost in
-   the background) and is dropped. A blob at the image border is a
-   clipped vehicle that any class fits: it is dropped until the vehicle is in view. The position covariance is the
-   Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus ``model_std_m`` for what a box does not
-   model, so a far or clipped vehicle reports the larger uncertainty it has.
+   bounding box is matched by the projected bounding box of a car, a truck and a bus box
+   whose footprint centre (x, y) on the road plane is fitted by least squares (scipy),
+   started at the ground point under the blob's lowest row through the homography; the
+   class with the smallest residual wins. Dropped: a blob whose best RMS residual exceeds
+   ``max_fit_residual_px`` (not one vehicle: two merged by occlusion, or a ghost in the
+   background), and a vehicle clipped by the image border (a part of a vehicle fits any
+   class). The position covariance is the Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus
+   ``model_std_m`` for what a box does not model, so a far vehicle (few pixels per metre)
+   reports the larger uncertainty it has.
 """
 
 from __future__ import annotations
@@ -160,6 +160,12 @@ class CameraDetector:
         cv2.fillConvexPoly(
             self.road_mask, _volume_polygon(camera, footprint, config.max_vehicle_height_m), 255
         )
+        rows = np.flatnonzero(self.road_mask.any(axis=1))
+        cols = np.flatnonzero(self.road_mask.any(axis=0))
+        if not len(rows):
+            raise ValueError("the road is not in the camera's view")
+        # the road's bounding box in the image: the only pixels ever looked at
+        self._crop = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._h_inv = np.linalg.inv(camera.ground_homography())
 
@@ -183,16 +189,24 @@ class CameraDetector:
     ) -> CameraDetections:
         """Vehicles in ``image`` (BGR, H x W x 3) within ``regions`` (None: the whole road).
         The frame also feeds the background model."""
-        self.background.observe(image)
+        if image.shape != (self.camera.height_px, self.camera.width_px, 3):
+            raise ValueError(
+                f"image of shape {image.shape}, expected "
+                f"({self.camera.height_px}, {self.camera.width_px}, 3) from the camera model"
+            )
+        self.background.observe(image[self._crop])
         if not self.background.ready:
             return CameraDetections.empty()
-        mask = self.region_mask(regions)
-        rows, cols = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
+        mask = self.region_mask(regions)[self._crop]
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         if not len(rows):
             return CameraDetections.empty()
-        v0, v1, u0, u1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-        diff = cv2.absdiff(image[v0:v1, u0:u1], self.background.image()[v0:v1, u0:u1]).max(axis=2)
-        fg = ((diff > self.config.difference_threshold) * mask[v0:v1, u0:u1]).astype(np.uint8)
+        window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        crop = image[self._crop][window]
+        diff = cv2.absdiff(crop, self.background.image()[window]).max(axis=2)
+        fg = ((diff > self.config.difference_threshold) * mask[window]).astype(np.uint8)
+        v0 = self._crop[0].start + rows[0]
+        u0 = self._crop[1].start + cols[0]
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
         count, _, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
         found = [
@@ -206,52 +220,45 @@ class CameraDetector:
         return CameraDetections(*(np.array(col) for col in zip(*found, strict=True)))
 
     def _fit(self, stat: NDArray, u0: int, v0: int):
-        """Box fit of one blob (see the module docstring); None when it is off the road."""
+        """Box fit of one blob (see the module docstring); None when it is dropped."""
         # pixel i covers [i - 0.5, i + 0.5]: the blob's outer edges in image coordinates
         left, top = stat[cv2.CC_STAT_LEFT] + u0 - 0.5, stat[cv2.CC_STAT_TOP] + v0 - 0.5
         box = np.array(
             [left, top, left + stat[cv2.CC_STAT_WIDTH], top + stat[cv2.CC_STAT_HEIGHT]], float
         )
+        if self._clipped(box, BORDER_PX):
+            return None
         # ground point under the middle of the lowest row: a start inside the footprint
         foot = self._h_inv @ np.array([(box[0] + box[2]) / 2, box[3], 1.0])
         start = foot[:2] / foot[2]
-        if not np.all(np.isfinite(start)):
-            return None
-        if (
-            box[0] <= BORDER_PX
-            or box[1] <= BORDER_PX
-            or box[2] >= self.camera.width_px - BORDER_PX
-            or box[3] >= self.camera.height_px - BORDER_PX
-        ):
-            return None  # clipped: a part of a vehicle fits any class; wait until it is in
-        best = None
+        fits = []
         for code, size in CLASS_BOXES_M.items():
 
             def residual(xy, size=size):
                 return projected_box(self.camera, xy, size) - box
 
             fit = least_squares(residual, start, method="lm")
-            cost = float(np.sqrt(np.mean(fit.fun**2)))
-            if best is None or cost < best[0]:
-                best = (cost, code, size, fit)
-        cost, code, size, fit = best
-        if cost > self.config.max_fit_residual_px:
-            return None  # not one vehicle: two merged (occlusion) or a ghost
-        fitted = projected_box(self.camera, fit.x, size)
+            fits.append((float(np.sqrt(np.mean(fit.fun**2))), code, size, fit))
+        cost, code, size, fit = min(fits, key=lambda f: f[0])
+        on_road = self._road_y[0] - 2.0 <= fit.x[1] <= self._road_y[1] + 2.0
         if (
-            fitted[0] < 0
-            or fitted[1] < 0
-            or fitted[2] > self.camera.width_px
-            or fitted[3] > self.camera.height_px
+            cost > self.config.max_fit_residual_px
+            or not on_road
+            or self._clipped(projected_box(self.camera, fit.x, size), 0.0)
         ):
-            return None  # the fitted vehicle reaches out of the image: it is clipped
-        if not self._road_y[0] - 2 <= fit.x[1] <= self._road_y[1] + 2:
             return None
         jac = fit.jac
-        try:
-            cov = np.linalg.inv(jac.T @ jac) * self.config.pixel_std**2
-        except np.linalg.LinAlgError:
-            return None
+        cov = np.linalg.pinv(jac.T @ jac) * self.config.pixel_std**2
         cov = cov + self.config.model_std_m**2 * np.eye(2)
-        confidence = float(np.exp(-cost / 4.0))
+        confidence = float(np.exp(-cost / self.config.max_fit_residual_px))
         return (fit.x, cov, code, size[0], size[1], confidence, np.round(box).astype(np.int64))
+
+    def _clipped(self, box: NDArray, margin_px: float) -> bool:
+        """Whether a (u_min, v_min, u_max, v_max) box reaches within ``margin_px`` of the
+        image border."""
+        return bool(
+            box[0] <= margin_px
+            or box[1] <= margin_px
+            or box[2] >= self.camera.width_px - margin_px
+            or box[3] >= self.camera.height_px - margin_px
+        )

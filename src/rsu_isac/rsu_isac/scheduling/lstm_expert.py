@@ -1,0 +1,92 @@
+"""Temporal expert of RL-H-MoE (003 Sec. III-A), inference only: an LSTM over each track's
+recent AoI state feeds a sigmoid head whose output p_k parameterises the Bernoulli camera
+decision pi_k (constraint (9f)). Training (003 Algorithm 1, eq. (12)) belongs to the
+learning stage; it writes the checkpoint this module loads (:meth:`LstmExpert.save`)."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+FEATURES = 3  # per slot and track: A_k / A_max, beta_k A_max, P_misa,k
+
+
+class TemporalExpert(nn.Module):
+    """LSTM -> linear -> sigmoid: sequences (B, T, FEATURES) -> p (B,)."""
+
+    def __init__(self, hidden_size: int = 32, num_layers: int = 1) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(FEATURES, hidden_size, num_layers=num_layers, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, sequences: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(sequences)
+        return torch.sigmoid(self.head(out[:, -1])).squeeze(-1)
+
+
+class LstmExpert:
+    """Keeps each track's last ``sequence_length`` feature rows and samples pi_k."""
+
+    def __init__(
+        self,
+        network: TemporalExpert,
+        max_aoi_slots: float,
+        sequence_length: int = 8,
+        seed: int = 0,
+        sample: bool = True,
+    ) -> None:
+        self.network = network.eval()
+        self.max_aoi_slots = max_aoi_slots
+        self.sequence_length = sequence_length
+        self.sample = sample
+        self._generator = torch.Generator().manual_seed(seed)
+        self._history: dict[int, deque[NDArray]] = {}
+
+    def schedule(
+        self, track_id: NDArray, aoi_slots: NDArray, beta: NDArray, misalignment: NDArray
+    ) -> NDArray[np.bool_]:
+        rows = np.column_stack(
+            [aoi_slots / self.max_aoi_slots, beta * self.max_aoi_slots, misalignment]
+        )
+        live = set(int(i) for i in track_id)
+        self._history = {k: v for k, v in self._history.items() if k in live}
+        batch = []
+        for k, row in zip(track_id, rows, strict=True):
+            history = self._history.setdefault(int(k), deque(maxlen=self.sequence_length))
+            history.append(row)
+            padded = [history[0]] * (self.sequence_length - len(history)) + list(history)
+            batch.append(np.stack(padded))
+        if not batch:
+            return np.zeros(0, dtype=bool)
+        with torch.no_grad():
+            p = self.network(torch.as_tensor(np.stack(batch), dtype=torch.float32))
+            pi = torch.bernoulli(p, generator=self._generator) if self.sample else p > 0.5
+        return pi.numpy().astype(bool)
+
+    def save(self, path: str | Path) -> None:
+        torch.save(
+            {
+                "state_dict": self.network.state_dict(),
+                "hidden_size": self.network.lstm.hidden_size,
+                "num_layers": self.network.lstm.num_layers,
+                "sequence_length": self.sequence_length,
+            },
+            path,
+        )
+
+    @staticmethod
+    def load(path: str | Path, max_aoi_slots: float, seed: int = 0) -> LstmExpert:
+        """A checkpoint written by :meth:`save`; a missing or foreign file fails with its
+        name."""
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True)
+            network = TemporalExpert(data["hidden_size"], data["num_layers"])
+            network.load_state_dict(data["state_dict"])
+        except (OSError, KeyError, RuntimeError) as exc:
+            raise ValueError(f"cannot load the LSTM temporal expert from {path}: {exc}") from None
+        return LstmExpert(network, max_aoi_slots, int(data["sequence_length"]), seed)

@@ -1,0 +1,147 @@
+"""AoI scheduler: which tracks the camera refreshes next slot (003 Sec. II, problem (9)).
+
+Per confirmed track k in slot n (all from ``core.aoi`` and ``core.array``):
+
+- semantic AoI A_k(n) in slots: the tracker's time since the last camera fix (eq. (6):
+  T_proc after a fix, +1 per slot without);
+- beta_k from the track's one-slot angle-variance growth over the squared beam half-width
+  (``core.aoi.uncertainty_rate``), P_misa,k = 1 - exp(-beta_k A_k) (eq. (7));
+- E_comp = e_vis sum_k pi_k (eq. (4)), E_sweep = E_recovery sum_k P_misa,k (eq. (5)).
+
+Policies (``SCHEDULER_POLICIES``): ``radar_only`` (pi = 0), ``vision_only`` (pi = 1: every
+track, every slot), ``threshold`` (event-triggered: pi_k = 1 when the next slot's
+P_misa,k(A_k + 1) would exceed ``risk_threshold`` (default Gamma_misa of (9e)) or A_k + 1
+would exceed A_max of (9d)), ``lstm`` (the temporal expert of RL-H-MoE, a checkpoint from
+the learning stage; :mod:`rsu_isac.scheduling.lstm_expert`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from rsu_isac.core.aoi import (
+    aoi_next,
+    computation_energy_j,
+    misalignment_probability,
+    sweep_energy_j,
+    uncertainty_rate,
+)
+from rsu_isac.core.array import half_power_halfwidth_rad
+from rsu_isac.core.scenario import Scenario
+
+SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm")
+REGION_SIGMAS = 3.0  # a region covers the predicted position +- this many std deviations
+REGION_MARGIN_M = 7.0  # plus half a truck's length: the box must be in the region
+
+
+@dataclass(frozen=True)
+class TrackAoiInputs:
+    """What the scheduler needs of the confirmed tracks (arrays over tracks)."""
+
+    track_id: NDArray[np.int64]
+    azimuth_rad: NDArray[np.float64]
+    angle_variance_rad2: NDArray[np.float64]  # now
+    predicted_angle_variance_rad2: NDArray[np.float64]  # one slot ahead, no measurement
+    predicted_position_xy: NDArray[np.float64]  # (T, 2) road frame [m]
+    position_std_m: NDArray[np.float64]  # sqrt of the largest position variance [m]
+    aoi_s: NDArray[np.float64]  # time since the last camera fix [s]
+
+    def __len__(self) -> int:
+        return int(self.track_id.size)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The decision for the next slot and the AoI state of this one."""
+
+    slot: int
+    policy: str
+    track_id: NDArray[np.int64]
+    scheduled: NDArray[np.bool_]  # pi_k for the next slot
+    aoi_slots: NDArray[np.float64]  # A_k(n)
+    uncertainty_rate: NDArray[np.float64]  # beta_k [1/slot]
+    misalignment: NDArray[np.float64]  # P_misa,k(n), eq. (7)
+    region_centres_xy: NDArray[np.float64]  # (S, 2) of the scheduled tracks
+    region_radii_m: NDArray[np.float64]  # (S,)
+    energy_comp_j: float  # eq. (4) of the scheduled refreshes
+    energy_sweep_j: float  # eq. (5) of this slot
+
+    @property
+    def camera_on(self) -> bool:
+        return bool(self.scheduled.any())
+
+    @property
+    def energy_total_j(self) -> float:
+        """eq. (3)."""
+        return self.energy_comp_j + self.energy_sweep_j
+
+    @property
+    def mean_misalignment(self) -> float:
+        """L_BMP(n) of (9e)."""
+        return float(self.misalignment.mean()) if self.misalignment.size else 0.0
+
+
+class AoiScheduler:
+    """Decides the camera schedule of one RSU's tracks each slot."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        policy: str = "threshold",
+        risk_threshold: float | None = None,
+        expert=None,
+    ) -> None:
+        if policy not in SCHEDULER_POLICIES:
+            raise ValueError(
+                f"unknown AoI policy '{policy}'; valid: {', '.join(SCHEDULER_POLICIES)}"
+            )
+        if policy == "lstm" and expert is None:
+            raise ValueError("AoI policy 'lstm' needs a trained temporal expert (a checkpoint)")
+        self.scenario = scenario
+        self.policy = policy
+        self.config = scenario.aoi
+        self.risk_threshold = (
+            self.config.max_misalignment if risk_threshold is None else risk_threshold
+        )
+        if not 0.0 < self.risk_threshold <= 1.0:
+            raise ValueError(f"risk_threshold must be in (0, 1], got {self.risk_threshold:g}")
+        self.expert = expert
+        self._num_tx = scenario.radio.array.num_tx_antennas
+        self._spacing = scenario.radio.array.spacing_wavelengths
+
+    def decide(self, tracks: TrackAoiInputs, slot: int) -> Schedule:
+        aoi = np.maximum(tracks.aoi_s / self.scenario.slot_s, 0.0)
+        halfwidth = half_power_halfwidth_rad(tracks.azimuth_rad, self._num_tx, self._spacing)
+        beta = uncertainty_rate(
+            tracks.predicted_angle_variance_rad2 - tracks.angle_variance_rad2, halfwidth
+        )
+        p_now = misalignment_probability(beta, aoi)
+        scheduled = self._policy(tracks, aoi, beta)
+        return Schedule(
+            slot=slot,
+            policy=self.policy,
+            track_id=tracks.track_id,
+            scheduled=scheduled,
+            aoi_slots=aoi,
+            uncertainty_rate=beta,
+            misalignment=p_now,
+            region_centres_xy=tracks.predicted_position_xy[scheduled].reshape(-1, 2),
+            region_radii_m=REGION_SIGMAS * tracks.position_std_m[scheduled] + REGION_MARGIN_M,
+            energy_comp_j=computation_energy_j(scheduled, self.config.vision_energy_j),
+            energy_sweep_j=sweep_energy_j(p_now, self.config.recovery_energy_j),
+        )
+
+    def _policy(self, tracks: TrackAoiInputs, aoi: NDArray, beta: NDArray) -> NDArray[np.bool_]:
+        n = len(tracks)
+        if self.policy == "radar_only":
+            return np.zeros(n, dtype=bool)
+        if self.policy == "vision_only":
+            return np.ones(n, dtype=bool)
+        if self.policy == "threshold":
+            unrefreshed = aoi_next(aoi, np.zeros(n, dtype=bool), self.config.processing_delay_slots)
+            risk = misalignment_probability(beta, unrefreshed)
+            return (risk > self.risk_threshold) | (unrefreshed > self.config.max_aoi_slots)
+        return self.expert.schedule(tracks.track_id, aoi, beta, misalignment_probability(beta, aoi))
