@@ -55,9 +55,29 @@ def test_same_seed_same_run(seed000):
     [
         (EvalConfig(policy="magic"), "unknown policy 'magic'; valid: static, predictive_mrt"),
         (EvalConfig(assignment="random"), "unknown assignment 'random'; valid: distance"),
-        (EvalConfig(aoi_policy="lstm"), "unknown AoI policy 'lstm'; valid: radar_only"),
+        (EvalConfig(aoi_policy="often"), "unknown AoI policy 'often'; valid: radar_only"),
+        (EvalConfig(aoi_policy="lstm"), "needs a trained temporal expert"),
     ],
 )
 def test_unknown_names_fail_with_the_valid_ones(seed000, config, message):
     with pytest.raises(ValueError, match=message):
         evaluate(seed000, config)
+
+
+def test_camera_schedules_in_the_003_setting():
+    """seed003 at RF SNR 20 dB, 150 slots: the camera refreshes tracks (vision_only every
+    slot, threshold less often) and the threshold schedule costs less camera energy than
+    vision_only while its mean modelled misalignment stays below Gamma_misa."""
+    from rsu_isac.experiments.aoi_energy import run
+
+    scenario = load_named_scenario("seed003", scenarios_dir())
+    vision = run(scenario, "vision_only", 20.0, 150, 0)
+    threshold = run(scenario, "threshold", 20.0, 150, 0)
+    radar = run(scenario, "radar_only", 20.0, 150, 0)
+    assert vision.camera_on_share == 1.0 and vision.energy_comp_j > 0
+    assert 0 < threshold.camera_on_share < 1.0
+    assert threshold.energy_comp_j < 0.6 * vision.energy_comp_j
+    assert threshold.mean_misalignment_probability <= scenario.aoi.max_misalignment
+    assert radar.energy_comp_j == 0.0
+    # the camera lowers the measured misalignment against radar alone
+    assert vision.misalignment_rate <= radar.misalignment_rate

@@ -169,12 +169,30 @@ def test_camera_update_resets_aoi_and_shrinks_covariance():
     assert before.aoi_s[0] == pytest.approx(9 * SLOT)
     n = 11
     truth = p + v * n * SLOT
-    far = truth + np.array([0.0, 40.0])  # no track there: ignored
+    far = truth + np.array([0.0, 40.0])  # no track there: a new confirmed one
     ids = tracker.camera_update(n * SLOT, np.array([truth, far]), np.array([np.eye(2) * 0.01] * 2))
-    assert ids.tolist() == [1, -1]
+    assert ids.tolist() == [1, 2]
     after = tracker.view()
-    assert after.aoi_s[0] == 0.0
+    assert after.aoi_s.tolist() == [0.0, 0.0]
+    assert after.status.tolist() == [CONFIRMED, CONFIRMED]
     assert np.trace(after.position_covariance[0]) < np.trace(before.position_covariance[0]) + 0.2**2
+    # the camera-born track sits where the camera saw it, with the camera's uncertainty
+    assert after.position_xy[1] == pytest.approx(far, abs=1e-6)
+    assert np.sqrt(np.diag(after.position_covariance[1])) == pytest.approx([0.1, 0.1], rel=0.05)
+
+
+def test_camera_fixes_keep_a_track_alive_without_radar():
+    """A confirmed track the radar no longer sees survives on camera fixes alone."""
+    tracker = make_tracker()
+    p, v = np.array([-10.0, 10.0]), np.array([12.0, 0.0])
+    for n in range(1, 6):
+        tracker.step(n * SLOT, detections_of(p + v * n * SLOT, v))
+    for n in range(6, 40):  # radar: nothing; camera: the vehicle every slot
+        tracker.step(n * SLOT, detections_of(np.zeros((0, 2)), np.zeros((0, 2))))
+        tracker.camera_update(n * SLOT, (p + v * n * SLOT)[None], np.eye(2)[None] * 0.01)
+    view = tracker.view()
+    assert view.track_id.tolist() == [1] and view.status[0] == CONFIRMED
+    assert view.position_xy[0] == pytest.approx(p + v * 39 * SLOT, abs=0.2)
 
 
 @pytest.mark.parametrize("drop", [0.0, 0.3])

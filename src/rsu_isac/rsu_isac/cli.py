@@ -298,8 +298,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from rsu_isac.closed_loop import AOI_POLICIES, EvalConfig, evaluate
+    from rsu_isac.closed_loop import EvalConfig, evaluate
     from rsu_isac.core.ekf import MOTION_MODELS
+    from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
     from rsu_isac.sim.traffic import ENGINES
     from rsu_isac.sim.world import ABSTRACTIONS
 
@@ -308,7 +309,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         "eval",
         {
             "--abstraction": (args.abstraction, ABSTRACTIONS),
-            "--aoi-policy": (args.aoi_policy, AOI_POLICIES),
+            "--aoi-policy": (args.aoi_policy, SCHEDULER_POLICIES),
             "--engine": (args.engine, ENGINES),
             "--motion-model": (args.motion_model, MOTION_MODELS),
         },
@@ -325,6 +326,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         aoi_policy=args.aoi_policy,
         max_power_dbm=args.pmax_dbm,
         motion_model=args.motion_model,
+        rf_snr_db=args.rf_snr_db,
+        lstm_checkpoint=args.lstm_checkpoint,
     )
     if args.max_coast_serve_slots is not None:
         config = dataclasses.replace(config, max_coast_serve_slots=args.max_coast_serve_slots)
@@ -377,6 +380,52 @@ def _cmd_assignment(args: argparse.Namespace) -> int:
         order = " > ".join(sorted(mine, key=lambda m: -mine[m].per_vehicle_rate_bps_hz))
         table.add_row(str(k), *cells, order)
     Console(soft_wrap=True, width=200).print(table)
+    return 0
+
+
+def _cmd_aoi_energy(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from rsu_isac.experiments.aoi_energy import plot, run
+    from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
+
+    scenario = _scenario_or_exit(args.scenario, "aoi-energy")
+    if not all(
+        _valid_choices("aoi-energy", {"--policies": (p, SCHEDULER_POLICIES)}) for p in args.policies
+    ):
+        return 2
+    total = len(args.policies) * len(args.snr_db) * args.slots
+    with tqdm(total=total, desc="aoi-energy", unit="slot", disable=args.json) as bar:
+        rows = [
+            run(scenario, policy, snr, args.slots, args.seed, progress=lambda: bar.update(1))
+            for policy in args.policies
+            for snr in args.snr_db
+        ]
+    if args.plot:
+        plot(rows, args.mae_snr_db, scenario.slot_s, args.plot)
+    if args.json:
+        print(
+            json.dumps(
+                [{k: v for k, v in r.__dict__.items() if k != "angle_mae_deg"} for r in rows]
+            )
+        )
+        return 0
+    columns = ["policy", "RF SNR dB", "E model J", "E measured J", "E_comp J", "mean P_misa",
+               "misaligned", "camera slots", "camera ms", "sum rate"]  # fmt: skip
+    table = [
+        (r.policy, f"{r.rf_snr_db:g}", f"{r.energy_model_j:.1f}", f"{r.energy_measured_j:.1f}",
+         f"{r.energy_comp_j:.1f}", f"{r.mean_misalignment_probability:.3f}",
+         f"{r.misalignment_rate:.3f}", f"{r.camera_on_share:.2f}", f"{r.camera_ms_p50:.1f}",
+         f"{r.sum_rate_bps_hz:.2f}")
+        for r in rows
+    ]  # fmt: skip
+    title = (
+        f"AoI scheduling energy, {scenario.name}, {args.slots} slots, seed {args.seed}, "
+        "predictive_mrt, measurement-level radar, rendered camera"
+    )
+    _print_table(title, columns, table)
     return 0
 
 
@@ -648,6 +697,15 @@ def _add_run_commands(sub) -> None:
     evaluation.add_argument("--assignment", default="distance", help="distance, greedy, heuristic")
     evaluation.add_argument("--power-split", default="equal", help="equal or water_filling")
     evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
+    evaluation.add_argument(
+        "--rf-snr-db",
+        type=float,
+        default=None,
+        help="set the sensing noise so that the reference vehicle's echo SNR is this (003 Fig. 5)",
+    )
+    evaluation.add_argument(
+        "--lstm-checkpoint", default=None, help="temporal expert of --aoi-policy lstm"
+    )
     evaluation.add_argument("--motion-model", default="cartesian", help="EKF state")
     evaluation.add_argument("--pmax-dbm", type=float, help="power budget (default: scenario's)")
     evaluation.add_argument(
@@ -694,6 +752,17 @@ def _add_evaluation_commands(sub) -> None:
     assignment.add_argument("--precoder", default="fp_pgd", help="precoder of both RSUs")
     assignment.add_argument("--json", action="store_true", help="print JSON")
     assignment.set_defaults(func=_cmd_assignment)
+
+    aoi = sub.add_parser("aoi-energy", help="camera-schedule energy vs RF SNR (003 Fig. 4-5)")
+    aoi.add_argument("--scenario", default="seed003", help="scenario name")
+    aoi.add_argument("--policies", nargs="+", default=["radar_only", "vision_only", "threshold"])
+    aoi.add_argument("--snr-db", type=float, nargs="+", default=[0, 5, 10, 15, 20])
+    aoi.add_argument("--slots", type=int, default=250, help="slots per run")
+    aoi.add_argument("--seed", type=int, default=0, help="random seed")
+    aoi.add_argument("--mae-snr-db", type=float, default=10.0, help="SNR of the MAE plot")
+    aoi.add_argument("--plot", default=None, help="write the two-panel figure here (PNG)")
+    aoi.add_argument("--json", action="store_true", help="print JSON")
+    aoi.set_defaults(func=_cmd_aoi_energy)
 
     timing = sub.add_parser("policy-timing", help="precoder solve time vs K and N")
     timing.add_argument("--vehicles", type=int, nargs="+", default=[3, 8, 20, 50])

@@ -27,14 +27,22 @@ from rsu_isac.beamforming.context import (
 from rsu_isac.beamforming.policies import create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.fusion import merge_positions
+from rsu_isac.core.radar import reference_echo_snr
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracking_errors
 from rsu_isac.core.tracker import CONFIRMED, Tracker, TrackerConfig, TrackView
+from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
+from rsu_isac.scheduling.lstm_expert import LstmExpert
+from rsu_isac.scheduling.scheduler import (
+    SCHEDULER_POLICIES,
+    AoiScheduler,
+    Schedule,
+    TrackAoiInputs,
+)
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac.sim.world import Echo, SimConfig, Simulator
 
-AOI_POLICIES = ("radar_only",)  # the camera policies arrive with the AoI scheduler
 FUSION_GATE_M = 3.0  # tracks of two RSUs closer than this are one vehicle
 
 
@@ -48,9 +56,20 @@ class EvalConfig:
     assignment: str = "distance"
     power_split: str = "equal"
     aoi_policy: str = "radar_only"
+    rf_snr_db: float | None = None  # None: the scenario's sensing noise (core.radar)
+    aoi_risk_threshold: float | None = None  # None: Gamma_misa of the scenario
+    lstm_checkpoint: str | None = None  # temporal expert of the ``lstm`` AoI policy
     max_power_dbm: float | None = None  # None: the scenario's
     motion_model: str = "cartesian"
     max_coast_serve_slots: int = MAX_COAST_SERVE_SLOTS
+
+
+def with_rf_snr(scenario: Scenario, snr_db: float) -> Scenario:
+    """The scenario with the sensing noise that gives its reference vehicle the echo SNR
+    ``snr_db`` (``core.radar.reference_echo_snr``): 003 Fig. 5's RF SNR axis."""
+    unit_noise_snr = reference_echo_snr(scenario, 1.0)  # signal power over 1 W of noise
+    noise_dbm = 10.0 * np.log10(unit_noise_snr) + 30.0 - snr_db
+    return replace(scenario, radio=replace(scenario.radio, sensing_noise_dbm=noise_dbm))
 
 
 def _detections(echo: Echo, scenario: Scenario, processing: ProcessingConfig):
@@ -70,10 +89,12 @@ class ClosedLoop:
     """One closed-loop run; :meth:`step` advances one slot and returns its metrics."""
 
     def __init__(self, scenario: Scenario, config: EvalConfig) -> None:
-        if config.aoi_policy not in AOI_POLICIES:
+        if config.aoi_policy not in SCHEDULER_POLICIES:
             raise ValueError(
-                f"unknown AoI policy '{config.aoi_policy}'; valid: {', '.join(AOI_POLICIES)}"
+                f"unknown AoI policy '{config.aoi_policy}'; valid: {', '.join(SCHEDULER_POLICIES)}"
             )
+        if config.rf_snr_db is not None:
+            scenario = with_rf_snr(scenario, config.rf_snr_db)
         if config.max_power_dbm is not None:
             scenario = replace(
                 scenario, radio=replace(scenario.radio, max_power_dbm=config.max_power_dbm)
@@ -102,6 +123,21 @@ class ClosedLoop:
         }
         self.processing = ProcessingConfig()
         self.slot = 0
+        expert = (
+            LstmExpert.load(config.lstm_checkpoint, scenario.aoi.max_aoi_slots, config.seed)
+            if config.aoi_policy == "lstm" and config.lstm_checkpoint
+            else None
+        )
+        self.scheduler = AoiScheduler(
+            scenario, config.aoi_policy, config.aoi_risk_threshold, expert
+        )
+        self.camera_rsu = receivers[0]  # the mast camera sits on the first receiving RSU
+        self.camera = (
+            CameraDetector(self.sim.mast_camera, scenario.road, DetectorConfig())
+            if config.aoi_policy != "radar_only"
+            else None
+        )
+        self._schedule: Schedule | None = None  # decided last slot for this one
 
     def close(self) -> None:
         self.sim.close()
@@ -142,12 +178,40 @@ class ClosedLoop:
             )
         return rows
 
+    def _camera(self, time_s: float) -> tuple[float, float]:
+        """Run the camera as scheduled; returns (E_comp of eq. (4), processing time [s]).
+        ``vision_only`` processes the whole road; the others the scheduled tracks' regions,
+        and the whole road every A_max slots to find vehicles the radar has not (charged
+        e_vis per vehicle found). Every frame feeds the background model."""
+        if self.camera is None:
+            return 0.0, 0.0
+        e_vis = self.scenario.aoi.vision_energy_j
+        discovery = self.slot % int(self.scenario.aoi.max_aoi_slots) == 0
+        schedule = self._schedule
+        scheduled = schedule is not None and schedule.camera_on
+        image = self.sim.capture()  # every slot: the background model samples them
+        if not (scheduled or discovery or self.config.aoi_policy == "vision_only"):
+            self.camera.observe(image)
+            return 0.0, 0.0
+        started = time.perf_counter()
+        whole_road = self.config.aoi_policy == "vision_only" or discovery
+        regions = None if whole_road else [
+            Region(tuple(c), float(r))
+            for c, r in zip(schedule.region_centres_xy, schedule.region_radii_m, strict=True)
+        ]  # fmt: skip
+        found = self.camera.detect(image, regions)
+        spent = time.perf_counter() - started
+        self.trackers[self.camera_rsu].camera_update(time_s, found.position_xy, found.covariance)
+        # scheduled: e_vis per scheduled track; a frame nobody was scheduled in: per vehicle
+        return (schedule.energy_comp_j if scheduled else e_vis * len(found)), spent
+
     def step(self) -> dict[str, float]:
         out = self.sim.step()
         self.slot = out.slot
         for echo in out.echoes:
             detections = _detections(echo, self.scenario, self.processing)
             self.trackers[echo.rsu_index].step(out.time_s, detections)
+        energy_comp, camera_s = self._camera(out.time_s)
         genie = self.policy.decide(_truth_vehicles(out.vehicles), out.slot)
         genie_score = self.sim.score(genie)
         started = time.perf_counter()
@@ -156,15 +220,28 @@ class ClosedLoop:
         policy_ms = (time.perf_counter() - started) * 1e3
         self.sim.apply(beams)
         link = out.link
+        camera_view = views[list(self.trackers).index(self.camera_rsu)]
+        self._schedule = self.scheduler.decide(
+            TrackAoiInputs.from_view(camera_view, camera_view.status == CONFIRMED), out.slot
+        )
+        errors = self._tracking_errors(views, out.vehicles)
+        angle_err = np.concatenate(errors)[:, 0]
         return {
             "sum_rate_bps_hz": link.sum_rate_bps_hz,
             "genie_sum_rate_bps_hz": genie_score.sum_rate_bps_hz,
             "jain_fairness": link.jain_fairness,
             "misaligned": float(np.sum(link.misaligned)),
             "vehicles": float(len(out.vehicles)),
-            "energy_j": sweep_energy_j(link.misaligned, self.scenario.aoi.recovery_energy_j),
+            "energy_comp_j": energy_comp,
+            "energy_sweep_j": sweep_energy_j(link.misaligned, self.scenario.aoi.recovery_energy_j),
+            "energy_sweep_model_j": self._schedule.energy_sweep_j,
+            "mean_misalignment_probability": self._schedule.mean_misalignment,
+            "camera_ms": camera_s * 1e3,
+            "angle_mae_deg": float(np.degrees(np.mean(np.sqrt(angle_err))))
+            if len(angle_err)
+            else float("nan"),
             "policy_ms": policy_ms,
-            "errors": self._tracking_errors(views, out.vehicles),
+            "errors": errors,
         }
 
 
@@ -207,7 +284,12 @@ def evaluate(
         "range_rmse_m": float(np.sqrt(np.mean(err[:, 1]))),
         "sqrt_pcrb_angle_deg": float(np.degrees(np.sqrt(np.mean(err[:, 2])))),
         "sqrt_pcrb_range_m": float(np.sqrt(np.mean(err[:, 3]))),
-        "energy_j_per_slot": mean("energy_j"),
+        "energy_j_per_slot": mean("energy_comp_j") + mean("energy_sweep_j"),
+        "energy_comp_j_per_slot": mean("energy_comp_j"),
+        "energy_sweep_j_per_slot": mean("energy_sweep_j"),
+        "energy_model_j_per_slot": mean("energy_comp_j") + mean("energy_sweep_model_j"),
+        "mean_misalignment_probability": mean("mean_misalignment_probability"),
+        "rf_snr_db": config.rf_snr_db,
         "misalignment_rate": (
             sum(r["misaligned"] for r in records) / vehicle_slots if vehicle_slots else 0.0
         ),

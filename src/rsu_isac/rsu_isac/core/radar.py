@@ -133,3 +133,20 @@ def echo_complex_gain(
     return (
         array_gain * np.sqrt(np.asarray(power_w, dtype=float)) * reflection * (matched_filter_gain)
     )
+
+
+def reference_echo_snr(scenario, noise_w: float) -> float:
+    """Echo SINR (000 eq. (7), before the matched-filter gain) of a reference vehicle abeam
+    of the first RSU on the nearest lane, with the whole power on one beam at it: the "RF
+    SNR" by which 003 Fig. 5 grades the radar (linear)."""
+    radio, rsu = scenario.radio, scenario.rsus[0]
+    distance = min(abs(lane.y_m - rsu.position_m[1]) for lane in scenario.road.lanes)
+    theta = np.pi / 2
+    n_t, spacing = radio.array.num_tx_antennas, radio.array.spacing_wavelengths
+    beam = steering_vector(theta, n_t, spacing)[:, None]
+    beta = reflection_coefficient(scenario.radar.kappa, [distance])
+    return float(
+        echo_sinr(
+            [theta], beta, beam, [radio.max_power_w], radio.array.num_rx_antennas, noise_w, spacing
+        )[0]
+    )

@@ -45,6 +45,7 @@ from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 
 TENTATIVE, CONFIRMED, COASTING = 0, 1, 2  # the Track.msg STATUS_* values
+UNMEASURED_VARIANCE = 1e12  # variance of a component a sensor does not measure
 
 
 @dataclass(frozen=True)
@@ -377,14 +378,19 @@ class Tracker:
         if len(z) == 0:
             return out
         x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
-        ids = np.arange(self._next_id, self._next_id + len(z), dtype=np.int64)
-        self._next_id += len(z)
-        uuids = [uuid.UUID(bytes=self._rng.bytes(16), version=4).bytes for _ in ids]
-        self.tracks.append(x, p, ids, uuids, float(self.time_s))
+        ids = self._new_tracks(x, p)
         sure = (snr_db >= self.config.instant_confirm_snr_db) | (self.config.confirm_hits <= 1)
         self.tracks.status[-len(ids) :][sure] = CONFIRMED
         out[keep] = ids
         return out
+
+    def _new_tracks(self, x: NDArray, p: NDArray) -> NDArray[np.int64]:
+        """Append tentative tracks with fresh ids and seeded UUIDs; returns the ids."""
+        ids = np.arange(self._next_id, self._next_id + len(x), dtype=np.int64)
+        self._next_id += len(x)
+        uuids = [uuid.UUID(bytes=self._rng.bytes(16), version=4).bytes for _ in ids]
+        self.tracks.append(x, p, ids, uuids, float(self.time_s))
+        return ids
 
     def _speed_prior(self, y: NDArray) -> tuple[NDArray, NDArray]:
         """Along-road speed prior (mean, variance) per detection at ``y`` across the road
@@ -401,27 +407,60 @@ class Tracker:
         self, time_s: float, position_xy: NDArray, covariance: NDArray
     ) -> NDArray[np.int64]:
         """Fuse camera detections (road-frame positions (C, 2) with covariances (C, 2, 2)):
-        each updates the gated nearest track and resets its semantic AoI (003 eq. (6)).
-        Returns the track id per detection (-1: none)."""
-        reset = self._advance(time_s)
+        each updates the gated nearest track, counts as its hit (a confirmed track seen by
+        the camera is not coasting) and resets its semantic AoI (003 eq. (6)); a detection
+        no track takes starts a confirmed track (the detector only reports blobs that fit a
+        vehicle box: no false alarms to filter). Returns the track id per detection."""
+        self._advance(time_s)
         t = self.tracks
-        out = np.full(len(position_xy), -1, dtype=np.int64)
-        if reset or not len(self) or not len(position_xy):
-            return out
-        z = np.asarray(position_xy, dtype=float) - self.rsu_xy
-        cov = np.asarray(covariance, dtype=float)
-        jac = self.model.position_jacobian(t.x, self.side)  # (T, 2, n)
-        e = z[None] - self.model.position(t.x, self.side)[:, None]  # (T, C, 2)
-        s = (jac @ t.p @ np.swapaxes(jac, 1, 2))[:, None] + cov[None]
-        d2, cost = mahalanobis_cost(e, s)
-        rows, cols = global_nearest_neighbour(cost, d2 <= self._camera_gate)
+        z = np.asarray(position_xy, dtype=float).reshape(-1, 2) - self.rsu_xy
+        cov = np.asarray(covariance, dtype=float).reshape(-1, 2, 2)
+        out = np.full(len(z), -1, dtype=np.int64)
+        rows = cols = np.zeros(0, dtype=np.int64)
+        if len(self) and len(z):
+            jac = self.model.position_jacobian(t.x, self.side)  # (T, 2, n)
+            e = z[None] - self.model.position(t.x, self.side)[:, None]  # (T, C, 2)
+            s = (jac @ t.p @ np.swapaxes(jac, 1, 2))[:, None] + cov[None]
+            d2, cost = mahalanobis_cost(e, s)
+            rows, cols = global_nearest_neighbour(cost, d2 <= self._camera_gate)
         if len(rows):
             t.x[rows], t.p[rows] = kalman_update(
                 t.x[rows], t.p[rows], e[rows, cols], jac[rows], cov[cols]
             )
             t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], jac[rows], cov[cols])
             t.camera_time_s[rows] = time_s
+            t.hits[rows] += 1
+            t.misses[rows] = 0
+            t.status[rows] = CONFIRMED
             out[cols] = t.track_id[rows]
+        free = np.setdiff1d(np.arange(len(z)), cols)
+        out[free] = self._camera_birth(z[free], cov[free])
+        return out
+
+    def _camera_birth(self, rel_xy: NDArray, cov: NDArray) -> NDArray[np.int64]:
+        """Confirmed tracks at camera positions (relative to the RSU) on the road: (theta,
+        d) with the covariance mapped to polar, no range rate (the lane's speed prior
+        carries the velocity)."""
+        out = np.full(len(rel_xy), -1, dtype=np.int64)
+        keep = self.road.on_road(rel_xy) if self.road is not None else np.ones(len(out), bool)
+        if not keep.any():
+            return out
+        rel, c = rel_xy[keep], cov[keep]
+        d = np.maximum(np.hypot(rel[:, 0], rel[:, 1]), 1e-6)
+        radial = rel / d[:, None]
+        tangential = np.column_stack([-radial[:, 1], radial[:, 0]])
+        var = np.column_stack(
+            [
+                np.einsum("ci,cij,cj->c", tangential, c, tangential) / d**2,
+                np.einsum("ci,cij,cj->c", radial, c, radial),
+                np.full(len(d), UNMEASURED_VARIANCE),
+            ]
+        )
+        z = np.column_stack([np.arccos(np.clip(rel[:, 0] / d, -1, 1)), d, np.zeros(len(d))])
+        x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
+        ids = self._new_tracks(x, p)
+        self.tracks.status[-len(ids) :] = CONFIRMED
+        out[keep] = ids
         return out
 
     def view(self, horizon_s: float | None = None) -> TrackView:

@@ -190,6 +190,7 @@ def tracks_to_msg(
                 position_covariance=view.position_covariance[i].ravel().tolist(),
                 predicted_azimuth_rad=float(view.predicted_polar[i, 0]),
                 predicted_range_m=float(view.predicted_polar[i, 1]),
+                predicted_azimuth_variance_rad2=float(view.predicted_polar_covariance[i, 0, 0]),
                 pcrb_azimuth_rad2=float(view.pcrb_polar[i, 0, 0]),
                 pcrb_range_m2=float(view.pcrb_polar[i, 1, 1]),
                 aoi_s=float(view.aoi_s[i]),

@@ -169,6 +169,15 @@ class CameraDetector:
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._h_inv = np.linalg.inv(camera.ground_homography())
 
+    def observe(self, image: NDArray[np.uint8]) -> None:
+        """Feed a frame to the background model only (a frame nobody asked to process)."""
+        if image.shape != (self.camera.height_px, self.camera.width_px, 3):
+            raise ValueError(
+                f"image of shape {image.shape}, expected "
+                f"({self.camera.height_px}, {self.camera.width_px}, 3) from the camera model"
+            )
+        self.background.observe(image[self._crop])
+
     def region_mask(self, regions: list[Region] | None) -> NDArray[np.uint8]:
         """Road mask restricted to the regions (all of the road for ``None``)."""
         if regions is None:
@@ -189,12 +198,7 @@ class CameraDetector:
     ) -> CameraDetections:
         """Vehicles in ``image`` (BGR, H x W x 3) within ``regions`` (None: the whole road).
         The frame also feeds the background model."""
-        if image.shape != (self.camera.height_px, self.camera.width_px, 3):
-            raise ValueError(
-                f"image of shape {image.shape}, expected "
-                f"({self.camera.height_px}, {self.camera.width_px}, 3) from the camera model"
-            )
-        self.background.observe(image[self._crop])
+        self.observe(image)
         if not self.background.ready:
             return CameraDetections.empty()
         mask = self.region_mask(regions)[self._crop]

@@ -31,6 +31,7 @@ from rsu_isac.core.aoi import (
 )
 from rsu_isac.core.array import half_power_halfwidth_rad
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.tracker import TrackView
 
 SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm")
 REGION_SIGMAS = 3.0  # a region covers the predicted position +- this many std deviations
@@ -51,6 +52,20 @@ class TrackAoiInputs:
 
     def __len__(self) -> int:
         return int(self.track_id.size)
+
+    @staticmethod
+    def from_view(view: TrackView, keep: NDArray[np.bool_]) -> TrackAoiInputs:
+        """The rows ``keep`` of a tracker snapshot."""
+        pos_var = np.linalg.eigvalsh(view.position_covariance[keep])
+        return TrackAoiInputs(
+            view.track_id[keep],
+            view.polar[keep, 0],
+            view.polar_covariance[keep, 0, 0],
+            view.predicted_polar_covariance[keep, 0, 0],
+            view.predicted_position_xy[keep],
+            np.sqrt(pos_var[:, -1]) if len(pos_var) else np.zeros(0),
+            view.aoi_s[keep],
+        )
 
 
 @dataclass(frozen=True)

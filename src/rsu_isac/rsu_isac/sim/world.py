@@ -93,6 +93,7 @@ class Simulator:
         self.camera: PinholeCamera | None = (
             mast_camera(scenario) if config.camera_period_slots > 0 else None
         )
+        self._mast_camera = mast_camera(scenario)
         self.beams = omni_beams(scenario)
         self.slot = 0
 
@@ -110,7 +111,7 @@ class Simulator:
         echoes = [self.echo(r, vehicles) for r in self._receivers()]
         image = None
         if self.camera is not None and self.slot % self.config.camera_period_slots == 0:
-            image = render(self.camera, self.scenario, vehicles)
+            image = self.capture()
         return SlotOutput(
             self.slot,
             self.engine.time_s,
@@ -120,6 +121,15 @@ class Simulator:
             echoes,
             image,
         )
+
+    def capture(self) -> NDArray[np.uint8]:
+        """A frame of the mast camera now (for a camera triggered on demand, as by an AoI
+        schedule, rather than every ``camera_period_slots``)."""
+        return render(self._mast_camera, self.scenario, self._vehicles)
+
+    @property
+    def mast_camera(self) -> PinholeCamera:
+        return self._mast_camera
 
     def score(self, beams: BeamSet) -> LinkScore:
         """Score ``beams`` on the true channel of the current slot (what :meth:`step` does

@@ -1,0 +1,63 @@
+"""Camera detector on rendered simulator frames: positions against the ground truth (an
+independent source: the traffic engine), classes, region restriction and bad input."""
+
+import numpy as np
+import pytest
+
+from rsu_isac.core.scenario import load_named_scenario
+from rsu_isac.paths import scenarios_dir
+from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
+from rsu_isac.sim.world import SimConfig, Simulator
+
+
+@pytest.fixture(scope="module")
+def frames():
+    scenario = load_named_scenario("seed003", scenarios_dir())
+    sim = Simulator(scenario, SimConfig(camera_period_slots=1, seed=0, abstraction="measurement"))
+    try:
+        out = [sim.step() for _ in range(200)]
+    finally:
+        sim.close()
+    return scenario, sim.mast_camera, out
+
+
+def test_detections_match_the_ground_truth_within_decimetres(frames):
+    scenario, camera, outs = frames
+    detector = CameraDetector(camera, scenario.road, DetectorConfig())
+    errors, classes = [], []
+    for out in outs:
+        found = detector.detect(out.image)
+        v = out.vehicles
+        for xy, code in zip(found.position_xy, found.vehicle_class, strict=True):
+            dist = np.hypot(v.x_m - xy[0], v.y_m - xy[1])
+            errors.append(dist.min())
+            classes.append(code == v.vehicle_class[np.argmin(dist)])
+    errors = np.array(errors)
+    assert len(errors) > 50
+    assert np.median(errors) < 0.1 and np.percentile(errors, 95) < 0.3
+    assert np.mean(classes) > 0.95
+    # the reported covariance is not overconfident by much: errors within 4 sigma
+    assert np.max(errors) < 1.0
+
+
+def test_regions_restrict_the_search(frames):
+    scenario, camera, outs = frames
+    detector = CameraDetector(camera, scenario.road, DetectorConfig())
+    for out in outs[:-1]:
+        detector.observe(out.image)
+    last = outs[-1]
+    everywhere = detector.detect(last.image)
+    assert len(everywhere) >= 1
+    far = Region((scenario.road.x_max_m, 15.0), 5.0)  # nothing there
+    assert len(detector.detect(last.image, [far])) == 0
+    near = Region(tuple(everywhere.position_xy[0]), 8.0)
+    again = detector.detect(last.image, [near])
+    assert len(again) == 1
+    assert again.position_xy[0] == pytest.approx(everywhere.position_xy[0], abs=1e-6)
+
+
+def test_a_frame_of_the_wrong_size_is_a_clear_error(frames):
+    scenario, camera, _ = frames
+    detector = CameraDetector(camera, scenario.road, DetectorConfig())
+    with pytest.raises(ValueError, match=r"image of shape \(10, 10, 3\)"):
+        detector.detect(np.zeros((10, 10, 3), np.uint8))

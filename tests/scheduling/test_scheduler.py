@@ -1,0 +1,81 @@
+"""AoI scheduler: the beam half-width against a numerical pattern, eq. (7) with beta from
+the covariance growth, the policies' decisions and energies (eq. (3)-(5)), the LSTM expert
+round trip."""
+
+import numpy as np
+import pytest
+
+from rsu_isac.core.array import half_power_halfwidth_rad, steering_vector
+from rsu_isac.core.scenario import load_named_scenario
+from rsu_isac.paths import scenarios_dir
+from rsu_isac.scheduling.lstm_expert import LstmExpert, TemporalExpert
+from rsu_isac.scheduling.scheduler import AoiScheduler, TrackAoiInputs
+
+
+@pytest.mark.parametrize(("theta", "n"), [(np.pi / 2, 64), (np.pi / 3, 32), (2.4, 64)])
+def test_half_power_halfwidth_matches_the_pattern(theta, n):
+    width = half_power_halfwidth_rad(theta, n)
+    a0 = steering_vector(theta, n)
+    for edge in (theta - width, theta + width):
+        gain = np.abs(steering_vector(edge, n).conj() @ a0) ** 2
+        assert gain == pytest.approx(0.5, abs=0.02)
+
+
+def inputs(aoi_slots, growth, slot_s=0.02):
+    k = len(aoi_slots)
+    return TrackAoiInputs(
+        track_id=np.arange(1, k + 1),
+        azimuth_rad=np.full(k, np.pi / 2),
+        angle_variance_rad2=np.full(k, 1e-8),
+        predicted_angle_variance_rad2=1e-8 + np.asarray(growth, float),
+        predicted_position_xy=np.column_stack([np.arange(k) * 10.0, np.full(k, 15.0)]),
+        position_std_m=np.full(k, 0.2),
+        aoi_s=np.asarray(aoi_slots, float) * slot_s,
+    )
+
+
+@pytest.fixture(scope="module")
+def scenario():
+    return load_named_scenario("seed003", scenarios_dir())
+
+
+def test_misalignment_follows_eq_7_with_beta_from_the_covariance_growth(scenario):
+    halfwidth = half_power_halfwidth_rad(np.pi / 2, 64)
+    growth = np.array([0.01, 0.001]) * halfwidth**2  # beta = 0.01 and 0.001 per slot
+    out = AoiScheduler(scenario, "radar_only").decide(inputs([10, 100], growth), slot=5)
+    assert out.uncertainty_rate == pytest.approx([0.01, 0.001])
+    assert out.misalignment == pytest.approx(1 - np.exp([-0.1, -0.1]))
+    assert out.energy_sweep_j == pytest.approx(25.0 * 2 * (1 - np.exp(-0.1)))
+    assert out.energy_comp_j == 0.0 and not out.camera_on
+
+
+def test_policies(scenario):
+    halfwidth = half_power_halfwidth_rad(np.pi / 2, 64)
+    beta = np.array([0.001, 0.001, 0.05, 0.0])
+    tracks = inputs([5, 99, 5, 24], beta * halfwidth**2)
+    vision = AoiScheduler(scenario, "vision_only").decide(tracks, 1)
+    assert vision.scheduled.all() and vision.energy_comp_j == 4 * 10.0  # 40 J for K = 4
+    threshold = AoiScheduler(scenario, "threshold").decide(tracks, 1)
+    # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, or A + 1 > A_max = 25
+    assert threshold.scheduled.tolist() == [False, True, True, False]
+    assert len(threshold.region_centres_xy) == 2
+    with pytest.raises(ValueError, match="valid: radar_only, vision_only, threshold, lstm"):
+        AoiScheduler(scenario, "sometimes")
+    with pytest.raises(ValueError, match="needs a trained temporal expert"):
+        AoiScheduler(scenario, "lstm")
+
+
+def test_lstm_expert_checkpoint_round_trip(scenario, tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    expert = LstmExpert(TemporalExpert(16), 25.0, sequence_length=4, seed=1)
+    path = tmp_path / "expert.pt"
+    expert.save(path)
+    loaded = LstmExpert.load(path, 25.0, seed=1)
+    tracks = inputs([1, 2, 3], [1e-9] * 3)
+    a = AoiScheduler(scenario, "lstm", expert=expert).decide(tracks, 1).scheduled
+    b = AoiScheduler(scenario, "lstm", expert=loaded).decide(tracks, 1).scheduled
+    assert a.tolist() == b.tolist()  # same weights, same seed: same Bernoulli draws
+    with pytest.raises(ValueError, match="cannot load the LSTM temporal expert"):
+        LstmExpert.load(tmp_path / "missing.pt", 25.0)
