@@ -21,7 +21,7 @@ def test_half_power_halfwidth_matches_the_pattern(theta, n):
         assert gain == pytest.approx(0.5, abs=0.02)
 
 
-def inputs(aoi_slots, growth, slot_s=0.02):
+def inputs(aoi_slots, growth, slot_s=0.02, misses=None):
     k = len(aoi_slots)
     return TrackAoiInputs(
         track_id=np.arange(1, k + 1),
@@ -31,6 +31,7 @@ def inputs(aoi_slots, growth, slot_s=0.02):
         predicted_position_xy=np.column_stack([np.arange(k) * 10.0, np.full(k, 15.0)]),
         position_std_m=np.full(k, 0.2),
         aoi_s=np.asarray(aoi_slots, float) * slot_s,
+        radar_misses=np.asarray(misses if misses is not None else np.zeros(k), dtype=np.int64),
     )
 
 
@@ -52,13 +53,13 @@ def test_misalignment_follows_eq_7_with_beta_from_the_covariance_growth(scenario
 def test_policies(scenario):
     halfwidth = half_power_halfwidth_rad(np.pi / 2, 64)
     beta = np.array([0.001, 0.001, 0.05, 0.0])
-    tracks = inputs([5, 99, 5, 24], beta * halfwidth**2)
+    tracks = inputs([5, 99, 5, 24, 5], np.append(beta, 0.0) * halfwidth**2, misses=[0, 0, 0, 0, 2])
     vision = AoiScheduler(scenario, "vision_only").decide(tracks, 1)
-    assert vision.scheduled.all() and vision.energy_comp_j == 4 * 10.0  # 40 J for K = 4
+    assert vision.scheduled.all() and vision.energy_comp_j == 5 * 10.0  # e_vis per track
     threshold = AoiScheduler(scenario, "threshold").decide(tracks, 1)
-    # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, or A + 1 > A_max = 25
-    assert threshold.scheduled.tolist() == [False, True, True, False]
-    assert len(threshold.region_centres_xy) == 2
+    # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, A + 1 > A_max = 25, or 2 radar misses
+    assert threshold.scheduled.tolist() == [False, True, True, False, True]
+    assert len(threshold.region_centres_xy) == 3
     with pytest.raises(ValueError, match="valid: radar_only, vision_only, threshold, lstm"):
         AoiScheduler(scenario, "sometimes")
     with pytest.raises(ValueError, match="needs a trained temporal expert"):

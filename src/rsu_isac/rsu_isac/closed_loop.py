@@ -30,8 +30,8 @@ from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar import reference_echo_snr
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.track_metrics import tracking_errors
-from rsu_isac.core.tracker import CONFIRMED, Tracker, TrackerConfig, TrackView
+from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
+from rsu_isac.core.tracker import CONFIRMED, TENTATIVE, Tracker, TrackerConfig, TrackView
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
 from rsu_isac.scheduling.lstm_expert import LstmExpert
 from rsu_isac.scheduling.scheduler import (
@@ -222,10 +222,12 @@ class ClosedLoop:
         link = out.link
         camera_view = views[list(self.trackers).index(self.camera_rsu)]
         self._schedule = self.scheduler.decide(
-            TrackAoiInputs.from_view(camera_view, camera_view.status == CONFIRMED), out.slot
+            TrackAoiInputs.from_view(camera_view, camera_view.status != TENTATIVE), out.slot
         )
         errors = self._tracking_errors(views, out.vehicles)
         angle_err = np.concatenate(errors)[:, 0]
+        serving_xy = np.concatenate([v.position_xy[v.status != TENTATIVE] for v in views])
+        untracked = int(np.sum(~tracked_vehicles(out.vehicles.position_xy, serving_xy)))
         return {
             "sum_rate_bps_hz": link.sum_rate_bps_hz,
             "genie_sum_rate_bps_hz": genie_score.sum_rate_bps_hz,
@@ -234,7 +236,9 @@ class ClosedLoop:
             "vehicles": float(len(out.vehicles)),
             "energy_comp_j": energy_comp,
             "energy_sweep_j": sweep_energy_j(link.misaligned, self.scenario.aoi.recovery_energy_j),
-            "energy_sweep_model_j": self._schedule.energy_sweep_j,
+            # eq. (5) over the tracks, and P_misa = 1 for a vehicle no track covers
+            "energy_sweep_model_j": self._schedule.energy_sweep_j
+            + untracked * self.scenario.aoi.recovery_energy_j,
             "mean_misalignment_probability": self._schedule.mean_misalignment,
             "camera_ms": camera_s * 1e3,
             "angle_mae_deg": float(np.degrees(np.mean(np.sqrt(angle_err))))

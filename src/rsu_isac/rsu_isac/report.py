@@ -13,7 +13,7 @@ import numpy as np
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.array import beam_pattern
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.track_metrics import TRUTH_GATE_M, tracking_errors
+from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
 
 
 @dataclass
@@ -100,17 +100,8 @@ def _tracked(record: RunRecord, slot: int, scenario: Scenario) -> tuple[int, int
     """(vehicles with a confirmed track of some RSU within TRUTH_GATE_M, vehicles) of a slot."""
     truth = record.truth_xy[slot]
     tracks = [s.position_xy for (n, _), s in record.tracks.items() if n == slot]
-    if not len(truth):
-        return 0, 0
-    if not tracks:
-        return 0, len(truth)
-    xy = np.concatenate(tracks)
-    dist = (
-        np.linalg.norm(truth[:, None] - xy[None], axis=-1)
-        if len(xy)
-        else np.full((len(truth), 1), np.inf)
-    )
-    return int(np.sum(dist.min(axis=1) <= TRUTH_GATE_M)), len(truth)
+    xy = np.concatenate(tracks) if tracks else np.zeros((0, 2))
+    return int(np.sum(tracked_vehicles(truth, xy))), len(truth)
 
 
 def write_report(

@@ -194,6 +194,16 @@ class AoiConfig:
 
 
 @dataclass(frozen=True)
+class CameraConfig:
+    """The mast camera of the first RSU (pinhole, looking at the road abeam)."""
+
+    mast_height_m: float = spec(1.0, 100.0, "m", "camera height above the road")
+    horizontal_fov_deg: float = spec(10.0, 170.0, "deg", "horizontal field of view")
+    width_px: int = spec(16, 8192, "px")
+    height_px: int = spec(16, 8192, "px")
+
+
+@dataclass(frozen=True)
 class ClutterPatch:
     position_m: tuple[float, float] = spec(-1e5, 1e5, "m", "patch centre in the road frame")
     reflection: tuple[float, float] = spec(-1e6, 1e6, doc="complex reflection as [re, im]")
@@ -214,6 +224,7 @@ class Scenario:
     traffic: TrafficConfig = spec()
     tracking: TrackingConfig = spec()
     aoi: AoiConfig = spec()
+    camera: CameraConfig = spec()
     clutter: tuple[ClutterPatch, ...] = spec()
 
     def check(self) -> list[tuple[str, str]]:

@@ -118,3 +118,14 @@ def tracking_errors(
             track_pcrb[near, 1],
         ]
     )
+
+
+def tracked_vehicles(truth_xy: NDArray, track_xy: NDArray) -> NDArray[np.bool_]:
+    """Which vehicles (rows of ``truth_xy``, (K, 2)) have a track (rows of ``track_xy``,
+    (T, 2)) within TRUTH_GATE_M."""
+    truth = np.asarray(truth_xy, dtype=float).reshape(-1, 2)
+    tracks = np.asarray(track_xy, dtype=float).reshape(-1, 2)
+    if not len(truth) or not len(tracks):
+        return np.zeros(len(truth), dtype=bool)
+    dist = np.linalg.norm(truth[:, None] - tracks[None], axis=-1)
+    return dist.min(axis=1) <= TRUTH_GATE_M

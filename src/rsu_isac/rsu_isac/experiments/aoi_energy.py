@@ -5,7 +5,8 @@ Each (policy, RF SNR) runs the headless closed loop (``closed_loop.ClosedLoop``)
 scenario with the sensing noise set by ``closed_loop.with_rf_snr``, predictive MRT beams
 and the real camera pipeline (rendered frames, ``perception.camera_detector``). Energy per
 slot two ways: *model* = eq. (3)-(5) of 003 with P_misa of eq. (7) over the tracks (what the
-scheduler optimises; vehicles without a track do not enter it), and *measured* = E_comp +
+scheduler optimises) and P_misa = 1 for each vehicle no confirmed track covers (known from
+the ground truth: 003's K vehicles are always known), and *measured* = E_comp +
 E_recovery x (vehicles the simulator found misaligned on the true channel, untracked ones
 included)."""
 

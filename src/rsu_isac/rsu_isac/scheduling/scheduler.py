@@ -10,8 +10,9 @@ Per confirmed track k in slot n (all from ``core.aoi`` and ``core.array``):
 
 Policies (``SCHEDULER_POLICIES``): ``radar_only`` (pi = 0), ``vision_only`` (pi = 1: every
 track, every slot), ``threshold`` (event-triggered: pi_k = 1 when the next slot's
-P_misa,k(A_k + 1) would exceed ``risk_threshold`` (default Gamma_misa of (9e)) or A_k + 1
-would exceed A_max of (9d)), ``lstm`` (the temporal expert of RL-H-MoE, a checkpoint from
+P_misa,k(A_k + 1) would exceed ``risk_threshold`` (default Gamma_misa of (9e)), A_k + 1
+would exceed A_max of (9d), or the radar has missed the track COASTING_TRIGGER_SLOTS slots
+in a row), ``lstm`` (the temporal expert of RL-H-MoE, a checkpoint from
 the learning stage; :mod:`rsu_isac.scheduling.lstm_expert`).
 """
 
@@ -36,6 +37,10 @@ from rsu_isac.core.tracker import TrackView
 SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm")
 REGION_SIGMAS = 3.0  # a region covers the predicted position +- this many std deviations
 REGION_MARGIN_M = 7.0  # plus half a truck's length: the box must be in the region
+# threshold policy: a track the radar has missed this many slots in a row gets the camera
+# (the AoI model of eq. (7) assumes the radar keeps reporting; a lost radar track is the
+# misalignment it does not see coming)
+COASTING_TRIGGER_SLOTS = 2
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class TrackAoiInputs:
     predicted_position_xy: NDArray[np.float64]  # (T, 2) road frame [m]
     position_std_m: NDArray[np.float64]  # sqrt of the largest position variance [m]
     aoi_s: NDArray[np.float64]  # time since the last camera fix [s]
+    radar_misses: NDArray[np.int64]  # radar updates missed in a row
 
     def __len__(self) -> int:
         return int(self.track_id.size)
@@ -65,6 +71,7 @@ class TrackAoiInputs:
             view.predicted_position_xy[keep],
             np.sqrt(pos_var[:, -1]) if len(pos_var) else np.zeros(0),
             view.aoi_s[keep],
+            view.misses[keep],
         )
 
 
@@ -158,5 +165,9 @@ class AoiScheduler:
         if self.policy == "threshold":
             unrefreshed = aoi_next(aoi, np.zeros(n, dtype=bool), self.config.processing_delay_slots)
             risk = misalignment_probability(beta, unrefreshed)
-            return (risk > self.risk_threshold) | (unrefreshed > self.config.max_aoi_slots)
+            return (
+                (risk > self.risk_threshold)
+                | (unrefreshed > self.config.max_aoi_slots)
+                | (tracks.radar_misses >= COASTING_TRIGGER_SLOTS)
+            )
         return self.expert.schedule(tracks.track_id, aoi, beta, misalignment_probability(beta, aoi))

@@ -11,9 +11,6 @@ from rsu_isac.core.camera_model import PinholeCamera, intrinsics_from_fov, look_
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.sim.traffic import VehicleStates
 
-MAST_HEIGHT_M = 12.0
-IMAGE_SIZE_PX = (640, 480)
-HORIZONTAL_FOV_RAD = np.radians(100.0)
 VIEW_HALF_LENGTH_M = 80.0  # road drawn within this distance of the mast along x
 # height [m] and BGR colour per class code (car, truck, bus)
 CLASS_HEIGHT_M = {1: 1.5, 2: 3.5, 3: 3.2}
@@ -22,16 +19,17 @@ SKY, GRASS, ASPHALT, MARKING = (235, 206, 135), (60, 130, 60), (90, 90, 90), (24
 
 
 def mast_camera(scenario: Scenario, rsu_index: int = 0) -> PinholeCamera:
-    """Camera on the RSU's mast, MAST_HEIGHT_M up, looking at the road centre line abeam."""
+    """The scenario's mast camera (``scenario.camera``) on the RSU, looking at the road
+    centre line abeam."""
+    cam = scenario.camera
     x, y = scenario.rsus[rsu_index].position_m
     road_y = float(np.mean([lane.y_m for lane in scenario.road.lanes]))
-    centre = np.array([x, y, MAST_HEIGHT_M])
+    centre = np.array([x, y, cam.mast_height_m])
     target = np.array([x, road_y, 0.0])
-    width, height = IMAGE_SIZE_PX
     return PinholeCamera(
-        width,
-        height,
-        intrinsics_from_fov(width, height, HORIZONTAL_FOV_RAD),
+        cam.width_px,
+        cam.height_px,
+        intrinsics_from_fov(cam.width_px, cam.height_px, np.radians(cam.horizontal_fov_deg)),
         look_at_rotation(centre, target),
         centre,
     )
