@@ -47,6 +47,8 @@ setup(
             "radar_processing = rsu_isac.nodes.radar_processing:main",
             "ekf_tracker = rsu_isac.nodes.ekf_tracker:main",
             "beamforming_policy = rsu_isac.nodes.beamforming_policy:main",
+            "camera_semantics = rsu_isac.nodes.camera_semantics:main",
+            "aoi_scheduler = rsu_isac.nodes.aoi_scheduler:main",
         ],
     },
 )

@@ -63,7 +63,12 @@ def test_clock_truth_echo_and_command_loop(abstraction):
     with (
         rclpy.init(),
         node_process(
-            "rsu_isac.nodes.traffic_sim", *PARAMS, "-p", f"abstraction:={abstraction}"
+            "rsu_isac.nodes.traffic_sim",
+            *PARAMS,
+            "-p",
+            f"abstraction:={abstraction}",
+            "-p",
+            "wait_for_subscribers:=sim/ground_truth,link/metrics",  # slot 1 reaches the probe
         ) as sim,
     ):
         node = rclpy.create_node("traffic_sim_probe")

@@ -28,7 +28,7 @@ def inputs(aoi_slots, growth, slot_s=0.02, misses=None):
         azimuth_rad=np.full(k, np.pi / 2),
         angle_variance_rad2=np.full(k, 1e-8),
         predicted_angle_variance_rad2=1e-8 + np.asarray(growth, float),
-        predicted_position_xy=np.column_stack([np.arange(k) * 10.0, np.full(k, 15.0)]),
+        look_at_xy=np.column_stack([np.arange(k) * 10.0, np.full(k, 15.0)]),
         position_std_m=np.full(k, 0.2),
         aoi_s=np.asarray(aoi_slots, float) * slot_s,
         radar_misses=np.asarray(misses if misses is not None else np.zeros(k), dtype=np.int64),

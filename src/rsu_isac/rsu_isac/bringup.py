@@ -36,7 +36,9 @@ from rsu_isac.nodes.qos import LATCHED
 from rsu_isac.paths import config_dir
 from rsu_isac.report import RunRecord, TrackSnapshot, write_report
 from rsu_isac_interfaces.msg import (
+    AoiState,
     BeamformingCommand,
+    CameraDetectionArray,
     LinkMetrics,
     RadarDetectionArray,
     RadarEcho,
@@ -63,6 +65,11 @@ class Recorder(Node):
         self.create_subscription(
             BeamformingCommand, "beamforming/command", self._on_command, RECORD_QOS
         )
+        camera_rsu = scenario.rsus[0].name
+        self.create_subscription(AoiState, f"{camera_rsu}/aoi/state", self._on_aoi, RECORD_QOS)
+        self.create_subscription(
+            CameraDetectionArray, f"{camera_rsu}/camera/detections", self._on_camera, RECORD_QOS
+        )
         self.track_subs = [
             self.create_subscription(
                 TrackArray,
@@ -81,6 +88,13 @@ class Recorder(Node):
         self.record.misaligned[s] = int(msg.num_misaligned)
         self.record.late_command[s] = int(msg.command_slot) != s
         self.last_slot = max(self.last_slot, s)
+
+    def _on_aoi(self, msg: AoiState) -> None:
+        self.record.mean_misalignment_probability[int(msg.slot)] = msg.mean_misalignment_probability
+
+    def _on_camera(self, msg: CameraDetectionArray) -> None:
+        """The compute energy the camera node charged for a processed frame."""
+        self.record.energy_comp_j[int(msg.slot)] = msg.energy_j
 
     def _on_truth(self, msg: VehicleStateArray) -> None:
         v = msg.vehicles

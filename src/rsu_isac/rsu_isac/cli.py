@@ -467,6 +467,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from rsu_isac.bench import machine_description
     from rsu_isac.bringup import run_graph
     from rsu_isac.graph import GraphOptions
+    from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
     from rsu_isac.sim.traffic import ENGINES
     from rsu_isac.sim.world import ABSTRACTIONS
 
@@ -477,8 +478,14 @@ def _cmd_sim(args: argparse.Namespace) -> int:
             "--policy": (args.policy, POLICIES),
             "--engine": (args.engine, ENGINES),
             "--abstraction": (args.abstraction, ABSTRACTIONS),
+            **({"--aoi-policy": (args.aoi_policy, SCHEDULER_POLICIES)} if args.aoi_policy else {}),
         },
     ):
+        return 2
+    if args.aoi_policy and args.camera_period < 1:
+        print(
+            "rsu-isac sim: --aoi-policy needs camera frames (--camera-period >= 1)", file=sys.stderr
+        )
         return 2
     options = GraphOptions(
         scenario=scenario,
@@ -489,6 +496,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         duration_s=args.duration,
         seed=args.seed,
         camera_period_slots=args.camera_period,
+        aoi_policy=args.aoi_policy,
     )
     out = Path(args.out)
     meta = {
@@ -497,6 +505,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         "policy": args.policy,
         "engine": args.engine,
         "abstraction": args.abstraction,
+        "aoi_policy": args.aoi_policy or "none",
         "duration_s": args.duration,
         "seed": args.seed if args.seed >= 0 else scenario.seed,
         "machine": machine_description(),
@@ -652,6 +661,12 @@ def _add_run_commands(sub) -> None:
     sim.add_argument("--record", metavar="BAG", help="also record the run into this MCAP bag")
     sim.add_argument(
         "--camera-period", type=int, default=5, help="a camera frame every N slots (0: none)"
+    )
+    sim.add_argument(
+        "--aoi-policy",
+        default="",
+        help="add camera_semantics and aoi_scheduler with this camera schedule "
+        "(radar_only, vision_only, threshold, lstm); default: radar only, no camera nodes",
     )
     sim.set_defaults(func=_cmd_sim)
 

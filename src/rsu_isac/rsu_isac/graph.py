@@ -54,13 +54,15 @@ class GraphOptions:
     seed: int = -1  # -1: the scenario's
     real_time_factor: float = 0.0  # as fast as lockstep allows
     camera_period_slots: int = 5  # a camera frame every N slots; 0 = none
+    aoi_policy: str = ""  # "": radar only; else camera_semantics + aoi_scheduler with it
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
     """The nodes of ``graph`` (one of GRAPHS): per receiving RSU a radar_processing and an
-    ekf_tracker in its namespace, one beamforming_policy for all RSUs, and for ``sim`` the
-    traffic_sim that closes the loop (last, so that the stack is up before slot 1). Every
-    node but the simulator runs on simulated time."""
+    ekf_tracker in its namespace; with an ``aoi_policy``, a camera_semantics and an
+    aoi_scheduler in the camera RSU's (the first RSU's) namespace; one beamforming_policy
+    for all RSUs, and for ``sim`` the traffic_sim that closes the loop (last, so that the
+    stack is up before slot 1). Every node but the simulator runs on simulated time."""
     if graph not in GRAPHS:
         raise ValueError(f"unknown graph '{graph}'; valid: {', '.join(GRAPHS)}")
     sc = options.scenario
@@ -77,6 +79,18 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 ns,
                 "ekf_tracker.param.yaml",
                 {**common, "scenario": options.scenario_arg, "rsu": rsu.name, "seed": options.seed},
+            )
+        )
+    if options.aoi_policy:
+        ns = f"/{sc.rsus[0].name}"
+        camera = {**common, "scenario": options.scenario_arg}
+        nodes.append(NodeSpec("camera_semantics", ns, "camera_semantics.param.yaml", camera))
+        nodes.append(
+            NodeSpec(
+                "aoi_scheduler",
+                ns,
+                "aoi_scheduler.param.yaml",
+                {**camera, "policy": options.aoi_policy, "seed": options.seed},
             )
         )
     nodes.append(

@@ -23,6 +23,7 @@ ARGUMENTS = {
     "seed": ("-1", "random seed; -1 = the scenario's"),
     "real_time_factor": ("1.0", "simulated s per wall-clock s; 0 = as fast as lockstep allows"),
     "camera_period_slots": ("5", "a camera frame every N slots; 0 = none"),
+    "aoi_policy": ("", "camera schedule (adds camera_semantics, aoi_scheduler); empty = none"),
 }
 
 
@@ -39,6 +40,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         seed=int(values["seed"]),
         real_time_factor=float(values["real_time_factor"]),
         camera_period_slots=int(values["camera_period_slots"]),
+        aoi_policy=values["aoi_policy"],
     )
 
 

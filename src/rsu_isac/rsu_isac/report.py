@@ -35,6 +35,9 @@ class RunRecord:
     fairness: dict[int, float] = field(default_factory=dict)
     misaligned: dict[int, int] = field(default_factory=dict)
     late_command: dict[int, bool] = field(default_factory=dict)
+    energy_comp_j: dict[int, float] = field(default_factory=dict)  # camera/detections
+    # aoi/state: L_BMP of (9e) per slot
+    mean_misalignment_probability: dict[int, float] = field(default_factory=dict)
     truth_xy: dict[int, np.ndarray] = field(default_factory=dict)
     truth_velocity: dict[int, np.ndarray] = field(default_factory=dict)
     tracks: dict[tuple[int, int], TrackSnapshot] = field(default_factory=dict)  # (slot, rsu)
@@ -63,6 +66,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
     vehicles = sum(len(record.truth_xy.get(s, ())) for s in slots)
     aoi = [a for snap in record.tracks.values() for a in snap.aoi_s.tolist()]
     energy = slot_energy_j(record, scenario, slots)
+    comp = sum(record.energy_comp_j.values()) / len(slots) if slots else 0.0
 
     def mean(values) -> float:
         return float(np.mean(values)) if len(values) else float("nan")
@@ -78,7 +82,9 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         "sqrt_pcrb_range_m": float(np.sqrt(np.nanmean(err[:, 3]))),
         "tracked_vehicle_share": (sum(t for t, _ in tracked) / max(sum(n for _, n in tracked), 1)),
         "mean_aoi_s": mean(aoi),
-        "energy_j_per_slot": mean(energy),
+        "energy_j_per_slot": mean(energy) + comp,
+        "energy_comp_j_per_slot": comp,
+        "mean_misalignment_probability": mean(list(record.mean_misalignment_probability.values())),
         "misalignment_rate": sum(record.misaligned.values()) / vehicles if vehicles else 0.0,
         "late_or_lost_commands": int(sum(record.late_command.get(s, False) for s in slots[1:])),
         "node_latency_ms": {

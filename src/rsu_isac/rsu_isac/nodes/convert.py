@@ -22,19 +22,25 @@ from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.tracker import TrackView
+from rsu_isac.core.tracker import TENTATIVE, TrackView
+from rsu_isac.perception.camera_detector import CameraDetections, Region
+from rsu_isac.scheduling.scheduler import Schedule, TrackAoiInputs
 from rsu_isac.sim.link import LinkScore
 from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac_interfaces.msg import (
+    AoiSchedule,
+    AoiState,
     Beam,
     BeamformingCommand,
+    CameraDetection,
     CameraDetectionArray,
     LinkMetrics,
     RadarDetection,
     RadarEcho,
     Track,
     TrackArray,
+    VehicleAoi,
     VehicleLink,
     VehicleState,
     VehicleStateArray,
@@ -388,3 +394,155 @@ def _quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
     q[k] = (r[k, i] + r[i, k]) / s
     q[3] = (r[k, j] - r[j, k]) / s
     return float(q[0]), float(q[1]), float(q[2]), float(q[3])
+
+
+def image_from_msg(msg: Image) -> np.ndarray:
+    """BGR image (H, W, 3) of a ``bgr8`` Image; anything else is malformed."""
+    if msg.encoding != "bgr8":
+        raise MalformedMessageError(f"image encoding '{msg.encoding}', expected bgr8")
+    if msg.step != 3 * msg.width or len(msg.data) != msg.step * msg.height:
+        raise MalformedMessageError(
+            f"image of {len(msg.data)} bytes does not match {msg.width} x {msg.height} bgr8"
+        )
+    return np.frombuffer(bytes(msg.data), dtype=np.uint8).reshape(msg.height, msg.width, 3)
+
+
+def camera_from_msgs(info: CameraInfo, pose: PoseStamped) -> PinholeCamera:
+    """The camera model of ``camera_info`` (K, size) and the mounting pose (optical-frame
+    centre and camera -> road rotation): the inverse of :func:`camera_info_msg` and
+    :func:`camera_pose_msg`."""
+    k = np.asarray(info.k, dtype=float).reshape(3, 3)
+    q = pose.pose.orientation
+    quaternion = np.array([q.x, q.y, q.z, q.w])
+    centre = np.array([pose.pose.position.x, pose.pose.position.y, pose.pose.position.z])
+    if not (np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0 and info.width and info.height):
+        raise MalformedMessageError("camera_info without a valid intrinsic matrix or size")
+    norm = np.linalg.norm(quaternion)
+    if not (np.isfinite(quaternion).all() and np.isfinite(centre).all() and norm > 0):
+        raise MalformedMessageError("camera pose with NaN or a zero quaternion")
+    x, y, z, w = quaternion / norm
+    camera_to_world = np.array(
+        [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+         [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+         [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+    )  # fmt: skip
+    return PinholeCamera(int(info.width), int(info.height), k, camera_to_world.T, centre)
+
+
+def camera_detections_to_msg(
+    found: CameraDetections,
+    stamp: Time,
+    slot: int,
+    frame_id: str,
+    processing_time_s: float,
+    energy_j: float,
+) -> CameraDetectionArray:
+    detections = [
+        CameraDetection(
+            x_m=float(found.position_xy[i, 0]),
+            y_m=float(found.position_xy[i, 1]),
+            position_covariance=found.covariance[i].ravel().tolist(),
+            classification=int(found.vehicle_class[i]),
+            length_m=float(found.length_m[i]),
+            width_m=float(found.width_m[i]),
+            confidence=float(found.confidence[i]),
+            u_min=int(found.box_px[i, 0]),
+            v_min=int(found.box_px[i, 1]),
+            u_max=int(found.box_px[i, 2]),
+            v_max=int(found.box_px[i, 3]),
+        )
+        for i in range(len(found))
+    ]
+    return CameraDetectionArray(
+        header=Header(stamp=stamp, frame_id=frame_id),
+        slot=slot,
+        detections=detections,
+        processing_time_s=processing_time_s,
+        energy_j=energy_j,
+    )
+
+
+def aoi_inputs_from_msg(msg: TrackArray) -> TrackAoiInputs:
+    """The scheduler's view of the confirmed and coasting tracks of a TrackArray; NaN in a
+    used field is malformed."""
+    tracks = [t for t in msg.tracks if t.status != TENTATIVE]
+    cov = np.array([t.position_covariance for t in tracks], dtype=float).reshape(-1, 2, 2)
+    out = TrackAoiInputs(
+        track_id=np.array([t.id for t in tracks], dtype=np.int64),
+        azimuth_rad=np.array([t.azimuth_rad for t in tracks], dtype=float),
+        angle_variance_rad2=np.array([t.state_covariance[0] for t in tracks], dtype=float),
+        predicted_angle_variance_rad2=np.array(
+            [t.predicted_azimuth_variance_rad2 for t in tracks], dtype=float
+        ),
+        look_at_xy=np.array([[t.position.x, t.position.y] for t in tracks]).reshape(-1, 2),
+        position_std_m=np.sqrt(np.abs(np.linalg.eigvalsh(cov)[:, -1])) if len(cov) else np.zeros(0),
+        aoi_s=np.array([t.aoi_s for t in tracks], dtype=float),
+        radar_misses=np.array([t.misses for t in tracks], dtype=np.int64),
+    )
+    fields = [
+        out.azimuth_rad,
+        out.angle_variance_rad2,
+        out.predicted_angle_variance_rad2,
+        out.look_at_xy,
+        out.position_std_m,
+        out.aoi_s,
+    ]
+    if not all(np.isfinite(f).all() for f in fields):
+        raise MalformedMessageError("track with NaN or infinite fields")
+    return out
+
+
+def schedule_to_msgs(
+    schedule: Schedule, stamp: Time, frame_id: str, num_sweeps: int = 0
+) -> tuple[AoiSchedule, AoiState]:
+    header = Header(stamp=stamp, frame_id=frame_id)
+    plan = AoiSchedule(
+        header=header,
+        slot=schedule.slot,
+        policy=schedule.policy,
+        camera_on=schedule.camera_on,
+        track_ids=[int(i) for i in schedule.track_id[schedule.scheduled]],
+        region_centers=[
+            Point(x=float(x), y=float(y), z=0.0) for x, y in schedule.region_centres_xy
+        ],
+        region_radii_m=[float(r) for r in schedule.region_radii_m],
+    )
+    state = AoiState(
+        header=header,
+        slot=schedule.slot,
+        policy=schedule.policy,
+        camera_on=schedule.camera_on,
+        vehicles=[
+            VehicleAoi(
+                track_id=int(schedule.track_id[i]),
+                aoi_s=float(schedule.aoi_slots[i] * schedule.slot_s),
+                uncertainty_rate=float(schedule.uncertainty_rate[i] / schedule.slot_s),
+                misalignment_probability=float(schedule.misalignment[i]),
+                camera_scheduled=bool(schedule.scheduled[i]),
+            )
+            for i in range(len(schedule.track_id))
+        ],
+        energy_comp_j=schedule.energy_comp_j,
+        energy_sweep_j=schedule.energy_sweep_j,
+        energy_total_j=schedule.energy_total_j,
+        num_sweeps=num_sweeps,
+        mean_misalignment_probability=schedule.mean_misalignment,
+    )
+    return plan, state
+
+
+def regions_from_msg(msg: AoiSchedule) -> list[Region]:
+    if len(msg.region_centers) != len(msg.region_radii_m):
+        raise MalformedMessageError(
+            f"{len(msg.region_centers)} region centres but {len(msg.region_radii_m)} radii"
+        )
+    regions = [
+        Region((c.x, c.y), float(r))
+        for c, r in zip(msg.region_centers, msg.region_radii_m, strict=True)
+    ]
+    if not all(
+        np.isfinite(r.centre_xy).all() and np.isfinite(r.radius_m) and r.radius_m > 0
+        for r in regions
+    ):
+        raise MalformedMessageError("schedule region with NaN or a non-positive radius")
+    return regions

@@ -51,7 +51,9 @@ class TrackAoiInputs:
     azimuth_rad: NDArray[np.float64]
     angle_variance_rad2: NDArray[np.float64]  # now
     predicted_angle_variance_rad2: NDArray[np.float64]  # one slot ahead, no measurement
-    predicted_position_xy: NDArray[np.float64]  # (T, 2) road frame [m]
+    # (T, 2) road frame [m]: where the camera looks for the track next slot (the one-slot
+    # prediction, or the position: REGION_MARGIN_M covers a slot of motion)
+    look_at_xy: NDArray[np.float64]
     position_std_m: NDArray[np.float64]  # sqrt of the largest position variance [m]
     aoi_s: NDArray[np.float64]  # time since the last camera fix [s]
     radar_misses: NDArray[np.int64]  # radar updates missed in a row
@@ -90,6 +92,7 @@ class Schedule:
     region_radii_m: NDArray[np.float64]  # (S,)
     energy_comp_j: float  # eq. (4) of the scheduled refreshes
     energy_sweep_j: float  # eq. (5) of this slot
+    slot_s: float  # slot duration [s]
 
     @property
     def camera_on(self) -> bool:
@@ -150,10 +153,11 @@ class AoiScheduler:
             aoi_slots=aoi,
             uncertainty_rate=beta,
             misalignment=p_now,
-            region_centres_xy=tracks.predicted_position_xy[scheduled].reshape(-1, 2),
+            region_centres_xy=tracks.look_at_xy[scheduled].reshape(-1, 2),
             region_radii_m=REGION_SIGMAS * tracks.position_std_m[scheduled] + REGION_MARGIN_M,
             energy_comp_j=computation_energy_j(scheduled, self.config.vision_energy_j),
             energy_sweep_j=sweep_energy_j(p_now, self.config.recovery_energy_j),
+            slot_s=self.scenario.slot_s,
         )
 
     def _policy(self, tracks: TrackAoiInputs, aoi: NDArray, beta: NDArray) -> NDArray[np.bool_]:

@@ -1,0 +1,147 @@
+"""camera_semantics: camera frames -> vehicle detections on the road (DESIGN.md section 3).
+
+Subscribes ``camera/image_raw`` (bgr8), ``camera/camera_info`` and ``camera/pose``
+(latched: intrinsics and mounting pose, from which the image-to-road homography comes) and
+``aoi/schedule``; publishes ``camera/detections`` (CameraDetectionArray with the processing
+time and the energy charged, 003's e_vis per scheduled track or, in a frame nobody
+scheduled, per vehicle found). With ``follow_schedule`` the node processes a frame only
+when the latest schedule has the camera on, and only in its regions; without, every frame
+over the whole road. Every frame feeds the background model. Everything else is
+:class:`rsu_isac.perception.camera_detector.CameraDetector`. Malformed images, camera
+models and schedules are logged, counted on /diagnostics and dropped.
+"""
+
+from __future__ import annotations
+
+import time
+
+from geometry_msgs.msg import PoseStamped
+from rclpy.node import Node
+from sensor_msgs.msg import CameraInfo, Image
+
+from rsu_isac.nodes.convert import (
+    MalformedMessageError,
+    camera_detections_to_msg,
+    camera_from_msgs,
+    image_from_msg,
+    regions_from_msg,
+)
+from rsu_isac.nodes.diagnostics import NodeDiagnostics
+from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
+from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
+from rsu_isac.nodes.runner import run_node
+from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig
+from rsu_isac_interfaces.msg import AoiSchedule, CameraDetectionArray
+
+ROAD_FRAME = "road"
+
+
+class CameraSemantics(Node):
+    """Images in, road-plane vehicle detections out."""
+
+    def __init__(self) -> None:
+        super().__init__("camera_semantics")
+        self.scenario = declare_scenario(self)
+        self.follow_schedule = declare(
+            self, "follow_schedule", True, "process only what aoi/schedule asks for"
+        )
+        self.config = DetectorConfig(
+            background_frames=declare(
+                self, "background_frames", 15, "frames in the median background", 3, 200
+            ),
+            background_stride=declare(
+                self, "background_stride", 10, "frames between background samples", 1, 1000
+            ),
+            background_ready=declare(
+                self, "background_ready", 5, "samples before the first detection", 1, 200
+            ),
+            difference_threshold=declare(
+                self, "difference_threshold", 25, "foreground colour difference [0-255]", 1, 254
+            ),
+            min_area_px=declare(self, "min_area_px", 40, "smallest blob [px]", 1, 100000),
+            pixel_std=declare(self, "pixel_std", 1.0, "box-edge noise [px]", 0.01, 100.0),
+            model_std_m=declare(self, "model_std_m", 0.05, "unmodelled error [m]", 0.0, 10.0),
+            max_fit_residual_px=declare(
+                self, "max_fit_residual_px", 3.0, "largest RMS box residual [px]", 0.1, 100.0
+            ),
+        )
+        if self.config.background_ready > self.config.background_frames:
+            raise ParameterError(
+                f"parameter 'background_ready' = {self.config.background_ready} exceeds "
+                f"'background_frames' = {self.config.background_frames}"
+            )
+        self.diagnostics = NodeDiagnostics(self)
+        self.detector: CameraDetector | None = None
+        self._info: CameraInfo | None = None
+        self._pose: PoseStamped | None = None
+        self._schedule: AoiSchedule | None = None
+        self._pub = self.create_publisher(CameraDetectionArray, "camera/detections", RELIABLE)
+        self.create_subscription(Image, "camera/image_raw", self._on_image, LARGE_SENSOR)
+        self.create_subscription(CameraInfo, "camera/camera_info", self._on_info, LATCHED)
+        self.create_subscription(PoseStamped, "camera/pose", self._on_pose, LATCHED)
+        self.create_subscription(AoiSchedule, "aoi/schedule", self._on_schedule, RELIABLE)
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        self._info = msg
+        self._build()
+
+    def _on_pose(self, msg: PoseStamped) -> None:
+        self._pose = msg
+        self._build()
+
+    def _build(self) -> None:
+        if self._info is None or self._pose is None:
+            return
+        try:
+            camera = camera_from_msgs(self._info, self._pose)
+            self.detector = CameraDetector(camera, self.scenario.road, self.config)
+        except (MalformedMessageError, ValueError) as exc:
+            self.diagnostics.drop("camera/camera_info", str(exc))
+            self.detector = None
+
+    def _on_schedule(self, msg: AoiSchedule) -> None:
+        try:
+            regions_from_msg(msg)
+        except MalformedMessageError as exc:
+            self.diagnostics.drop("aoi/schedule", str(exc))
+            return
+        self._schedule = msg
+
+    def _on_image(self, msg: Image) -> None:
+        if self.detector is None:
+            return  # no camera model yet
+        try:
+            image = image_from_msg(msg)
+            if image.shape[:2] != (self.detector.camera.height_px, self.detector.camera.width_px):
+                raise MalformedMessageError(
+                    f"image {image.shape[1]} x {image.shape[0]} does not match camera_info"
+                )
+        except MalformedMessageError as exc:
+            self.diagnostics.drop("camera/image_raw", str(exc))
+            return
+        schedule = self._schedule
+        scheduled = schedule is not None and schedule.camera_on
+        if self.follow_schedule and not scheduled:
+            self.detector.observe(image)
+            return
+        started = time.perf_counter()
+        regions = regions_from_msg(schedule) if self.follow_schedule else None
+        found = self.detector.detect(image, regions)
+        spent = time.perf_counter() - started
+        e_vis = self.scenario.aoi.vision_energy_j
+        energy = e_vis * (len(schedule.track_ids) if self.follow_schedule else len(found))
+        slot = round(
+            (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9) / self.scenario.slot_s
+        )
+        self._pub.publish(
+            camera_detections_to_msg(found, msg.header.stamp, slot, ROAD_FRAME, spent, energy)
+        )
+        self.diagnostics.record(spent)
+
+
+def main(args: list[str] | None = None) -> None:
+    run_node(CameraSemantics, "camera_semantics", args)
+
+
+if __name__ == "__main__":
+    main()
