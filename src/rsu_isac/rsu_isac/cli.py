@@ -383,6 +383,30 @@ def _cmd_assignment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_camera_accuracy(args: argparse.Namespace) -> int:
+    import json
+
+    from tqdm import tqdm
+
+    from rsu_isac.experiments.camera_accuracy import measure
+
+    scenario = _scenario_or_exit(args.scenario, "camera-accuracy")
+    slots = round(args.duration / scenario.slot_s)
+    with tqdm(total=slots, desc="camera-accuracy", unit="slot", disable=args.json) as bar:
+        result = measure(scenario, args.duration, args.period, args.seed, lambda: bar.update(1))
+    if args.json:
+        print(json.dumps(result.__dict__))
+        return 0
+    title = (
+        f"camera detections vs ground truth, {scenario.name}, {args.duration:g} s, a frame "
+        f"every {args.period} slots, seed {args.seed}, whole road processed"
+    )
+    _print_table(
+        title, ["quantity", "value"], [(k, f"{v:.4g}") for k, v in result.__dict__.items()]
+    )
+    return 0
+
+
 def _cmd_aoi_energy(args: argparse.Namespace) -> int:
     import json
 
@@ -732,6 +756,28 @@ def _add_run_commands(sub) -> None:
     evaluation.set_defaults(func=_cmd_eval)
 
 
+def _add_camera_commands(sub) -> None:
+    """The camera and AoI-scheduling experiment commands."""
+    cam = sub.add_parser("camera-accuracy", help="camera detection error and time per frame")
+    cam.add_argument("--scenario", default="seed003", help="scenario name")
+    cam.add_argument("--duration", type=float, default=60.0, help="simulated seconds")
+    cam.add_argument("--period", type=int, default=5, help="a camera frame every N slots")
+    cam.add_argument("--seed", type=int, default=0, help="random seed")
+    cam.add_argument("--json", action="store_true", help="print JSON")
+    cam.set_defaults(func=_cmd_camera_accuracy)
+
+    aoi = sub.add_parser("aoi-energy", help="camera-schedule energy vs RF SNR (003 Fig. 4-5)")
+    aoi.add_argument("--scenario", default="seed003", help="scenario name")
+    aoi.add_argument("--policies", nargs="+", default=["radar_only", "vision_only", "threshold"])
+    aoi.add_argument("--snr-db", type=float, nargs="+", default=[0, 5, 10, 15, 20])
+    aoi.add_argument("--slots", type=int, default=250, help="slots per run")
+    aoi.add_argument("--seed", type=int, default=0, help="random seed")
+    aoi.add_argument("--mae-snr-db", type=float, default=10.0, help="SNR of the MAE plot")
+    aoi.add_argument("--plot", default=None, help="write the two-panel figure here (PNG)")
+    aoi.add_argument("--json", action="store_true", help="print JSON")
+    aoi.set_defaults(func=_cmd_aoi_energy)
+
+
 def _add_evaluation_commands(sub) -> None:
     """The closed-loop evaluation and tracking experiment commands."""
     from rsu_isac.core.ekf import MOTION_MODELS
@@ -767,17 +813,6 @@ def _add_evaluation_commands(sub) -> None:
     assignment.add_argument("--precoder", default="fp_pgd", help="precoder of both RSUs")
     assignment.add_argument("--json", action="store_true", help="print JSON")
     assignment.set_defaults(func=_cmd_assignment)
-
-    aoi = sub.add_parser("aoi-energy", help="camera-schedule energy vs RF SNR (003 Fig. 4-5)")
-    aoi.add_argument("--scenario", default="seed003", help="scenario name")
-    aoi.add_argument("--policies", nargs="+", default=["radar_only", "vision_only", "threshold"])
-    aoi.add_argument("--snr-db", type=float, nargs="+", default=[0, 5, 10, 15, 20])
-    aoi.add_argument("--slots", type=int, default=250, help="slots per run")
-    aoi.add_argument("--seed", type=int, default=0, help="random seed")
-    aoi.add_argument("--mae-snr-db", type=float, default=10.0, help="SNR of the MAE plot")
-    aoi.add_argument("--plot", default=None, help="write the two-panel figure here (PNG)")
-    aoi.add_argument("--json", action="store_true", help="print JSON")
-    aoi.set_defaults(func=_cmd_aoi_energy)
 
     timing = sub.add_parser("policy-timing", help="precoder solve time vs K and N")
     timing.add_argument("--vehicles", type=int, nargs="+", default=[3, 8, 20, 50])
@@ -866,6 +901,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_run_commands(sub)
     _add_evaluation_commands(sub)
+    _add_camera_commands(sub)
 
     run = sub.add_parser(
         "exec",
