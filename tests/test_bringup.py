@@ -48,3 +48,33 @@ def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
         ["pgrep", "-f", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
     )
     assert left.stdout.strip() == ""
+
+
+def test_rsu_isac_sim_with_the_camera_schedule(tmp_path):
+    """The graph with camera_semantics and aoi_scheduler (threshold schedule) on seed003:
+    six nodes up, lockstep holds, the camera is charged for what it processed, no
+    traceback, every node process gone."""
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", "rsu_isac.cli", "sim", "--scenario", "seed003",
+         "--abstraction", "measurement", "--duration", "1.6", "--camera-period", "2",
+         "--aoi-policy", "threshold", "--out", str(out)],
+        cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert report["slots_scored"] == 80 and report["late_or_lost_commands"] == 0
+    assert {"/rsu0/camera_semantics", "/rsu0/aoi_scheduler"} <= set(report["node_latency_ms"])
+    assert report["energy_comp_j_per_slot"] > 0.0
+    assert 0.0 <= report["mean_misalignment_probability"] <= 0.1
+    assert report["dropped_messages"] == {}
+    logs = list((out / "logs").glob("*.log"))
+    assert len(logs) == 6 and not any("Traceback" in p.read_text() for p in logs)
+    left = subprocess.run(
+        ["pgrep", "-f", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
+    )
+    assert left.stdout.strip() == ""

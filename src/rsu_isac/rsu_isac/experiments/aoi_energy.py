@@ -20,6 +20,8 @@ import numpy as np
 from rsu_isac.closed_loop import ClosedLoop, EvalConfig
 from rsu_isac.core.scenario import Scenario
 
+MAE_WINDOW_SLOTS = 25  # smoothing of the MAE-over-time panel
+
 
 @dataclass(frozen=True)
 class AoiEnergyRow:
@@ -101,16 +103,30 @@ def plot(rows: list[AoiEnergyRow], mae_snr_db: float, slot_s: float, path) -> No
         left.plot(snr, [r.energy_measured_j for r in mine], "s--", color=colour, alpha=0.6)
         at = [r for r in mine if r.rf_snr_db == mae_snr_db]
         if at:
-            t = np.arange(1, len(at[0].angle_mae_deg) + 1) * slot_s
-            right.plot(t, at[0].angle_mae_deg, color=colour, label=policy)
+            mae = np.asarray(at[0].angle_mae_deg, dtype=float)
+            t = np.arange(1, len(mae) + 1) * slot_s
+            label = policy if np.isfinite(mae).any() else f"{policy} (no confirmed track)"
+            right.plot(t, mae, color=colour, alpha=0.25)
+            right.plot(t, _moving_mean(mae, MAE_WINDOW_SLOTS), color=colour, label=label)
     left.set(xlabel="RF SNR [dB]", ylabel="system energy per slot [J]")
     left.set_title("energy: model eq. (3)-(7) solid, measured sweeps dashed")
     left.legend()
     left.grid(alpha=0.3)
     right.set(xlabel="time [s]", ylabel="angle MAE of confirmed tracks [deg]", yscale="log")
-    right.set_title(f"sensing MAE over time at RF SNR {mae_snr_db:g} dB")
+    right.set_title(
+        f"angle MAE at RF SNR {mae_snr_db:g} dB ({MAE_WINDOW_SLOTS}-slot mean; per slot faint)"
+    )
     right.legend()
     right.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over the finite values of the last ``window`` slots (NaN if none)."""
+    finite = np.isfinite(values)
+    sums = np.convolve(np.where(finite, values, 0.0), np.ones(window))[: len(values)]
+    counts = np.convolve(finite.astype(float), np.ones(window))[: len(values)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / counts, np.nan)
