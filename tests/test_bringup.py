@@ -13,19 +13,36 @@ from tests.ros_helpers import REPO
 pytestmark = pytest.mark.ros
 
 
-def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
-    out = tmp_path / "run"
+def run_sim(out, *args: str) -> dict:
+    """``rsu-isac sim ... --out out`` in a subprocess; its report."""
     result = subprocess.run(
-        [sys.executable, "-m", "rsu_isac.cli", "sim", "--scenario", "seed000",
-         "--abstraction", "measurement", "--duration", "4.0", "--out", str(out)],
+        [sys.executable, "-m", "rsu_isac.cli", "sim", *args, "--out", str(out)],
         cwd=REPO,
         check=False,
         capture_output=True,
         text=True,
-        timeout=240,
-    )  # fmt: skip
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((out / "report.json").read_text())
+    return json.loads((out / "report.json").read_text())
+
+
+def assert_clean_exit(out, nodes: int) -> None:
+    """One log per node without a traceback, and no node process left (the runner's are
+    the only ones started with __node:=)."""
+    logs = list((out / "logs").glob("*.log"))
+    assert len(logs) == nodes and not any("Traceback" in p.read_text() for p in logs)
+    left = subprocess.run(
+        ["pgrep", "-f", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
+    )
+    assert left.stdout.strip() == ""
+
+
+def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
+    out = tmp_path / "run"
+    report = run_sim(
+        out, "--scenario", "seed000", "--abstraction", "measurement", "--duration", "4.0"
+    )
     assert report["slots_scored"] == 200
     assert report["late_or_lost_commands"] == 0
     assert report["sum_rate_bps_hz"] > 20.0  # the headless loop reaches ~25 here
@@ -40,14 +57,8 @@ def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
     assert report["dropped_messages"] == {}
     for plot in ("rates", "tracks", "aoi_energy", "beams"):
         assert (out / f"{plot}.png").stat().st_size > 5000
-    logs = list((out / "logs").glob("*.log"))
-    assert len(logs) == 4 and not any("Traceback" in p.read_text() for p in logs)
     assert report["tracked_vehicle_share"] == 1.0  # from slot 2 on
-    # no orphans: the runner's node processes (the only ones started with __node:=) are gone
-    left = subprocess.run(
-        ["pgrep", "-f", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
-    )
-    assert left.stdout.strip() == ""
+    assert_clean_exit(out, 4)
 
 
 def test_rsu_isac_sim_with_the_camera_schedule(tmp_path):
@@ -55,26 +66,13 @@ def test_rsu_isac_sim_with_the_camera_schedule(tmp_path):
     six nodes up, lockstep holds, the camera is charged for what it processed, no
     traceback, every node process gone."""
     out = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "rsu_isac.cli", "sim", "--scenario", "seed003",
-         "--abstraction", "measurement", "--duration", "1.6", "--camera-period", "2",
-         "--aoi-policy", "threshold", "--out", str(out)],
-        cwd=REPO,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    report = run_sim(
+        out, "--scenario", "seed003", "--abstraction", "measurement", "--duration", "1.6",
+        "--camera-period", "2", "--aoi-policy", "threshold",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads((out / "report.json").read_text())
     assert report["slots_scored"] == 80 and report["late_or_lost_commands"] == 0
     assert {"/rsu0/camera_semantics", "/rsu0/aoi_scheduler"} <= set(report["node_latency_ms"])
     assert report["energy_comp_j_per_slot"] > 0.0
     assert 0.0 <= report["mean_misalignment_probability"] <= 0.1
     assert report["dropped_messages"] == {}
-    logs = list((out / "logs").glob("*.log"))
-    assert len(logs) == 6 and not any("Traceback" in p.read_text() for p in logs)
-    left = subprocess.run(
-        ["pgrep", "-f", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
-    )
-    assert left.stdout.strip() == ""
+    assert_clean_exit(out, 6)
