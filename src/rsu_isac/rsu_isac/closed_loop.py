@@ -179,31 +179,25 @@ class ClosedLoop:
         return rows
 
     def _camera(self, time_s: float) -> tuple[float, float]:
-        """Run the camera as scheduled; returns (E_comp of eq. (4), processing time [s]).
-        ``vision_only`` processes the whole road; the others the scheduled tracks' regions,
-        and the whole road every A_max slots to find vehicles the radar has not (charged
-        e_vis per vehicle found). Every frame feeds the background model."""
+        """Run the camera on last slot's schedule (its regions; whole-road scans included);
+        returns (E_comp of eq. (4), processing time [s]). Every frame feeds the background
+        model."""
         if self.camera is None:
             return 0.0, 0.0
-        e_vis = self.scenario.aoi.vision_energy_j
-        discovery = self.slot % int(self.scenario.aoi.max_aoi_slots) == 0
         schedule = self._schedule
-        scheduled = schedule is not None and schedule.camera_on
-        image = self.sim.capture()  # every slot: the background model samples them
-        if not (scheduled or discovery or self.config.aoi_policy == "vision_only"):
+        image = self.sim.capture()
+        if schedule is None or not schedule.camera_on:
             self.camera.observe(image)
             return 0.0, 0.0
         started = time.perf_counter()
-        whole_road = self.config.aoi_policy == "vision_only" or discovery
-        regions = None if whole_road else [
+        regions = [
             Region(tuple(c), float(r))
             for c, r in zip(schedule.region_centres_xy, schedule.region_radii_m, strict=True)
-        ]  # fmt: skip
+        ]
         found = self.camera.detect(image, regions)
         spent = time.perf_counter() - started
         self.trackers[self.camera_rsu].camera_update(time_s, found.position_xy, found.covariance)
-        # scheduled: e_vis per scheduled track; a frame nobody was scheduled in: per vehicle
-        return (schedule.energy_comp_j if scheduled else e_vis * len(found)), spent
+        return schedule.frame_energy_j(len(found), self.scenario.aoi.vision_energy_j), spent
 
     def step(self) -> dict[str, float]:
         out = self.sim.step()

@@ -129,7 +129,10 @@ class CameraSemantics(Node):
         found = self.detector.detect(image, regions)
         spent = time.perf_counter() - started
         e_vis = self.scenario.aoi.vision_energy_j
-        energy = e_vis * (len(schedule.track_ids) if self.follow_schedule else len(found))
+        # e_vis per scheduled track; a whole-road frame nobody scheduled: per vehicle found
+        # (the rule of scheduling.scheduler.Schedule.frame_energy_j)
+        scheduled_tracks = len(schedule.track_ids) if self.follow_schedule else 0
+        energy = e_vis * (scheduled_tracks or len(found))
         slot = round(
             (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9) / self.scenario.slot_s
         )

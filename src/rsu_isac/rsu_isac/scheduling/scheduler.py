@@ -9,11 +9,13 @@ Per confirmed track k in slot n (all from ``core.aoi`` and ``core.array``):
 - E_comp = e_vis sum_k pi_k (eq. (4)), E_sweep = E_recovery sum_k P_misa,k (eq. (5)).
 
 Policies (``SCHEDULER_POLICIES``): ``radar_only`` (pi = 0), ``vision_only`` (pi = 1: every
-track, every slot), ``threshold`` (event-triggered: pi_k = 1 when the next slot's
-P_misa,k(A_k + 1) would exceed ``risk_threshold`` (default Gamma_misa of (9e)), A_k + 1
+track, and the whole road, every slot), ``threshold`` (event-triggered: pi_k = 1 when the
+next slot's P_misa,k(A_k + 1) would exceed ``risk_threshold`` (default Gamma_misa of (9e)), A_k + 1
 would exceed A_max of (9d), or the radar has missed the track COASTING_TRIGGER_SLOTS slots
 in a row), ``lstm`` (the temporal expert of RL-H-MoE, a checkpoint from
-the learning stage; :mod:`rsu_isac.scheduling.lstm_expert`).
+the learning stage; :mod:`rsu_isac.scheduling.lstm_expert`). Except for ``radar_only``, the
+camera also scans the whole road every A_max slots (a disc covering the road among the
+regions), so that it finds vehicles no track covers yet.
 """
 
 from __future__ import annotations
@@ -88,15 +90,24 @@ class Schedule:
     aoi_slots: NDArray[np.float64]  # A_k(n)
     uncertainty_rate: NDArray[np.float64]  # beta_k [1/slot]
     misalignment: NDArray[np.float64]  # P_misa,k(n), eq. (7)
-    region_centres_xy: NDArray[np.float64]  # (S, 2) of the scheduled tracks
-    region_radii_m: NDArray[np.float64]  # (S,)
+    # (S, 2), (S,): the scheduled tracks' regions, then the whole road on a scan slot
+    region_centres_xy: NDArray[np.float64]
+    region_radii_m: NDArray[np.float64]
+    scan: bool  # the camera also looks at the whole road (vision_only; discovery slots)
     energy_comp_j: float  # eq. (4) of the scheduled refreshes
     energy_sweep_j: float  # eq. (5) of this slot
     slot_s: float  # slot duration [s]
 
     @property
     def camera_on(self) -> bool:
-        return bool(self.scheduled.any())
+        return bool(self.scheduled.any()) or self.scan
+
+    def frame_energy_j(self, vehicles_found: int, vision_energy_j: float) -> float:
+        """E_comp (eq. (4)) of the frame processed under this schedule: e_vis per scheduled
+        track; a scan with no track scheduled pays e_vis per vehicle it found."""
+        if self.scheduled.any():
+            return self.energy_comp_j
+        return vision_energy_j * vehicles_found if self.scan else 0.0
 
     @property
     def energy_total_j(self) -> float:
@@ -135,6 +146,11 @@ class AoiScheduler:
             raise ValueError(f"risk_threshold must be in (0, 1], got {self.risk_threshold:g}")
         self.expert = expert
         self._num_tx = scenario.radio.array.num_tx_antennas
+        road = scenario.road
+        lanes = [lane.y_m for lane in road.lanes]
+        self._road_centre = np.array([(road.x_min_m + road.x_max_m) / 2, np.mean(lanes)])
+        half_width = (max(lanes) - min(lanes)) / 2 + road.lane_width_m
+        self._road_radius = float(np.hypot(road.length_m / 2, half_width))
         self._spacing = scenario.radio.array.spacing_wavelengths
 
     def decide(self, tracks: TrackAoiInputs, slot: int) -> Schedule:
@@ -145,6 +161,14 @@ class AoiScheduler:
         )
         p_now = misalignment_probability(beta, aoi)
         scheduled = self._policy(tracks, aoi, beta)
+        scan = self.policy == "vision_only" or (
+            self.policy != "radar_only" and slot % max(int(self.config.max_aoi_slots), 1) == 0
+        )
+        centres = tracks.look_at_xy[scheduled].reshape(-1, 2)
+        radii = REGION_SIGMAS * tracks.position_std_m[scheduled] + REGION_MARGIN_M
+        if scan:
+            centres = np.vstack([centres, self._road_centre])
+            radii = np.append(radii, self._road_radius)
         return Schedule(
             slot=slot,
             policy=self.policy,
@@ -153,8 +177,9 @@ class AoiScheduler:
             aoi_slots=aoi,
             uncertainty_rate=beta,
             misalignment=p_now,
-            region_centres_xy=tracks.look_at_xy[scheduled].reshape(-1, 2),
-            region_radii_m=REGION_SIGMAS * tracks.position_std_m[scheduled] + REGION_MARGIN_M,
+            region_centres_xy=centres,
+            region_radii_m=radii,
+            scan=scan,
             energy_comp_j=computation_energy_j(scheduled, self.config.vision_energy_j),
             energy_sweep_j=sweep_energy_j(p_now, self.config.recovery_energy_j),
             slot_s=self.scenario.slot_s,
