@@ -179,8 +179,12 @@ def _plot_aoi_energy(plt, record: RunRecord, scenario: Scenario):
         np.array(aoi_slots) * scenario.slot_s, [np.mean(by_slot[s] or [0]) for s in aoi_slots]
     )
     axes[0].set_title("mean semantic AoI of the tracks [s]")
-    axes[1].plot(slots * scenario.slot_s, slot_energy_j(record, scenario, slots))
-    axes[1].set_title("beam-recovery energy per slot [J] (003 eq. (5))")
+    t = slots * scenario.slot_s
+    sweeps = np.array(slot_energy_j(record, scenario, slots))
+    comp = np.array([record.energy_comp_j.get(int(s), 0.0) for s in slots])
+    axes[1].stackplot(t, comp, sweeps, labels=["camera E_comp (eq. (4))", "sweeps (eq. (5))"])
+    axes[1].set_title("system energy per slot [J] (003 eq. (3))")
+    axes[1].legend(loc="upper right", fontsize=8)
     for a in axes:
         a.set_xlabel("time [s]")
     return fig, "aoi_energy.png"
