@@ -90,10 +90,11 @@ class Simulator:
         )
         self._channel = ChannelModel(scenario, np.random.default_rng(channel_seq))
         self._radar_rng = np.random.default_rng(radar_seq)
+        self.mast_camera: PinholeCamera = mast_camera(scenario)
+        # the camera that renders every camera_period_slots (None: only capture() renders)
         self.camera: PinholeCamera | None = (
-            mast_camera(scenario) if config.camera_period_slots > 0 else None
+            self.mast_camera if config.camera_period_slots > 0 else None
         )
-        self._mast_camera = mast_camera(scenario)
         self.beams = omni_beams(scenario)
         self.slot = 0
 
@@ -125,11 +126,7 @@ class Simulator:
     def capture(self) -> NDArray[np.uint8]:
         """A frame of the mast camera now (for a camera triggered on demand, as by an AoI
         schedule, rather than every ``camera_period_slots``)."""
-        return render(self._mast_camera, self.scenario, self._vehicles)
-
-    @property
-    def mast_camera(self) -> PinholeCamera:
-        return self._mast_camera
+        return render(self.mast_camera, self.scenario, self._vehicles)
 
     def score(self, beams: BeamSet) -> LinkScore:
         """Score ``beams`` on the true channel of the current slot (what :meth:`step` does
