@@ -207,3 +207,27 @@ def test_poisson_highway_scores(drop):
     assert result.id_switches_per_1000_track_slots <= 1.0
     assert result.vehicles_seen > 50
     assert result.confirmed_within_5_slots == 1.0
+
+
+def test_a_late_camera_frame_is_fused_out_of_sequence_not_a_reset():
+    """A camera frame one slot older than the last radar frame (the camera is slower)
+    updates the tracks as if it had come in order, instead of resetting them."""
+    p, v = np.array([-10.0, 10.0]), np.array([12.0, 0.0])
+    in_order, late = make_tracker(), make_tracker()
+    for n in range(1, 11):
+        for tracker in (in_order, late):
+            tracker.step(n * SLOT, detections_of(p + v * n * SLOT, v))
+    seen = p + v * 10 * SLOT + np.array([0.05, -0.05])  # the camera's view of slot 10
+    cov = np.eye(2)[None] * 0.01
+    in_order.camera_update(10 * SLOT, seen[None], cov)
+    in_order.step(11 * SLOT, detections_of(p + v * 11 * SLOT, v))
+    late.step(11 * SLOT, detections_of(p + v * 11 * SLOT, v))
+    ids = late.camera_update(10 * SLOT, seen[None], cov)  # arrives after radar frame 11
+    assert ids.tolist() == [1]  # associated with the live track: no reset, no new track
+    a, b = in_order.view(), late.view()
+    assert b.track_id.tolist() == [1]
+    assert b.aoi_s[0] == pytest.approx(SLOT)  # counted from the frame's capture time
+    assert b.position_xy[0] == pytest.approx(a.position_xy[0], abs=0.02)
+    assert np.trace(b.position_covariance[0]) == pytest.approx(
+        np.trace(a.position_covariance[0]), rel=0.3
+    )

@@ -410,16 +410,28 @@ class Tracker:
         each updates the gated nearest track, counts as its hit (a confirmed track seen by
         the camera is not coasting) and resets its semantic AoI (003 eq. (6)); a detection
         no track takes starts a confirmed track (the detector only reports blobs that fit a
-        vehicle box: no false alarms to filter). Returns the track id per detection."""
-        self._advance(time_s)
+        vehicle box: no false alarms to filter). Returns the track id per detection.
+
+        A frame older than the last radar update (the camera is slower than the radar; up to
+        ``max_time_gap_s``) is fused out of sequence rather than resetting the tracker: the
+        measurement function maps the current state back to the frame's time, z = p(f(x,
+        -lag)) with H = P(f(x, -lag)) F(x, -lag) (the process noise over the lag is
+        neglected), and a camera-born track is predicted forward by the lag."""
+        lag = 0.0 if self.time_s is None else self.time_s - time_s
+        if not 0.0 < lag <= self.config.max_time_gap_s:
+            self._advance(time_s)
+            lag = 0.0
         t = self.tracks
         z = np.asarray(position_xy, dtype=float).reshape(-1, 2) - self.rsu_xy
         cov = np.asarray(covariance, dtype=float).reshape(-1, 2, 2)
         out = np.full(len(z), -1, dtype=np.int64)
         rows = cols = np.zeros(0, dtype=np.int64)
         if len(self) and len(z):
-            jac = self.model.position_jacobian(t.x, self.side)  # (T, 2, n)
-            e = z[None] - self.model.position(t.x, self.side)[:, None]  # (T, C, 2)
+            x_then = self.model.predict(t.x, -lag) if lag else t.x
+            jac = self.model.position_jacobian(x_then, self.side)  # (T, 2, n)
+            if lag:
+                jac = jac @ self.model.transition_jacobian(t.x, -lag)
+            e = z[None] - self.model.position(x_then, self.side)[:, None]  # (T, C, 2)
             s = (jac @ t.p @ np.swapaxes(jac, 1, 2))[:, None] + cov[None]
             d2, cost = mahalanobis_cost(e, s)
             rows, cols = global_nearest_neighbour(cost, d2 <= self._camera_gate)
@@ -434,13 +446,13 @@ class Tracker:
             t.status[rows] = CONFIRMED
             out[cols] = t.track_id[rows]
         free = np.setdiff1d(np.arange(len(z)), cols)
-        out[free] = self._camera_birth(z[free], cov[free])
+        out[free] = self._camera_birth(z[free], cov[free], lag)
         return out
 
-    def _camera_birth(self, rel_xy: NDArray, cov: NDArray) -> NDArray[np.int64]:
+    def _camera_birth(self, rel_xy: NDArray, cov: NDArray, lag: float) -> NDArray[np.int64]:
         """Confirmed tracks at camera positions (relative to the RSU) on the road: (theta,
         d) with the covariance mapped to polar, no range rate (the lane's speed prior
-        carries the velocity)."""
+        carries the velocity); seen ``lag`` seconds before the tracker's time."""
         out = np.full(len(rel_xy), -1, dtype=np.int64)
         keep = self.road.on_road(rel_xy) if self.road is not None else np.ones(len(out), bool)
         if not keep.any():
@@ -458,6 +470,8 @@ class Tracker:
         )
         z = np.column_stack([np.arccos(np.clip(rel[:, 0] / d, -1, 1)), d, np.zeros(len(d))])
         x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
+        if lag:
+            x, p, _, _ = predict(self.model, x, p, lag)
         ids = self._new_tracks(x, p)
         self.tracks.status[-len(ids) :] = CONFIRMED
         out[keep] = ids
