@@ -13,16 +13,20 @@ Pipeline per processed frame (each step measured in ``rsu-isac camera-accuracy``
    bounding box is matched by the projected bounding box of a car, a truck and a bus box
    whose footprint centre (x, y) on the road plane is fitted by least squares (scipy),
    started at the ground point under the blob's lowest row through the homography; the
-   class with the smallest residual wins. Dropped: a blob whose best RMS residual exceeds
-   ``max_fit_residual_px`` (not one vehicle: two merged by occlusion, or a ghost in the
-   background), and a vehicle clipped by the image border (a part of a vehicle fits any
-   class). The position covariance is the Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus
-   ``model_std_m`` for what a box does not model, so a far vehicle (few pixels per metre)
-   reports the larger uncertainty it has.
+   class with the smallest residual wins. A blob no single box fits within
+   ``max_fit_residual_px`` is tried (once the background window is full) as two vehicles
+   merged by occlusion: two boxes (car or
+   truck each) whose union matches the blob's per-column top and bottom edges and its
+   bounding box, with footprints that do not overlap. Dropped: a blob neither explains (a
+   ghost in the background, three or more vehicles), and a vehicle clipped by the image
+   border (a part of a vehicle fits any class). The position covariance is the
+   Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus ``model_std_m`` for what a box does not
+   model, so a far vehicle (few pixels per metre) reports the larger uncertainty it has.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -38,6 +42,10 @@ from rsu_isac.core.scenario import RoadConfig
 # classes the simulator draws; a deployment would use its fleet's typical sizes.
 CLASS_BOXES_M = {1: (4.5, 1.8, 1.5), 2: (12.0, 2.5, 3.5), 3: (12.0, 2.55, 3.2)}
 BORDER_PX = 2  # a blob this close to the image border is clipped
+UNCOVERED_PX = 10.0  # residual of a blob column that no fitted box reaches
+PAIR_MAX_EVALUATIONS = 40  # residual evaluations of one two-box fit (bounds its time)
+PAIR_COLUMNS = 40  # blob columns the two-box fit compares
+PAIR_MAX_TRIES = 6  # fits per blob (class pairs from two cars on, each from every start)
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,12 @@ class BackgroundModel:
     def ready(self) -> bool:
         return len(self._frames) >= self._ready
 
+    @property
+    def full(self) -> bool:
+        """The whole window is sampled: a vehicle that stood still at the start has left the
+        median (no ghost of it)."""
+        return len(self._frames) == self._frames.maxlen
+
     def observe(self, image: NDArray[np.uint8]) -> None:
         if self._seen % self._stride == 0:
             self._frames.append(image.copy())
@@ -152,6 +166,7 @@ class CameraDetector:
         half = road.lane_width_m / 2
         ys = [lane.y_m for lane in road.lanes]
         self._road_y = (min(ys) - half, max(ys) + half)
+        self._lanes = ys
         footprint = np.array(
             [[road.x_min_m, self._road_y[0]], [road.x_max_m, self._road_y[0]],
              [road.x_max_m, self._road_y[1]], [road.x_min_m, self._road_y[1]]]
@@ -212,50 +227,145 @@ class CameraDetector:
         v0 = self._crop[0].start + rows[0]
         u0 = self._crop[1].start + cols[0]
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
-        count, _, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
         found = [
-            self._fit(stats[i], u0, v0)
+            vehicle
             for i in range(1, count)
             if stats[i, cv2.CC_STAT_AREA] >= self.config.min_area_px
+            for vehicle in self._fit(stats[i], labels == i, u0, v0)
         ]
-        found = [f for f in found if f is not None]
         if not found:
             return CameraDetections.empty()
         return CameraDetections(*(np.array(col) for col in zip(*found, strict=True)))
 
-    def _fit(self, stat: NDArray, u0: int, v0: int):
-        """Box fit of one blob (see the module docstring); None when it is dropped."""
+    def _fit(self, stat: NDArray, blob: NDArray[np.bool_], u0: int, v0: int) -> list[tuple]:
+        """Vehicles of one blob (see the module docstring): one box, else two (a pair merged
+        by occlusion), else none."""
         # pixel i covers [i - 0.5, i + 0.5]: the blob's outer edges in image coordinates
         left, top = stat[cv2.CC_STAT_LEFT] + u0 - 0.5, stat[cv2.CC_STAT_TOP] + v0 - 0.5
         box = np.array(
             [left, top, left + stat[cv2.CC_STAT_WIDTH], top + stat[cv2.CC_STAT_HEIGHT]], float
         )
         if self._clipped(box, BORDER_PX):
-            return None
-        # ground point under the middle of the lowest row: a start inside the footprint
-        foot = self._h_inv @ np.array([(box[0] + box[2]) / 2, box[3], 1.0])
-        start = foot[:2] / foot[2]
+            return []
         fits = []
         for code, size in CLASS_BOXES_M.items():
 
             def residual(xy, size=size):
                 return projected_box(self.camera, xy, size) - box
 
-            fit = least_squares(residual, start, method="lm")
-            fits.append((float(np.sqrt(np.mean(fit.fun**2))), code, size, fit))
-        cost, code, size, fit = min(fits, key=lambda f: f[0])
-        on_road = self._road_y[0] - 2.0 <= fit.x[1] <= self._road_y[1] + 2.0
-        if (
-            cost > self.config.max_fit_residual_px
-            or not on_road
-            or self._clipped(projected_box(self.camera, fit.x, size), 0.0)
-        ):
-            return None
-        jac = fit.jac
-        cov = np.linalg.pinv(jac.T @ jac) * self.config.pixel_std**2
-        cov = cov + self.config.model_std_m**2 * np.eye(2)
+            fit = least_squares(residual, self._foot(box[0], box[2], box[3]), method="lm")
+            fits.append((_rms(fit.fun), (code,), (size,), fit))
+        single = min(fits, key=lambda f: f[0])
+        if single[0] <= self.config.max_fit_residual_px:
+            return self._accept(single, box)
+        if not self.background.full:
+            return []  # a young background still holds ghosts, which pair up with vehicles
+        pair = self._fit_pair(stat, blob, box, u0, v0)
+        (xa, ya), (xb, yb) = pair[3].x.reshape(2, 2)
+        (la, wa, _), (lb, wb, _) = pair[2]
+        # two boxes can also explain one vehicle's blob by overlapping it: vehicles do not
+        apart = abs(xa - xb) >= (la + lb) / 2 or abs(ya - yb) >= (wa + wb) / 2
+        return self._accept(pair, box) if apart else []
+
+    def _fit_pair(self, stat: NDArray, blob: NDArray[np.bool_], box: NDArray, u0: int, v0: int):
+        """Two boxes whose union matches the blob's per-column top and bottom edges (and its
+        bounding box), started under the blob's left and right halves (vehicles side by
+        side, offset along the road; one squarely behind the other stays unresolved), also
+        on each ordered pair of lanes; car and truck sizes in each combination."""
+        c0, r0 = stat[cv2.CC_STAT_LEFT], stat[cv2.CC_STAT_TOP]
+        sub = blob[r0 : r0 + stat[cv2.CC_STAT_HEIGHT], c0 : c0 + stat[cv2.CC_STAT_WIDTH]]
+        columns = np.arange(sub.shape[1]) + c0 + u0  # pixel-centre u of each column
+        rows = np.arange(sub.shape[0])[:, None]
+        edge_top = np.where(sub, rows, sub.shape[0]).min(axis=0) + r0 + v0 - 0.5
+        edge_bottom = np.where(sub, rows, -1).max(axis=0) + r0 + v0 + 0.5
+        middle = 0.5 * (box[0] + box[2])
+        left = columns < middle
+        # each half starts under its own lowest row (the hidden vehicle's is higher up), and
+        # at the halves' along-road positions on each ordered pair of lanes
+        feet = (
+            self._foot(box[0], middle, edge_bottom[left].max()),
+            self._foot(middle, box[2], edge_bottom[~left].max()),
+        )
+        starts = [np.concatenate(feet)] + [
+            np.array([feet[0][0], y_a, feet[1][0], y_b])
+            for y_a, y_b in itertools.permutations(self._lanes, 2)
+        ]
+        sizes = {1: CLASS_BOXES_M[1], 2: CLASS_BOXES_M[2]}
+        step = max(1, len(columns) // PAIR_COLUMNS)  # a subset of columns bounds the work
+        columns, edge_top, edge_bottom = columns[::step], edge_top[::step], edge_bottom[::step]
+        best = None
+        tries = itertools.product(itertools.product(sizes.items(), repeat=2), starts)
+        for ((code_a, size_a), (code_b, size_b)), start in itertools.islice(tries, PAIR_MAX_TRIES):
+
+            def residual(x, size_a=size_a, size_b=size_b):
+                top_a, bottom_a, box_a = self._profile(x[:2], size_a, columns)
+                top_b, bottom_b, box_b = self._profile(x[2:], size_b, columns)
+                union = np.concatenate(
+                    [np.minimum(box_a[:2], box_b[:2]), np.maximum(box_a[2:], box_b[2:])]
+                )
+                return np.concatenate([
+                    np.nan_to_num(np.fmin(top_a, top_b) - edge_top, nan=UNCOVERED_PX),
+                    np.nan_to_num(np.fmax(bottom_a, bottom_b) - edge_bottom, nan=UNCOVERED_PX),
+                    union - box,
+                ])  # fmt: skip
+
+            fit = least_squares(residual, start, method="lm", max_nfev=PAIR_MAX_EVALUATIONS)
+            cost = _rms(fit.fun)
+            if best is None or cost < best[0]:
+                best = (cost, (code_a, code_b), (size_a, size_b), fit)
+            if cost <= self.config.max_fit_residual_px:
+                break  # good enough: the tries go from the likeliest (two cars) on
+        return best
+
+    def _profile(self, centre_xy: NDArray, size, columns: NDArray):
+        """Top and bottom image edge of a box's projected hull at each column (NaN where
+        the hull does not reach the column), and its image bounding box."""
+        uv, _ = self.camera.project(box_corners(centre_xy, size))
+        hull = cv2.convexHull(uv.astype(np.float32))[:, 0].astype(float)
+        (u1, v1), (u2, v2) = hull.T, np.roll(hull, -1, axis=0).T
+        u = columns[None, :]
+        lo, hi = np.minimum(u1, u2)[:, None], np.maximum(u1, u2)[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = v1[:, None] + (u - u1[:, None]) * ((v2 - v1) / (u2 - u1))[:, None]
+        inside = (u >= lo) & (u <= hi) & (hi > lo)
+        top = np.where(inside, v, np.inf).min(axis=0)
+        bottom = np.where(inside, v, -np.inf).max(axis=0)
+        return (
+            np.where(np.isfinite(top), top, np.nan),
+            np.where(np.isfinite(bottom), bottom, np.nan),
+            np.concatenate([uv.min(axis=0), uv.max(axis=0)]),
+        )
+
+    def _foot(self, u_left: float, u_right: float, v_bottom: float) -> NDArray:
+        """Road point under the middle of an image span's bottom (a start for a box fit)."""
+        foot = self._h_inv @ np.array([(u_left + u_right) / 2, v_bottom, 1.0])
+        return foot[:2] / foot[2]
+
+    def _accept(self, fitted, box: NDArray) -> list[tuple]:
+        """The detections of a fit (one or two boxes), or none when its RMS residual
+        exceeds ``max_fit_residual_px``, a box is off the road or leaves the image. The
+        covariance of each position is its block of (J^T J)^-1 sigma_px^2, plus
+        ``model_std_m``."""
+        cost, codes, sizes, fit = fitted
+        if cost > self.config.max_fit_residual_px:
+            return []
+        centres = fit.x.reshape(-1, 2)
+        for xy, size in zip(centres, sizes, strict=True):
+            on_road = self._road_y[0] - 2.0 <= xy[1] <= self._road_y[1] + 2.0
+            if not on_road or self._clipped(projected_box(self.camera, xy, size), 0.0):
+                return []
+        cov_all = np.linalg.pinv(fit.jac.T @ fit.jac) * self.config.pixel_std**2
         confidence = float(np.exp(-cost / self.config.max_fit_residual_px))
-        return (fit.x, cov, code, size[0], size[1], confidence, np.round(box).astype(np.int64))
+        out = []
+        for i, (xy, code, size) in enumerate(zip(centres, codes, sizes, strict=True)):
+            cov = cov_all[
+                2 * i : 2 * i + 2, 2 * i : 2 * i + 2
+            ] + self.config.model_std_m**2 * np.eye(2)
+            out.append(
+                (xy, cov, code, size[0], size[1], confidence, np.round(box).astype(np.int64))
+            )
+        return out
 
     def _clipped(self, box: NDArray, margin_px: float) -> bool:
         """Whether a (u_min, v_min, u_max, v_max) box reaches within ``margin_px`` of the
@@ -266,3 +376,7 @@ class CameraDetector:
             or box[2] >= self.camera.width_px - margin_px
             or box[3] >= self.camera.height_px - margin_px
         )
+
+
+def _rms(residuals: NDArray) -> float:
+    return float(np.sqrt(np.mean(residuals**2)))
