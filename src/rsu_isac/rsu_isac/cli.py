@@ -423,7 +423,7 @@ def _cmd_aoi_energy(args: argparse.Namespace) -> int:
     total = len(args.policies) * len(args.snr_db) * args.slots
     with tqdm(total=total, desc="aoi-energy", unit="slot", disable=args.json) as bar:
         rows = [
-            run(scenario, policy, snr, args.slots, args.seed, progress=lambda: bar.update(1))
+            run(scenario, policy, snr, args.slots, args.seed, progress=lambda n: bar.update(1))
             for policy in args.policies
             for snr in args.snr_db
         ]

@@ -243,10 +243,12 @@ class ClosedLoop:
         }
 
 
-def evaluate(
+def run_slots(
     scenario: Scenario, config: EvalConfig, progress: Callable[[int], None] | None = None
-) -> dict[str, object]:
-    """Run ``config.slots`` slots and return the summary of ``rsu-isac eval``."""
+) -> tuple[Scenario, list[dict[str, object]]]:
+    """Run ``config.slots`` slots; the scenario as run (with ``max_power_dbm`` and
+    ``rf_snr_db`` applied) and the per-slot records of :meth:`ClosedLoop.step`.
+    ``progress(n)`` is called after slot n."""
     loop = ClosedLoop(scenario, config)
     records = []
     try:
@@ -256,6 +258,11 @@ def evaluate(
                 progress(n + 1)
     finally:
         loop.close()
+    return loop.scenario, records
+
+
+def summarize(records: list[dict[str, object]]) -> dict[str, float]:
+    """Link, tracking and energy metrics over the records of :func:`run_slots`."""
     errors = [e for r in records for e in r["errors"]]
     err = np.concatenate(errors) if errors else np.full((1, 4), np.nan)
     policy_ms = np.array([r["policy_ms"] for r in records])
@@ -265,16 +272,6 @@ def evaluate(
 
     vehicle_slots = sum(r["vehicles"] for r in records)
     return {
-        "scenario": loop.scenario.name,
-        "policy": config.policy,
-        "assignment": config.assignment,
-        "power_split": config.power_split,
-        "aoi_policy": config.aoi_policy,
-        "abstraction": config.abstraction,
-        "engine": config.engine,
-        "slots": config.slots,
-        "seed": config.seed,
-        "max_power_dbm": loop.scenario.radio.max_power_dbm,
         "sum_rate_bps_hz": mean("sum_rate_bps_hz"),
         "genie_sum_rate_bps_hz": mean("genie_sum_rate_bps_hz"),
         "jain_fairness": mean("jain_fairness"),
@@ -287,11 +284,31 @@ def evaluate(
         "energy_sweep_j_per_slot": mean("energy_sweep_j"),
         "energy_model_j_per_slot": mean("energy_comp_j") + mean("energy_sweep_model_j"),
         "mean_misalignment_probability": mean("mean_misalignment_probability"),
-        "rf_snr_db": config.rf_snr_db,
         "misalignment_rate": (
             sum(r["misaligned"] for r in records) / vehicle_slots if vehicle_slots else 0.0
         ),
         "mean_vehicles": mean("vehicles"),
         "policy_ms_p50": float(np.percentile(policy_ms, 50)),
         "policy_ms_p99": float(np.percentile(policy_ms, 99)),
+    }
+
+
+def evaluate(
+    scenario: Scenario, config: EvalConfig, progress: Callable[[int], None] | None = None
+) -> dict[str, object]:
+    """Run ``config.slots`` slots and return the summary of ``rsu-isac eval``."""
+    ran, records = run_slots(scenario, config, progress)
+    return {
+        "scenario": ran.name,
+        "policy": config.policy,
+        "assignment": config.assignment,
+        "power_split": config.power_split,
+        "aoi_policy": config.aoi_policy,
+        "abstraction": config.abstraction,
+        "engine": config.engine,
+        "slots": config.slots,
+        "seed": config.seed,
+        "max_power_dbm": ran.radio.max_power_dbm,
+        "rf_snr_db": config.rf_snr_db,
+        **summarize(records),
     }

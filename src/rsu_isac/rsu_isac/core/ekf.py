@@ -103,7 +103,7 @@ class MotionModel(Protocol):
     def position_jacobian(self, x: NDArray, side: float) -> NDArray: ...
 
 
-def _polar_position_jacobian(theta: NDArray, d: NDArray, side: float) -> NDArray:
+def polar_position_jacobian(theta: NDArray, d: NDArray, side: float) -> NDArray:
     """d(p_x, p_y) / d(theta, d) of p = (d cos(theta), side d sin(theta)), (T, 2, 2)."""
     jac = np.empty((len(theta), 2, 2))
     jac[:, 0, 0], jac[:, 0, 1] = -d * np.sin(theta), np.cos(theta)
@@ -179,7 +179,7 @@ class PolarModel:
     def position_jacobian(self, x: NDArray, side: float) -> NDArray:
         """d(p_x, p_y) / d(theta, d, v) of :meth:`position` (the camera's measurement)."""
         jac = np.zeros((len(x), 2, 3))
-        jac[:, :, :2] = _polar_position_jacobian(x[:, 0], x[:, 1], side)
+        jac[:, :, :2] = polar_position_jacobian(x[:, 0], x[:, 1], side)
         return jac
 
 
@@ -249,7 +249,7 @@ class CartesianModel:
         x = np.stack(
             [d * np.cos(theta), side * d * np.sin(theta), speed, np.zeros(len(z))], axis=-1
         )
-        jac = _polar_position_jacobian(theta, d, side)
+        jac = polar_position_jacobian(theta, d, side)
         p = np.zeros((len(z), 4, 4))
         p[:, :2, :2] = jac @ (z_var[:, :2, None] * np.eye(2)) @ np.swapaxes(jac, 1, 2)
         p[:, 2, 2] = speed_var

@@ -37,10 +37,11 @@ from rsu_isac.core.ekf import (
     initiate,
     kalman_update,
     polar_covariance,
+    polar_position_jacobian,
     predict,
     update,
 )
-from rsu_isac.core.geometry import to_cartesian
+from rsu_isac.core.geometry import to_cartesian, to_polar
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 
@@ -458,17 +459,13 @@ class Tracker:
         if not keep.any():
             return out
         rel, c = rel_xy[keep], cov[keep]
-        d = np.maximum(np.hypot(rel[:, 0], rel[:, 1]), 1e-6)
-        radial = rel / d[:, None]
-        tangential = np.column_stack([-radial[:, 1], radial[:, 0]])
-        var = np.column_stack(
-            [
-                np.einsum("ci,cij,cj->c", tangential, c, tangential) / d**2,
-                np.einsum("ci,cij,cj->c", radial, c, radial),
-                np.full(len(d), UNMEASURED_VARIANCE),
-            ]
-        )
-        z = np.column_stack([np.arccos(np.clip(rel[:, 0] / d, -1, 1)), d, np.zeros(len(d))])
+        polar = to_polar((0.0, 0.0), rel, np.zeros_like(rel))
+        # (theta, d) covariance through the inverse of d(p_x, p_y) / d(theta, d)
+        jac_inv = np.linalg.inv(polar_position_jacobian(polar.theta_rad, polar.range_m, self.side))
+        polar_cov = jac_inv @ c @ np.swapaxes(jac_inv, 1, 2)
+        unmeasured = np.full(len(rel), UNMEASURED_VARIANCE)
+        var = np.column_stack([polar_cov[:, 0, 0], polar_cov[:, 1, 1], unmeasured])
+        z = np.column_stack([polar.theta_rad, polar.range_m, np.zeros(len(rel))])
         x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
         if lag:
             x, p, _, _ = predict(self.model, x, p, lag)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rsu_isac.closed_loop import ClosedLoop, EvalConfig
+from rsu_isac.closed_loop import EvalConfig, run_slots, summarize
 from rsu_isac.core.scenario import Scenario
 
 MAE_WINDOW_SLOTS = 25  # smoothing of the MAE-over-time panel
@@ -44,44 +44,30 @@ def run(
     rf_snr_db: float,
     slots: int,
     seed: int,
-    progress: Callable[[], None] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> AoiEnergyRow:
-    loop = ClosedLoop(
-        scenario,
-        EvalConfig(
-            policy="predictive_mrt",
-            slots=slots,
-            seed=seed,
-            abstraction="measurement",
-            aoi_policy=policy,
-            rf_snr_db=rf_snr_db,
-        ),
+    config = EvalConfig(
+        policy="predictive_mrt",
+        slots=slots,
+        seed=seed,
+        abstraction="measurement",
+        aoi_policy=policy,
+        rf_snr_db=rf_snr_db,
     )
-    records = []
-    try:
-        for _ in range(slots):
-            records.append(loop.step())
-            if progress is not None:
-                progress()
-    finally:
-        loop.close()
-
-    def mean(key: str) -> float:
-        return float(np.mean([r[key] for r in records]))
-
-    vehicles = sum(r["vehicles"] for r in records)
+    _, records = run_slots(scenario, config, progress)
+    summary = summarize(records)
     camera = [r["camera_ms"] for r in records if r["camera_ms"] > 0]
     return AoiEnergyRow(
         policy=policy,
         rf_snr_db=rf_snr_db,
-        energy_model_j=mean("energy_comp_j") + mean("energy_sweep_model_j"),
-        energy_measured_j=mean("energy_comp_j") + mean("energy_sweep_j"),
-        energy_comp_j=mean("energy_comp_j"),
-        mean_misalignment_probability=mean("mean_misalignment_probability"),
-        misalignment_rate=sum(r["misaligned"] for r in records) / max(vehicles, 1),
+        energy_model_j=summary["energy_model_j_per_slot"],
+        energy_measured_j=summary["energy_j_per_slot"],
+        energy_comp_j=summary["energy_comp_j_per_slot"],
+        mean_misalignment_probability=summary["mean_misalignment_probability"],
+        misalignment_rate=summary["misalignment_rate"],
         camera_on_share=float(np.mean([r["camera_ms"] > 0 for r in records])),
         camera_ms_p50=float(np.median(camera)) if camera else 0.0,
-        sum_rate_bps_hz=mean("sum_rate_bps_hz"),
+        sum_rate_bps_hz=summary["sum_rate_bps_hz"],
         angle_mae_deg=[r["angle_mae_deg"] for r in records],
     )
 

@@ -25,12 +25,14 @@ from rsu_isac.nodes.convert import (
     camera_from_msgs,
     image_from_msg,
     regions_from_msg,
+    stamp_seconds,
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.nodes.runner import run_node
-from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig
+from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
+from rsu_isac.scheduling.scheduler import frame_energy_j
 from rsu_isac_interfaces.msg import AoiSchedule, CameraDetectionArray
 
 ROAD_FRAME = "road"
@@ -74,7 +76,10 @@ class CameraSemantics(Node):
         self.detector: CameraDetector | None = None
         self._info: CameraInfo | None = None
         self._pose: PoseStamped | None = None
-        self._schedule: AoiSchedule | None = None
+        # the latest schedule, converted once: regions, scheduled tracks, camera on
+        self._regions: list[Region] = []
+        self._scheduled_tracks = 0
+        self._camera_on = False
         self._pub = self.create_publisher(CameraDetectionArray, "camera/detections", RELIABLE)
         self.create_subscription(Image, "camera/image_raw", self._on_image, LARGE_SENSOR)
         self.create_subscription(CameraInfo, "camera/camera_info", self._on_info, LATCHED)
@@ -101,41 +106,31 @@ class CameraSemantics(Node):
 
     def _on_schedule(self, msg: AoiSchedule) -> None:
         try:
-            regions_from_msg(msg)
+            self._regions = regions_from_msg(msg)
         except MalformedMessageError as exc:
             self.diagnostics.drop("aoi/schedule", str(exc))
             return
-        self._schedule = msg
+        self._scheduled_tracks = len(msg.track_ids)
+        self._camera_on = msg.camera_on
 
     def _on_image(self, msg: Image) -> None:
         if self.detector is None:
             return  # no camera model yet
         try:
             image = image_from_msg(msg)
-            if image.shape[:2] != (self.detector.camera.height_px, self.detector.camera.width_px):
-                raise MalformedMessageError(
-                    f"image {image.shape[1]} x {image.shape[0]} does not match camera_info"
-                )
-        except MalformedMessageError as exc:
+            self.detector.check_image(image)
+        except (MalformedMessageError, ValueError) as exc:
             self.diagnostics.drop("camera/image_raw", str(exc))
             return
-        schedule = self._schedule
-        scheduled = schedule is not None and schedule.camera_on
-        if self.follow_schedule and not scheduled:
+        if self.follow_schedule and not self._camera_on:
             self.detector.observe(image)
             return
         started = time.perf_counter()
-        regions = regions_from_msg(schedule) if self.follow_schedule else None
-        found = self.detector.detect(image, regions)
+        found = self.detector.detect(image, self._regions if self.follow_schedule else None)
         spent = time.perf_counter() - started
-        e_vis = self.scenario.aoi.vision_energy_j
-        # e_vis per scheduled track; a whole-road frame nobody scheduled: per vehicle found
-        # (the rule of scheduling.scheduler.Schedule.frame_energy_j)
-        scheduled_tracks = len(schedule.track_ids) if self.follow_schedule else 0
-        energy = e_vis * (scheduled_tracks or len(found))
-        slot = round(
-            (msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9) / self.scenario.slot_s
-        )
+        scheduled_tracks = self._scheduled_tracks if self.follow_schedule else 0
+        energy = frame_energy_j(scheduled_tracks, len(found), self.scenario.aoi.vision_energy_j)
+        slot = round(stamp_seconds(msg) / self.scenario.slot_s)
         self._pub.publish(
             camera_detections_to_msg(found, msg.header.stamp, slot, ROAD_FRAME, spent, energy)
         )

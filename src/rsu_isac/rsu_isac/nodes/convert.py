@@ -24,7 +24,7 @@ from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import TENTATIVE, TrackView
 from rsu_isac.perception.camera_detector import CameraDetections, Region
-from rsu_isac.scheduling.scheduler import Schedule, TrackAoiInputs
+from rsu_isac.scheduling.scheduler import Schedule, TrackAoiInputs, largest_std_m
 from rsu_isac.sim.link import LinkScore
 from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
 from rsu_isac.sim.traffic import VehicleStates
@@ -62,6 +62,11 @@ def float32_sequence(values: np.ndarray) -> array.array:
 def sim_time(seconds: float) -> Time:
     nanoseconds = round(seconds * 1e9)
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+def stamp_seconds(msg) -> float:
+    """The header stamp of ``msg`` in seconds (the inverse of :func:`sim_time`)."""
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
 
 
 def vehicles_to_msg(
@@ -475,7 +480,7 @@ def aoi_inputs_from_msg(msg: TrackArray) -> TrackAoiInputs:
             [t.predicted_azimuth_variance_rad2 for t in tracks], dtype=float
         ),
         look_at_xy=np.array([[t.position.x, t.position.y] for t in tracks]).reshape(-1, 2),
-        position_std_m=np.sqrt(np.abs(np.linalg.eigvalsh(cov)[:, -1])) if len(cov) else np.zeros(0),
+        position_std_m=largest_std_m(cov),
         aoi_s=np.array([t.aoi_s for t in tracks], dtype=float),
         radar_misses=np.array([t.misses for t in tracks], dtype=np.int64),
     )

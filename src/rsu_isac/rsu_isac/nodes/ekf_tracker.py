@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 
 from rclpy.node import Node
-from rclpy.time import Time
 from visualization_msgs.msg import MarkerArray
 
 from rsu_isac.core.ekf import MOTION_MODELS
@@ -24,6 +23,7 @@ from rsu_isac.nodes.convert import (
     MalformedMessageError,
     camera_detections_from_msg,
     detections_from_msgs,
+    stamp_seconds,
     track_markers,
     tracks_to_msg,
 )
@@ -34,10 +34,6 @@ from rsu_isac.nodes.runner import run_node
 from rsu_isac_interfaces.msg import CameraDetectionArray, RadarDetectionArray, TrackArray
 
 ROAD_FRAME = "road"
-
-
-def stamp_seconds(msg) -> float:
-    return Time.from_msg(msg.header.stamp).nanoseconds * 1e-9
 
 
 class EkfTracker(Node):

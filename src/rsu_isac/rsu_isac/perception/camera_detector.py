@@ -184,13 +184,17 @@ class CameraDetector:
         self._kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
         self._h_inv = np.linalg.inv(camera.ground_homography())
 
-    def observe(self, image: NDArray[np.uint8]) -> None:
-        """Feed a frame to the background model only (a frame nobody asked to process)."""
+    def check_image(self, image: NDArray[np.uint8]) -> None:
+        """ValueError unless ``image`` is a BGR frame of this camera's size."""
         if image.shape != (self.camera.height_px, self.camera.width_px, 3):
             raise ValueError(
                 f"image of shape {image.shape}, expected "
                 f"({self.camera.height_px}, {self.camera.width_px}, 3) from the camera model"
             )
+
+    def observe(self, image: NDArray[np.uint8]) -> None:
+        """Feed a frame to the background model only (a frame nobody asked to process)."""
+        self.check_image(image)
         self.background.observe(image[self._crop])
 
     def region_mask(self, regions: list[Region] | None) -> NDArray[np.uint8]:

@@ -45,6 +45,18 @@ REGION_MARGIN_M = 7.0  # plus half a truck's length: the box must be in the regi
 COASTING_TRIGGER_SLOTS = 2
 
 
+def largest_std_m(position_covariance: NDArray) -> NDArray[np.float64]:
+    """sqrt of the largest eigenvalue of each (..., 2, 2) position covariance [m]: the
+    uncertainty a camera region has to cover."""
+    return np.sqrt(np.abs(np.linalg.eigvalsh(position_covariance)[..., -1]))
+
+
+def frame_energy_j(scheduled_tracks: int, vehicles_found: int, vision_energy_j: float) -> float:
+    """E_comp (eq. (4)) of one processed frame: e_vis per scheduled track; a whole-road
+    frame no track was scheduled in pays e_vis per vehicle it found."""
+    return vision_energy_j * (scheduled_tracks or vehicles_found)
+
+
 @dataclass(frozen=True)
 class TrackAoiInputs:
     """What the scheduler needs of the confirmed tracks (arrays over tracks)."""
@@ -66,14 +78,13 @@ class TrackAoiInputs:
     @staticmethod
     def from_view(view: TrackView, keep: NDArray[np.bool_]) -> TrackAoiInputs:
         """The rows ``keep`` of a tracker snapshot."""
-        pos_var = np.linalg.eigvalsh(view.position_covariance[keep])
         return TrackAoiInputs(
             view.track_id[keep],
             view.polar[keep, 0],
             view.polar_covariance[keep, 0, 0],
             view.predicted_polar_covariance[keep, 0, 0],
             view.predicted_position_xy[keep],
-            np.sqrt(pos_var[:, -1]) if len(pos_var) else np.zeros(0),
+            largest_std_m(view.position_covariance[keep]),
             view.aoi_s[keep],
             view.misses[keep],
         )
@@ -103,11 +114,11 @@ class Schedule:
         return bool(self.scheduled.any()) or self.scan
 
     def frame_energy_j(self, vehicles_found: int, vision_energy_j: float) -> float:
-        """E_comp (eq. (4)) of the frame processed under this schedule: e_vis per scheduled
-        track; a scan with no track scheduled pays e_vis per vehicle it found."""
-        if self.scheduled.any():
-            return self.energy_comp_j
-        return vision_energy_j * vehicles_found if self.scan else 0.0
+        """E_comp (eq. (4)) of the frame processed under this schedule (see
+        :func:`frame_energy_j`); nothing when the camera is off."""
+        if not self.camera_on:
+            return 0.0
+        return frame_energy_j(int(self.scheduled.sum()), vehicles_found, vision_energy_j)
 
     @property
     def energy_total_j(self) -> float:
