@@ -69,3 +69,20 @@ def test_matched_filter_echo_peak_power():
     echo = matched_filter_echo(theta, gain, steering_vector(theta, nt), nr)
     # pointed beam: |a^H a| = 1 and ||b|| = 1, so the echo energy is |c|^2
     assert np.sum(np.abs(echo) ** 2) == pytest.approx(abs(gain) ** 2)
+
+
+def test_reference_echo_snr_is_the_closed_form_abeam():
+    """Abeam with the whole power on one beam at the vehicle, |a^H f|^2 = 1 and eq. (7)
+    reduces to N_t N_r P |kappa / (2 d)|^2 / sigma^2."""
+    from rsu_isac.core.radar import reference_echo_snr
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.paths import scenarios_dir
+
+    sc = load_named_scenario("seed003", scenarios_dir())
+    d = min(abs(lane.y_m - sc.rsus[0].position_m[1]) for lane in sc.road.lanes)
+    a = sc.radio.array
+    expected = (
+        a.num_tx_antennas * a.num_rx_antennas * sc.radio.max_power_w
+        * abs(sc.radar.kappa / (2 * d)) ** 2 / 1e-3
+    )  # fmt: skip
+    assert reference_echo_snr(sc, 1e-3) == pytest.approx(expected, rel=1e-9)
