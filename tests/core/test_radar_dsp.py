@@ -3,10 +3,19 @@ rate, detection probability, RMSE vs the CRBs of core.bounds, and angular resolu
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
-from rsu_isac.core.radar_dsp import ProcessingConfig, cfar_threshold_factor, process_frame
+from rsu_isac.core.radar_dsp import (
+    ProcessingConfig,
+    cfar_threshold_factor,
+    detect,
+    process_frame,
+    transform,
+)
 from rsu_isac.experiments.radar_accuracy import (
     GEOMETRY,
+    NUM_RX,
+    Target,
     accuracy_row,
     false_alarms_per_cell,
     resolution_rate,
@@ -17,6 +26,35 @@ from rsu_isac.experiments.radar_accuracy import (
 @pytest.mark.parametrize(("pfa", "n"), [(1e-4, 24), (1e-6, 100), (1e-3, 7)])
 def test_cfar_factor_matches_the_closed_form_for_exponential_cells(pfa, n):
     assert cfar_threshold_factor(pfa, n) == pytest.approx(n * (pfa ** (-1.0 / n) - 1.0))
+
+
+def whole_cube_cfar(power: np.ndarray, config: ProcessingConfig) -> set[tuple[int, ...]]:
+    """Reference CA-CFAR: box filters over the whole cube (float64), 3x3x3 local maxima."""
+    gd, gr = config.guard_cells
+    td, tr = config.training_cells
+    outer = (1, 2 * (gd + td) + 1, 2 * (gr + tr) + 1)
+    inner = (1, 2 * gd + 1, 2 * gr + 1)
+    p = power.astype(np.float64)
+    training = ndimage.uniform_filter(p, outer, mode="wrap") * np.prod(outer)
+    training -= ndimage.uniform_filter(p, inner, mode="wrap") * np.prod(inner)
+    num_training = np.prod(outer) - np.prod(inner)
+    alpha = cfar_threshold_factor(config.false_alarm_probability, num_training)
+    hit = (p > alpha * training / num_training) & (p >= ndimage.maximum_filter(p, 3, mode="wrap"))
+    return {tuple(c) for c in np.argwhere(hit)}
+
+
+@pytest.mark.parametrize("snrs", [[], [60.0, 35.0, 18.0, 12.0]])
+def test_screened_cfar_equals_the_whole_cube_cfar(snrs):
+    rng = np.random.default_rng(7)
+    config = ProcessingConfig(
+        false_alarm_probability=1e-3, sidelobe_guard_db=np.inf, max_detections=10**6
+    )
+    for _ in range(2):
+        targets = [Target(*rng.uniform((5, -30, 0.4), (120, 30, 2.7)), snr) for snr in snrs]
+        samples, symbols = synthetic_frame(rng, targets)
+        power = np.abs(transform(samples, symbols, 2 * NUM_RX).beams) ** 2
+        cells, _ = detect(power, config)
+        assert {tuple(c) for c in cells} == whole_cube_cfar(power, config)
 
 
 def test_false_alarm_rate_is_near_the_configured_one():
