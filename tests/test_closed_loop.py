@@ -71,9 +71,9 @@ def test_camera_schedules_in_the_003_setting():
     from rsu_isac.experiments.aoi_energy import run
 
     scenario = load_named_scenario("seed003", scenarios_dir())
-    vision = run(scenario, "vision_only", 20.0, 150, 0)
-    threshold = run(scenario, "threshold", 20.0, 150, 0)
-    radar = run(scenario, "radar_only", 20.0, 150, 0)
+    vision = run(scenario, "vision_only", 20.0, 150, 0, warmup_slots=0)
+    threshold = run(scenario, "threshold", 20.0, 150, 0, warmup_slots=0)
+    radar = run(scenario, "radar_only", 20.0, 150, 0, warmup_slots=0)
     assert vision.camera_on_share >= 0.99 and vision.energy_comp_j > 0  # all but slot 1
     assert 0 < threshold.camera_on_share < 1.0
     assert threshold.energy_comp_j < 0.6 * vision.energy_comp_j

@@ -35,6 +35,7 @@ def test_paper_settings_are_what_the_papers_say():
     s003 = load_named_scenario("seed003", scenarios_dir())
     k = len(s003.traffic.initial_vehicles)
     assert k * s003.aoi.vision_energy_j == 40.0  # 40 J/slot of continuous vision
+    assert s003.aoi.full_frame_energy_j == 40.0
 
 
 def write_variant(tmp_path, mutate, name="seed000"):

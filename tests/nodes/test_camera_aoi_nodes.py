@@ -136,7 +136,7 @@ def test_aoi_scheduler_schedules_every_track_for_vision_only():
     confirmed = [t.id for t in msg.tracks if t.status != 0]
     assert len(confirmed) == 4
     assert schedules[0].camera_on and sorted(schedules[0].track_ids) == sorted(confirmed)
-    assert states[0].energy_comp_j == 40.0  # 4 tracks x e_vis: 003's 40 J of vision-only
+    assert states[0].energy_comp_j == 40.0  # a whole-road frame: 003's 40 J of vision-only
     assert len(schedules[0].region_centers) == 5  # 4 tracks and the whole-road scan
 
 

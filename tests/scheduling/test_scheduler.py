@@ -55,11 +55,17 @@ def test_policies(scenario):
     beta = np.array([0.001, 0.001, 0.05, 0.0])
     tracks = inputs([5, 99, 5, 24, 5], np.append(beta, 0.0) * halfwidth**2, misses=[0, 0, 0, 0, 2])
     vision = AoiScheduler(scenario, "vision_only").decide(tracks, 1)
-    assert vision.scheduled.all() and vision.energy_comp_j == 5 * 10.0  # e_vis per track
+    # a whole-road frame every slot: 003's 40 J of continuous vision, whatever the track count
+    assert vision.scheduled.all() and vision.scan and vision.energy_comp_j == 40.0
     threshold = AoiScheduler(scenario, "threshold").decide(tracks, 1)
     # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, A + 1 > A_max = 25, or 2 radar misses
     assert threshold.scheduled.tolist() == [False, True, True, False, True]
     assert len(threshold.region_centres_xy) == 3
+    assert threshold.energy_comp_j == 3 * 10.0  # e_vis per scheduled track, eq. (4)
+    many = inputs([99] * 6, np.zeros(6))  # six regions would cost more than the whole frame
+    assert AoiScheduler(scenario, "threshold").decide(many, 1).energy_comp_j == 40.0
+    scan_slot = AoiScheduler(scenario, "threshold").decide(tracks, 25)  # every A_max slots
+    assert scan_slot.scan and scan_slot.energy_comp_j == 40.0
     with pytest.raises(ValueError, match="valid: radar_only, vision_only, threshold, lstm"):
         AoiScheduler(scenario, "sometimes")
     with pytest.raises(ValueError, match="needs a trained temporal expert"):

@@ -412,7 +412,7 @@ def _cmd_aoi_energy(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from rsu_isac.experiments.aoi_energy import plot, run
+    from rsu_isac.experiments.aoi_energy import WARMUP_SLOTS, plot, run
     from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
 
     scenario = _scenario_or_exit(args.scenario, "aoi-energy")
@@ -420,13 +420,19 @@ def _cmd_aoi_energy(args: argparse.Namespace) -> int:
         _valid_choices("aoi-energy", {"--policies": (p, SCHEDULER_POLICIES)}) for p in args.policies
     ):
         return 2
-    total = len(args.policies) * len(args.snr_db) * args.slots
+    if args.warmup_slots is None:
+        args.warmup_slots = WARMUP_SLOTS
+    if args.warmup_slots < 0:
+        print("rsu-isac aoi-energy: --warmup-slots must be >= 0", file=sys.stderr)
+        return 2
+    total = len(args.policies) * len(args.snr_db) * (args.slots + args.warmup_slots)
     with tqdm(total=total, desc="aoi-energy", unit="slot", disable=args.json) as bar:
         rows = [
-            run(scenario, policy, snr, args.slots, args.seed, progress=lambda n: bar.update(1))
+            run(scenario, policy, snr, args.slots, args.seed, lambda n: bar.update(1),
+                args.warmup_slots)
             for policy in args.policies
             for snr in args.snr_db
-        ]
+        ]  # fmt: skip
     if args.plot:
         plot(rows, args.mae_snr_db, scenario.slot_s, args.plot)
     if args.json:
@@ -446,7 +452,8 @@ def _cmd_aoi_energy(args: argparse.Namespace) -> int:
         for r in rows
     ]  # fmt: skip
     title = (
-        f"AoI scheduling energy, {scenario.name}, {args.slots} slots, seed {args.seed}, "
+        f"AoI scheduling energy, {scenario.name}, {args.slots} slots after "
+        f"{args.warmup_slots} of warm-up, seed {args.seed}, "
         "predictive_mrt, measurement-level radar, rendered camera"
     )
     _print_table(title, columns, table)
@@ -770,7 +777,13 @@ def _add_camera_commands(sub) -> None:
     aoi.add_argument("--scenario", default="seed003", help="scenario name")
     aoi.add_argument("--policies", nargs="+", default=["radar_only", "vision_only", "threshold"])
     aoi.add_argument("--snr-db", type=float, nargs="+", default=[0, 5, 10, 15, 20])
-    aoi.add_argument("--slots", type=int, default=250, help="slots per run")
+    aoi.add_argument("--slots", type=int, default=250, help="steady-state slots per run")
+    aoi.add_argument(
+        "--warmup-slots",
+        type=int,
+        default=None,
+        help="slots run before the averages (default: the camera's background window, 150)",
+    )
     aoi.add_argument("--seed", type=int, default=0, help="random seed")
     aoi.add_argument("--mae-snr-db", type=float, default=10.0, help="SNR of the MAE plot")
     aoi.add_argument("--plot", default=None, help="write the two-panel figure here (PNG)")

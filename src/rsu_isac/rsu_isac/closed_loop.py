@@ -197,7 +197,7 @@ class ClosedLoop:
         found = self.camera.detect(image, regions)
         spent = time.perf_counter() - started
         self.trackers[self.camera_rsu].camera_update(time_s, found.position_xy, found.covariance)
-        return schedule.frame_energy_j(len(found), self.scenario.aoi.vision_energy_j), spent
+        return schedule.energy_comp_j, spent
 
     def step(self) -> dict[str, float]:
         out = self.sim.step()

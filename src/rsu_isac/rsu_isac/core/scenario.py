@@ -187,6 +187,9 @@ class AoiConfig:
 
     processing_delay_slots: float = spec(0.0, 1e3, "slots", "T_proc of eq. (6)")
     vision_energy_j: float = spec(0.0, 1e4, "J", "e_vis per vehicle and frame, eq. (4)")
+    full_frame_energy_j: float = spec(
+        0.0, 1e4, "J", "E_comp of a whole-road frame (003 Sec. V: 40 J, every vehicle's data)"
+    )
     recovery_energy_j: float = spec(0.0, 1e4, "J", "E_recovery per beam sweep, eq. (5)")
     max_aoi_slots: float = spec(1.0, 1e5, "slots", "A_max of (9d)")
     max_misalignment: float = spec(0.0, 1.0, doc="Gamma_misa of (9e)")

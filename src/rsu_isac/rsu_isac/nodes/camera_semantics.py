@@ -3,10 +3,11 @@
 Subscribes ``camera/image_raw`` (bgr8), ``camera/camera_info`` and ``camera/pose``
 (latched: intrinsics and mounting pose, from which the image-to-road homography comes) and
 ``aoi/schedule``; publishes ``camera/detections`` (CameraDetectionArray with the processing
-time and the energy charged, 003's e_vis per scheduled track or, in a frame nobody
-scheduled, per vehicle found). With ``follow_schedule`` the node processes a frame only
-when the latest schedule has the camera on, and only in its regions; without, every frame
-over the whole road. Every frame feeds the background model. Everything else is
+time and the energy charged: 003's e_vis per scheduled track, a whole-road frame the
+scenario's ``full_frame_energy_j``; ``rsu_isac.scheduling.scheduler.frame_energy_j``).
+With ``follow_schedule`` the node processes a frame only when the latest schedule has the
+camera on, and only in its regions; without, every frame over the whole road. Every frame
+feeds the background model. Everything else is
 :class:`rsu_isac.perception.camera_detector.CameraDetector`. Malformed images, camera
 models and schedules are logged, counted on /diagnostics and dropped.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
@@ -78,7 +80,7 @@ class CameraSemantics(Node):
         self._pose: PoseStamped | None = None
         # the latest schedule, converted once: regions, scheduled tracks, camera on
         self._regions: list[Region] = []
-        self._scheduled_tracks = 0
+        self._frame_energy_j = 0.0
         self._camera_on = False
         self._pub = self.create_publisher(CameraDetectionArray, "camera/detections", RELIABLE)
         self.create_subscription(Image, "camera/image_raw", self._on_image, LARGE_SENSOR)
@@ -110,7 +112,10 @@ class CameraSemantics(Node):
         except MalformedMessageError as exc:
             self.diagnostics.drop("aoi/schedule", str(exc))
             return
-        self._scheduled_tracks = len(msg.track_ids)
+        # the frame's E_comp; a scan slot lists the whole-road region after the tracks' ones
+        scheduled = np.ones(len(msg.track_ids), dtype=bool)
+        scan = len(msg.region_radii_m) > len(msg.track_ids)
+        self._frame_energy_j = frame_energy_j(scheduled, scan, self.scenario.aoi)
         self._camera_on = msg.camera_on
 
     def _on_image(self, msg: Image) -> None:
@@ -128,8 +133,11 @@ class CameraSemantics(Node):
         started = time.perf_counter()
         found = self.detector.detect(image, self._regions if self.follow_schedule else None)
         spent = time.perf_counter() - started
-        scheduled_tracks = self._scheduled_tracks if self.follow_schedule else 0
-        energy = frame_energy_j(scheduled_tracks, len(found), self.scenario.aoi.vision_energy_j)
+        energy = (
+            self._frame_energy_j
+            if self.follow_schedule
+            else frame_energy_j(np.zeros(0, dtype=bool), True, self.scenario.aoi)
+        )
         slot = round(stamp_seconds(msg) / self.scenario.slot_s)
         self._pub.publish(
             camera_detections_to_msg(found, msg.header.stamp, slot, ROAD_FRAME, spent, energy)

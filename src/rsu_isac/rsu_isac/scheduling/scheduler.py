@@ -33,7 +33,7 @@ from rsu_isac.core.aoi import (
     uncertainty_rate,
 )
 from rsu_isac.core.array import half_power_halfwidth_rad
-from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.scenario import AoiConfig, Scenario
 from rsu_isac.core.tracker import TrackView
 
 SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm")
@@ -51,10 +51,14 @@ def largest_std_m(position_covariance: NDArray) -> NDArray[np.float64]:
     return np.sqrt(np.abs(np.linalg.eigvalsh(position_covariance)[..., -1]))
 
 
-def frame_energy_j(scheduled_tracks: int, vehicles_found: int, vision_energy_j: float) -> float:
-    """E_comp (eq. (4)) of one processed frame: e_vis per scheduled track; a whole-road
-    frame no track was scheduled in pays e_vis per vehicle it found."""
-    return vision_energy_j * (scheduled_tracks or vehicles_found)
+def frame_energy_j(scheduled: NDArray[np.bool_], scan: bool, config: AoiConfig) -> float:
+    """E_comp of one camera frame: a whole-road frame processes every vehicle's visual data,
+    ``full_frame_energy_j`` (003 Sec. V: 40 J/slot for continuous activation, 4 vehicles x
+    e_vis); a frame of scheduled regions pays e_vis per scheduled track (eq. (4)), at most
+    the whole frame's cost."""
+    if scan:
+        return config.full_frame_energy_j
+    return min(computation_energy_j(scheduled, config.vision_energy_j), config.full_frame_energy_j)
 
 
 @dataclass(frozen=True)
@@ -105,20 +109,13 @@ class Schedule:
     region_centres_xy: NDArray[np.float64]
     region_radii_m: NDArray[np.float64]
     scan: bool  # the camera also looks at the whole road (vision_only; discovery slots)
-    energy_comp_j: float  # eq. (4) of the scheduled refreshes
+    energy_comp_j: float  # E_comp of this schedule's frame (:func:`frame_energy_j`)
     energy_sweep_j: float  # eq. (5) of this slot
     slot_s: float  # slot duration [s]
 
     @property
     def camera_on(self) -> bool:
         return bool(self.scheduled.any()) or self.scan
-
-    def frame_energy_j(self, vehicles_found: int, vision_energy_j: float) -> float:
-        """E_comp (eq. (4)) of the frame processed under this schedule (see
-        :func:`frame_energy_j`); nothing when the camera is off."""
-        if not self.camera_on:
-            return 0.0
-        return frame_energy_j(int(self.scheduled.sum()), vehicles_found, vision_energy_j)
 
     @property
     def energy_total_j(self) -> float:
@@ -191,7 +188,7 @@ class AoiScheduler:
             region_centres_xy=centres,
             region_radii_m=radii,
             scan=scan,
-            energy_comp_j=computation_energy_j(scheduled, self.config.vision_energy_j),
+            energy_comp_j=frame_energy_j(scheduled, scan, self.config),
             energy_sweep_j=sweep_energy_j(p_now, self.config.recovery_energy_j),
             slot_s=self.scenario.slot_s,
         )
