@@ -92,7 +92,7 @@ def test_camera_semantics_detects_the_vehicles():
         np.min(np.hypot(v.x_m - d.x_m, v.y_m - d.y_m)) for m, v in found for d in m.detections
     ]
     assert np.median(errors) < 0.3
-    assert all(m.energy_j == 10.0 * len(m.detections) for m, _ in found)
+    assert all(m.energy_j == 40.0 for m in received)  # whole-road frames: full_frame_energy_j
 
 
 def test_aoi_scheduler_schedules_every_track_for_vision_only():
