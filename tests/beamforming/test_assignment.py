@@ -14,10 +14,11 @@ def test_distance_assignment_is_the_nearer_rsu():
     scenario = load_named_scenario("seed004", scenarios_dir())
     context = RadioContext(scenario)
     vehicles = random_vehicles(np.random.default_rng(0), scenario, 30)
-    _, ranges = context.polar(vehicles)
+    theta, ranges = context.polar(vehicles)
     got = assign(
         "distance",
         context.channel_rows(vehicles),
+        theta,
         ranges,
         context.transmitters,
         precoder_for("predictive_mrt", "equal"),

@@ -74,9 +74,16 @@ def utilities(
 
 
 def assign(
-    method: str, rows: NDArray, ranges: NDArray, transmitters: NDArray, precoder: Precoder, power_w
+    method: str,
+    rows: NDArray,
+    theta: NDArray,
+    ranges: NDArray,
+    transmitters: NDArray,
+    precoder: Precoder,
+    power_w: float,
 ) -> NDArray[np.int64]:
-    """RSU index per vehicle. ``rows`` (R, K, N) unit-noise estimates, ``ranges`` (R, K)."""
+    """RSU index per vehicle. ``rows`` (R, K, N) unit-noise estimates, ``theta`` (R, K)
+    azimuths [rad] and ``ranges`` (R, K) [m] from every RSU."""
     if method not in ASSIGNMENTS:
         raise ValueError(f"unknown assignment '{method}'; valid: {', '.join(ASSIGNMENTS)}")
     nearest = transmitters[np.argmin(ranges[transmitters], axis=0)]
@@ -84,7 +91,8 @@ def assign(
         return nearest
     if method == "greedy":
         return _greedy(rows, ranges, transmitters, precoder, power_w)
-    return _heuristic(rows, nearest, transmitters, precoder, power_w)
+    starts = [nearest, *_sector_splits(theta[transmitters[0]], transmitters)]
+    return _heuristic(rows, starts, transmitters, precoder, power_w)
 
 
 def total_rate(rows, assignment, transmitters, precoder, power_w) -> float:
@@ -115,14 +123,35 @@ def _greedy(rows, ranges, transmitters, precoder, power_w) -> NDArray[np.int64]:
     return assignment
 
 
-def _heuristic(rows, start, transmitters, precoder, power_w) -> NDArray[np.int64]:
-    """004 Algorithm 3 from the distance assignment: rank the vehicles by the utility gain
-    e_k of moving to another RSU (zeta of :func:`utilities`), move the first of the
-    ``MAX_TRIALS`` best-ranked whose move raises the total rate once re-precoded, repeat
-    until none does. The acceptance test (ours; Alg. 3 trusts zeta) makes every move an
-    improvement, so the result is never below the distance assignment and the loop ends."""
-    assignment = start.copy()
-    best = total_rate(rows, assignment, transmitters, precoder, power_w)
+def _sector_splits(theta: NDArray, transmitters: NDArray) -> list[NDArray[np.int64]]:
+    """For two RSUs, the 2 (K + 1) splits of the vehicles into two angular sectors seen from
+    the first RSU (the first t in azimuth order to one RSU, the rest to the other, both
+    ways): vehicles at similar angles share an RSU, whose precoder separates them, instead
+    of interfering from both. None for another number of RSUs."""
+    if len(transmitters) != 2:
+        return []
+    order = np.argsort(theta, kind="stable")
+    splits = []
+    for t in range(order.size + 1):
+        for first, second in (transmitters, transmitters[::-1]):
+            split = np.full(order.size, second)
+            split[order[:t]] = first
+            splits.append(split)
+    return splits
+
+
+def _heuristic(rows, starts, transmitters, precoder, power_w) -> NDArray[np.int64]:
+    """004 Algorithm 3: rank the vehicles by the utility gain e_k of moving to another RSU
+    (zeta of :func:`utilities`), move the first of the ``MAX_TRIALS`` best-ranked whose
+    move raises the total rate once re-precoded, repeat until none does. Two changes of
+    ours: the acceptance test (Alg. 3 trusts zeta) makes every move an improvement, so the
+    loop ends; and the search starts from the best of ``starts`` (the distance assignment
+    of Alg. 3 line 1 and :func:`_sector_splits`), because single moves cannot leave the
+    distance rule's lane split for the along-road split that serves dense traffic better
+    (README, Beamforming). Never below the distance assignment."""
+    totals = [total_rate(rows, s, transmitters, precoder, power_w) for s in starts]
+    assignment = starts[int(np.argmax(totals))].copy()
+    best = max(totals)
     for _ in range(2 * rows.shape[1]):
         placed = precode_all(rows, assignment, transmitters, precoder, power_w)
         zeta = utilities(rows, assignment, placed, power_w)

@@ -133,7 +133,7 @@ class Policy:
             rows = ctx.channel_rows(vehicles)
             theta, ranges = ctx.polar(vehicles)
             comm_power = budget * (1.0 - self.sensing_fraction)
-            assignment = assign(self.assignment, rows, ranges, tx, self.precoder, comm_power)
+            assignment = assign(self.assignment, rows, theta, ranges, tx, self.precoder, comm_power)
             for r in tx.tolist():
                 mine = np.flatnonzero(assignment == r)
                 if not mine.size:

@@ -46,10 +46,10 @@ def compare(
     for s in np.random.SeedSequence(seed).spawn(seeds):
         vehicles = random_vehicles(np.random.default_rng(s), scenario, num_vehicles)
         rows = context.channel_rows(vehicles)
-        _, ranges = context.polar(vehicles)
+        theta, ranges = context.polar(vehicles)
         tx = context.transmitters
         for method in ASSIGNMENTS:
-            assignment = assign(method, rows, ranges, tx, precode, context.max_power_w)
+            assignment = assign(method, rows, theta, ranges, tx, precode, context.max_power_w)
             placed = precode_all(rows, assignment, tx, precode, context.max_power_w)
             rates[method].append(
                 float(np.mean(np.log2(1.0 + system_sinr(rows, assignment, placed))))
