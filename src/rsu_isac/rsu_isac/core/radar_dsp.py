@@ -195,28 +195,25 @@ def detect(power: NDArray[np.float32], config: ProcessingConfig) -> tuple[NDArra
     screen &= _axis_maxima(power)
     cells = np.argwhere(screen)
     cells = cells[_is_local_maximum(power, cells)]
+    values = power[tuple(cells.T)]
     noise = _training_mean(power, cells, offsets)
-    passed = power[tuple(cells.T)] > alpha * noise
-    cells, noise = cells[passed], noise[passed]
-    if cells.size:
-        order = np.argsort(-power[tuple(cells.T)])
-        cells, noise = cells[order], noise[order]
-        keep = _drop_axis_sidelobes(
-            cells, power[tuple(cells.T)], power.shape, 10 ** (-config.sidelobe_guard_db / 10)
-        )
-        cells, noise = cells[keep][: config.max_detections], noise[keep][: config.max_detections]
-    return cells, noise
+    passed = np.flatnonzero(values > alpha * noise)
+    passed = passed[np.argsort(-values[passed])]  # strongest first
+    cells, values, noise = cells[passed], values[passed], noise[passed]
+    keep = _drop_axis_sidelobes(cells, values, power.shape, 10 ** (-config.sidelobe_guard_db / 10))
+    return cells[keep][: config.max_detections], noise[keep][: config.max_detections]
 
 
 def _training_mean(
     power: NDArray[np.float32], cells: NDArray, offsets: NDArray[np.int64]
 ) -> NDArray[np.float64]:
-    """Mean power of each cell's training cells (cyclic), (K,), float64."""
+    """Mean power of each cell's training cells (cyclic), (K,), float64, at least 1e-30 (an
+    echo with exact zeros around a target gives a finite SNR)."""
     _, num_doppler, num_range = power.shape
     d = np.mod(cells[:, 1:2] + offsets[None, :, 0], num_doppler)
     r = np.mod(cells[:, 2:3] + offsets[None, :, 1], num_range)
     flat = (cells[:, 0:1] * num_doppler + d) * num_range + r
-    return np.mean(np.take(power, flat), axis=1, dtype=np.float64)
+    return np.maximum(np.mean(np.take(power, flat), axis=1, dtype=np.float64), 1e-30)
 
 
 def _axis_maxima(power: NDArray[np.float32]) -> NDArray[np.bool_]:
