@@ -55,3 +55,25 @@ def spin_until(
             raise AssertionError(f"node process exited with {process.returncode}:\n{output}")
         rclpy.spin_once(node, timeout_sec=0.05)
     return condition()
+
+
+def publish_until_answered(
+    node: Node,
+    publish: Callable[[], None],
+    answered: Callable[[], bool],
+    process: subprocess.Popen | None = None,
+    *,
+    period_s: float = 0.5,
+    timeout_s: float = 30.0,
+) -> bool:
+    """Call ``publish()`` every ``period_s`` until ``answered()`` holds (bounded).
+
+    The probe's match counts say only that *its* endpoints have matched; the node's reliable,
+    volatile endpoints may match a moment later and lose what was sent before. A test that
+    needs an answer therefore repeats a message the node may safely see more than once."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        publish()
+        if spin_until(node, answered, period_s, process):
+            return True
+    return answered()

@@ -30,12 +30,14 @@ def run_sim(out, *args: str) -> dict:
 def assert_clean_exit(out, nodes: int) -> None:
     """One log per node without a traceback, and no node process left (the runner's are
     the only ones started with __node:=)."""
-    logs = list((out / "logs").glob("*.log"))
-    assert len(logs) == nodes and not any("Traceback" in p.read_text() for p in logs)
+    logs = sorted((out / "logs").glob("*.log"))
+    assert len(logs) == nodes, [p.name for p in logs]
+    for log in logs:
+        assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
     left = subprocess.run(
-        ["pgrep", "-f", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
+        ["pgrep", "-af", "rsu_isac.nodes.*__node:="], capture_output=True, text=True, check=False
     )
-    assert left.stdout.strip() == ""
+    assert left.stdout.strip() == "", left.stdout
 
 
 def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
@@ -43,8 +45,7 @@ def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
     report = run_sim(
         out, "--scenario", "seed000", "--abstraction", "measurement", "--duration", "4.0"
     )
-    assert report["slots_scored"] == 200
-    assert report["late_or_lost_commands"] == 0
+    assert report["slots_scored"] == 200 and report["late_or_lost_commands"] == 0, report
     assert report["sum_rate_bps_hz"] > 20.0  # the headless loop reaches ~25 here
     assert report["misalignment_rate"] < 0.02  # only slot 1, before any track
     assert report["angle_rmse_deg"] < 1e-3 and report["range_rmse_m"] < 0.1
@@ -54,7 +55,7 @@ def test_rsu_isac_sim_runs_200_slots_in_lockstep(tmp_path):
         "/rsu0/ekf_tracker",
         "/beamforming_policy",
     }
-    assert report["dropped_messages"] == {}
+    assert report["dropped_messages"] == {}, report
     for plot in ("rates", "tracks", "aoi_energy", "beams"):
         assert (out / f"{plot}.png").stat().st_size > 5000
     assert report["tracked_vehicle_share"] == 1.0  # from slot 2 on
@@ -70,9 +71,9 @@ def test_rsu_isac_sim_with_the_camera_schedule(tmp_path):
         out, "--scenario", "seed003", "--abstraction", "measurement", "--duration", "1.6",
         "--camera-period", "2", "--aoi-policy", "threshold",
     )  # fmt: skip
-    assert report["slots_scored"] == 80 and report["late_or_lost_commands"] == 0
+    assert report["slots_scored"] == 80 and report["late_or_lost_commands"] == 0, report
     assert {"/rsu0/camera_semantics", "/rsu0/aoi_scheduler"} <= set(report["node_latency_ms"])
-    assert report["energy_comp_j_per_slot"] > 0.0
-    assert 0.0 <= report["mean_misalignment_probability"] <= 0.1
-    assert report["dropped_messages"] == {}
+    assert report["energy_comp_j_per_slot"] > 0.0, report
+    assert 0.0 <= report["mean_misalignment_probability"] <= 0.1, report
+    assert report["dropped_messages"] == {}, report
     assert_clean_exit(out, 6)

@@ -14,7 +14,7 @@ from rsu_isac.nodes.qos import LARGE_SENSOR
 from rsu_isac.paths import scenarios_dir
 from rsu_isac.sim.world import SimConfig, Simulator
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
-from tests.ros_helpers import REPO, node_process, spin_until
+from tests.ros_helpers import REPO, node_process, publish_until_answered, spin_until
 
 pytestmark = pytest.mark.ros
 RELIABLE = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
@@ -59,15 +59,13 @@ def test_echo_to_detections_pass_through_and_malformed_input():
             radar,
         )
 
-        def publish_until_answered(msg, count):
+        def send(msg, count):
             # best-effort sensor QoS: repeat until an answer arrives (bounded)
-            for _ in range(50):
-                pub.publish(msg)
-                if spin_until(node, lambda: len(received) >= count, 0.5, radar):
-                    return True
-            return False
+            return publish_until_answered(
+                node, lambda: pub.publish(msg), lambda: len(received) >= count, radar
+            )
 
-        assert publish_until_answered(signal_msg, 1)
+        assert send(signal_msg, 1)
         detections = received[-1].detections
         polar = to_polar(sc.rsus[0].position_m, out.vehicles.position_xy, out.vehicles.velocity_xy)
         for d, v, theta in zip(
@@ -79,7 +77,7 @@ def test_echo_to_detections_pass_through_and_malformed_input():
             assert nearest.azimuth_rad == pytest.approx(theta, abs=np.radians(0.5))
             assert nearest.range_variance_m2 > 0 and nearest.azimuth_variance_rad2 > 0
 
-        assert publish_until_answered(measurement_msg, 2)
+        assert send(measurement_msg, 2)
         assert list(received[-1].detections) == list(measurement_msg.measurements)
 
         bad = RadarEcho(
@@ -107,4 +105,4 @@ def test_echo_to_detections_pass_through_and_malformed_input():
             30,
             radar,
         )
-        assert publish_until_answered(signal_msg, 3)  # still running
+        assert send(signal_msg, 3)  # still running
