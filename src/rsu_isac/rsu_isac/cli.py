@@ -11,6 +11,7 @@ import os
 import sys
 
 from rsu_isac import __version__
+from rsu_isac.allocator import keep_heap_memory
 from rsu_isac.workspace import reexec_with_ros_environment
 
 
@@ -931,6 +932,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     reexec_with_ros_environment(argv)
+    keep_heap_memory()
     return args.func(args)
 
 

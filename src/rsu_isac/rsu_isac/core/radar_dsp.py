@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from scipy import fft as sfft
 from scipy.stats import betaprime
 
-from rsu_isac.core.array import HALF_WAVELENGTH, steering_vector
+from rsu_isac.core.array import HALF_WAVELENGTH, phase_slopes, steering_vector
 from rsu_isac.core.bounds import crlb_frequency_cycles2
 from rsu_isac.core.radar import (
     radial_velocity_from_doppler_mps,
@@ -193,7 +193,7 @@ def detect(power: NDArray[np.float32], config: ProcessingConfig) -> tuple[NDArra
     alpha = cfar_threshold_factor(config.false_alarm_probability, offsets.shape[0])
     screen = power > np.float32(SCREEN_FRACTION * alpha * noise_floor(power))
     screen &= _axis_maxima(power)
-    cells = np.argwhere(screen)
+    cells = np.stack(np.unravel_index(np.flatnonzero(screen), power.shape), axis=1)
     cells = cells[_is_local_maximum(power, cells)]
     values = power[tuple(cells.T)]
     noise = _training_mean(power, cells, offsets)
@@ -288,17 +288,16 @@ def _spatial_snapshots(range_doppler: NDArray[np.complex64], d_bins, r_bins) -> 
 
 
 def music_spectrum(
-    snapshots: NDArray[np.complex64],
+    vectors: NDArray[np.complex128],
     theta: NDArray[np.float64],
     num_sources: NDArray[np.int64],
     spacing: float,
 ) -> NDArray[np.float64]:
-    """MUSIC pseudo-spectrum 1 / ||E_n^H b(theta)||^2 for each detection: snapshots
-    (K, N_r, S), theta (K, G), num_sources (K,). Forward-backward averaging of the sample
-    covariance decorrelates two coherent returns (002 uses MUSIC for the DOA)."""
-    covariance = fb_covariance(snapshots)
-    size = covariance.shape[1]
-    _, vectors = np.linalg.eigh(covariance)  # ascending eigenvalues
+    """MUSIC pseudo-spectrum 1 / ||E_n^H b(theta)||^2 for each detection: ``vectors``
+    (K, M, M) the eigenvectors of :func:`fb_covariance` (ascending eigenvalues), theta (K, G),
+    num_sources (K,); the noise subspace E_n is the first M - num_sources of them (002 uses
+    MUSIC for the DOA)."""
+    size = vectors.shape[1]
     b = steering_vector(theta, size, spacing)  # (K, G, M)
     projection = np.abs(np.conj(b) @ vectors) ** 2  # (K, G, M) onto every eigenvector
     noise_dims = np.arange(size)[None, None, :] < (size - num_sources)[:, None, None]
@@ -323,11 +322,11 @@ def fb_covariance(snapshots: NDArray[np.complex64]) -> NDArray[np.complex128]:
     return 0.5 * (r + j @ np.conj(r) @ j)
 
 
-def source_count(snapshots: NDArray[np.complex64], noise_variance: float, max_sources: int = 2):
-    """Sources per detection cell: covariance eigenvalues more than 10 dB above the noise
-    variance (the noise eigenvalues of so few snapshots spread up to about 7 dB above it)
-    and within 30 dB of the largest (the float32 cube's own floor for strong returns)."""
-    eigenvalues = np.linalg.eigvalsh(fb_covariance(snapshots))
+def source_count(eigenvalues: NDArray[np.float64], noise_variance: float, max_sources: int = 2):
+    """Sources per detection cell from the (K, M) ascending eigenvalues of
+    :func:`fb_covariance`: those more than 10 dB above the noise variance (the noise
+    eigenvalues of so few snapshots spread up to about 7 dB above it) and within 30 dB of the
+    largest (the float32 cube's own floor for strong returns)."""
     floor = np.maximum(10.0 * noise_variance, 1e-3 * eigenvalues[:, -1:])
     return np.clip(np.sum(eigenvalues > floor, axis=1), 1, max_sources)
 
@@ -348,28 +347,43 @@ def _angles(cubes: Cubes, cells: NDArray, config: ProcessingConfig, geometry: Fr
     if config.angle_method == "music":
         offsets = 2.0 * beamwidth * np.linspace(-1, 1, 161)
         cos_grid = np.clip(cos0[:, None] + offsets[None, :], -1, 1)
-        sources = source_count(snapshots, geometry.noise_variance_w)
-        spectrum = music_spectrum(snapshots, np.arccos(cos_grid), sources, spacing)
+        eigenvalues, vectors = np.linalg.eigh(fb_covariance(snapshots))
+        sources = source_count(eigenvalues, geometry.noise_variance_w)
+        spectrum = music_spectrum(vectors, np.arccos(cos_grid), sources, spacing)
     else:
-        offsets = beamwidth * np.linspace(-1, 1, 81)
-        cos_grid = np.clip(cos0[:, None] + offsets[None, :], -1, 1)
-        b = steering_vector(np.arccos(cos_grid), nr, spacing)  # (K, G, N_r)
-        spectrum = np.abs(np.einsum("kgm,km->kg", np.conj(b), snapshots[:, :, 4])) ** 2
+        cos_grid, spectrum = _scan(snapshots[:, :, 4], cos0, beamwidth, 81, spacing)
         sources = np.ones(cells.shape[0], dtype=int)
-    pairs = []
-    for k in range(cells.shape[0]):
-        for p in _peaks(spectrum[k], int(sources[k])):
-            cos_peak = _interpolate(cos_grid[k], spectrum[k], p)
-            if config.angle_method == "music":  # the pseudo-spectrum is too sharp for one
-                step = cos_grid[k, 1] - cos_grid[k, 0]  # parabola: zoom in once
-                fine = np.clip(cos_peak + step * np.linspace(-1, 1, 41), -1, 1)
-                values = music_spectrum(
-                    snapshots[k : k + 1], np.arccos(fine)[None, :], sources[k : k + 1], spacing
-                )[0]
-                cos_peak = _interpolate(fine, values, int(np.argmax(values)))
-            pairs.append((k, cos_peak))
+    pairs = [(k, p) for k in range(cells.shape[0]) for p in _peaks(spectrum[k], int(sources[k]))]
     index = np.array([k for k, _ in pairs], dtype=int)
-    return index, np.arccos(np.clip([c for _, c in pairs], -1.0, 1.0))
+    cos_peak = np.array([_interpolate(cos_grid[k], spectrum[k], p) for k, p in pairs])
+    if config.angle_method == "music":  # the pseudo-spectrum is too sharp for one parabola:
+        step = cos_grid[index, 1] - cos_grid[index, 0]  # zoom in once, every peak together
+        fine = np.clip(cos_peak[:, None] + step[:, None] * np.linspace(-1, 1, 41), -1, 1)
+        values = music_spectrum(vectors[index], np.arccos(fine), sources[index], spacing)
+        cos_peak = np.array(
+            [_interpolate(f, v, int(np.argmax(v))) for f, v in zip(fine, values, strict=True)]
+        )
+    return index, np.arccos(np.clip(cos_peak, -1.0, 1.0))
+
+
+def _scan(
+    snapshots: NDArray[np.complex64],
+    cos0: NDArray[np.float64],
+    half_width: float,
+    points: int,
+    spacing: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Spatial matched filter |b^H(theta) x_k|^2 of (K, N_r) snapshots on ``points`` uniform
+    cos(theta) values over cos0_k +- ``half_width`` (the window moved inside [-1, 1] where it
+    would stick out). b(c + u) is b(c) times a phase ramp in u (eq. (4) of 000), so one
+    (K, N_r) x (N_r, G) product scans every detection. Returns (cos grid, spectrum), (K, G)."""
+    half_width = min(half_width, 1.0)
+    offsets = half_width * np.linspace(-1.0, 1.0, points)
+    centre = np.clip(cos0, -1.0 + half_width, 1.0 - half_width)
+    slope = phase_slopes(snapshots.shape[1], spacing)
+    derotated = np.exp(1j * centre[:, None] * slope[None, :]) * snapshots
+    spectrum = np.abs(derotated @ np.exp(1j * np.outer(slope, offsets))) ** 2 / slope.size
+    return centre[:, None] + offsets[None, :], spectrum
 
 
 def _peaks(values: NDArray[np.float64], count: int) -> list[int]:
@@ -398,10 +412,7 @@ def _matched_filter_angle(derotated, r_ref, d_ref, theta0, spacing) -> NDArray[n
     partial = derotated.reshape(nr * num_symbols, num_sc) @ e_range.astype(np.complex64)
     snapshots = np.einsum("mlk,lk->km", partial.reshape(nr, num_symbols, -1), e_doppler)
     cos0 = np.cos(theta0)
-    offsets = 0.2 / (nr * spacing) * np.linspace(-1, 1, 41)
-    cos_grid = np.clip(cos0[:, None] + offsets[None, :], -1, 1)
-    b = steering_vector(np.arccos(cos_grid), nr, spacing)
-    spectrum = np.abs(np.einsum("kgm,km->kg", np.conj(b), snapshots)) ** 2
+    cos_grid, spectrum = _scan(snapshots, cos0, 0.2 / (nr * spacing), 41, spacing)
     best = [
         _interpolate(cos_grid[k], spectrum[k], int(np.argmax(spectrum[k])))
         for k in range(cos0.size)

@@ -1,6 +1,7 @@
-"""The common ``main`` of every node: init, build (parameter errors end the process with
-one line naming the parameter, exit status 2), spin until shut down or until the node sets
-``done``, then ``close()`` if it has one."""
+"""The common ``main`` of every node: keep freed memory in the heap
+(:mod:`rsu_isac.allocator`), init, build (parameter errors end the process with one line
+naming the parameter, exit status 2), spin until shut down or until the node sets ``done``,
+then ``close()`` if it has one."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
+from rsu_isac.allocator import keep_heap_memory
 from rsu_isac.nodes.params import ParameterError
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -> None:
+    keep_heap_memory()
     try:
         with rclpy.init(args=args):
             try:
