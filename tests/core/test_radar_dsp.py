@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from rsu_isac.core.array import steering_vector
 from rsu_isac.core.radar_dsp import (
     ProcessingConfig,
+    _scan,
     cfar_threshold_factor,
     detect,
     process_frame,
@@ -92,3 +94,17 @@ def test_empty_frame_gives_no_detections():
     samples, symbols = synthetic_frame(rng, [])
     d = process_frame(samples, symbols, GEOMETRY, ProcessingConfig(false_alarm_probability=1e-9))
     assert len(d) == 0
+
+
+@pytest.mark.parametrize("cos0", [0.3, -0.98, 0.999])
+def test_angle_scan_equals_the_steering_vector_matched_filter(cos0):
+    """_scan's one-product spectrum against |b^H(theta) x|^2 built from steering vectors at
+    each grid angle, also where the window is moved inside [-1, 1] (near endfire)."""
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(2, 32)) + 1j * rng.normal(size=(2, 32))).astype(np.complex64)
+    centre = np.array([cos0, 0.1])
+    grid, spectrum = _scan(x, centre, 1 / 16, 81, 0.5)
+    assert np.all(np.abs(grid) <= 1 + 1e-12) and np.all(grid[:, 0] <= centre)
+    b = steering_vector(np.arccos(grid), 32, 0.5)  # (2, 81, 32)
+    direct = np.abs(np.einsum("kgm,km->kg", np.conj(b), x.astype(complex))) ** 2
+    np.testing.assert_allclose(spectrum, direct, rtol=1e-5)
