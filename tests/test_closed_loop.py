@@ -66,8 +66,9 @@ def test_unknown_names_fail_with_the_valid_ones(seed000, config, message):
 
 def test_camera_schedules_in_the_003_setting():
     """seed003 at RF SNR 20 dB, 150 slots: the camera refreshes tracks (vision_only every
-    slot, threshold less often) and the threshold schedule costs less camera energy than
-    vision_only while its mean modelled misalignment stays below Gamma_misa."""
+    slot, threshold less often), the threshold schedule costs less camera energy than
+    vision_only while its mean modelled misalignment stays below Gamma_misa, and radar alone
+    keeps its vehicles by recovery sweeps."""
     from rsu_isac.experiments.aoi_energy import run
 
     scenario = load_named_scenario("seed003", scenarios_dir())
@@ -79,5 +80,6 @@ def test_camera_schedules_in_the_003_setting():
     assert threshold.energy_comp_j < 0.6 * vision.energy_comp_j
     assert threshold.mean_misalignment_probability <= scenario.aoi.max_misalignment
     assert radar.energy_comp_j == 0.0
-    # the camera lowers the measured misalignment against radar alone
-    assert vision.misalignment_rate <= radar.misalignment_rate
+    # at 20 dB the radar alone keeps the beams: the recovery sweeps find the vehicles its
+    # beams miss (new arrivals included), so few vehicle-slots are misaligned
+    assert radar.misalignment_rate < 0.1 and radar.sum_rate_bps_hz > 0.9 * vision.sum_rate_bps_hz

@@ -132,7 +132,9 @@ def test_tracks_camera_time_jump_and_malformed_input():
         assert send(frames[0][0])
         fresh = received[-1].tracks
         assert len(fresh) == 3  # confirmed at once: the detections are far above 20 dB
-        assert all(t.status == Track.STATUS_CONFIRMED and t.hits == 1 for t in fresh)
+        assert all(t.status == Track.STATUS_CONFIRMED and t.hits == 1 for t in fresh), [
+            (t.status, t.hits, t.id) for t in fresh
+        ]
         assert min(t.id for t in fresh) > max(old_ids)
 
 

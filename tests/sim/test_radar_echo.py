@@ -7,10 +7,17 @@ import numpy as np
 import pytest
 
 from rsu_isac.core.array import steering_vector
+from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.core.units import SPEED_OF_LIGHT_MPS
 from rsu_isac.paths import scenarios_dir
-from rsu_isac.sim.radar_echo import Targets, synthesize_measurements, synthesize_ofdm_echo
+from rsu_isac.sim.radar_echo import (
+    Measurements,
+    Targets,
+    strongest_per_vehicle,
+    synthesize_measurements,
+    synthesize_ofdm_echo,
+)
 
 
 def scenario_with_noise(noise_dbm: float):
@@ -105,3 +112,19 @@ def test_measurement_errors_follow_reported_variances():
     for z in (np.array(z_range), np.array(z_angle)):
         assert abs(np.mean(z)) < 0.1
         assert np.std(z) == pytest.approx(1.0, abs=0.06)
+
+
+def test_strongest_per_vehicle_keeps_each_vehicles_best_dwell():
+    def dwell(vehicles, snrs, beam):
+        n = len(vehicles)
+        values = [np.asarray(snrs, float)] * 9
+        detections = Detections(*values[:5], np.asarray(snrs, float), *values[6:])
+        return Measurements(detections, np.asarray(vehicles), np.full(n, beam))
+
+    merged = strongest_per_vehicle(
+        [dwell([2, 0], [5.0, 30.0], 0), dwell([0, 1, 2], [40.0, 9.0, 1.0], 3)]
+    )
+    assert merged.vehicle_index.tolist() == [0, 1, 2]
+    assert merged.detections.snr_db.tolist() == [40.0, 9.0, 5.0]
+    assert merged.beam_index.tolist() == [3, 3, 0]
+    assert len(strongest_per_vehicle([dwell([], [], 0)]).detections) == 0

@@ -117,7 +117,10 @@ def sim_cases() -> list[Case]:
             cases.append(Case(f"traffic step, {engine}, ~{count} vehicles", 20.0, run, close))
     sc = load_named_scenario("seed004", scenarios_dir())
     for abstraction in ("signal", "measurement"):
-        sim = Simulator(sc, SimConfig(abstraction=abstraction, seed=0, camera_period_slots=0))
+        config = SimConfig(
+            abstraction=abstraction, seed=0, camera_period_slots=0, beam_recovery=False
+        )
+        sim = Simulator(sc, config)
         for _ in range(150):  # fill the highway (about 20 vehicles)
             sim.step()
         vehicles = sim.engine.vehicles()
@@ -145,7 +148,8 @@ def radar_cases() -> list[Case]:
     from rsu_isac.sim.world import SimConfig, Simulator
 
     sc = load_named_scenario("seed004", scenarios_dir())
-    sim = Simulator(sc, SimConfig(abstraction="signal", seed=0, camera_period_slots=0))
+    config = SimConfig(abstraction="signal", seed=0, camera_period_slots=0, beam_recovery=False)
+    sim = Simulator(sc, config)  # the isotropic pattern lights the road: no recovery beams
     for _ in range(150):
         out = sim.step()
     sim.close()

@@ -226,11 +226,19 @@ def highway(
     confirm_hits: int = TrackerConfig.confirm_hits,
 ) -> HighwayResult:
     """Track the simulator's traffic at RSU 0 for ``slots`` slots (after ``warmup_slots`` of
-    traffic without tracking, so that the road is filled)."""
+    traffic without tracking, so that the road is filled). The road stays lit by the
+    isotropic sensing pattern (no beams, so no recovery sweeps): the tracker alone is
+    measured."""
     drop_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     sim = Simulator(
         scenario,
-        SimConfig(engine=engine, abstraction="measurement", seed=seed, camera_period_slots=0),
+        SimConfig(
+            engine=engine,
+            abstraction="measurement",
+            seed=seed,
+            camera_period_slots=0,
+            beam_recovery=False,
+        ),
     )
     config = TrackerConfig(motion_model=motion_model, confirm_hits=confirm_hits)
     tracker = Tracker.for_scenario(scenario, 0, config, seed)

@@ -112,6 +112,13 @@ class TrafficSim(Node):
             0.0,
             1.0,
         )
+        recovery = declare(
+            self,
+            "beam_recovery",
+            True,
+            "a misaligned vehicle is swept for (003 E_recovery): the sweep's best beam joins "
+            "the slot's radar frame",
+        )
         self.sim = Simulator(
             self.scenario,
             SimConfig(
@@ -120,6 +127,7 @@ class TrafficSim(Node):
                 seed=self.scenario.seed if seed < 0 else seed,
                 camera_period_slots=camera_period,
                 misalignment_gain=misalignment,
+                beam_recovery=recovery,
             ),
         )
         self.diagnostics = NodeDiagnostics(self)

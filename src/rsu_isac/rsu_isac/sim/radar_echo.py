@@ -17,7 +17,8 @@ Bistatic geometry (002's transmit and receive RSUs) generalises the monostatic o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -182,3 +183,19 @@ def synthesize_measurements(
         azimuth_variance_rad2=var_theta[idx],
     )
     return Measurements(detections, idx, lit[idx])
+
+
+def strongest_per_vehicle(parts: Sequence[Measurements]) -> Measurements:
+    """Several dwells' measurements of the same vehicles merged: each detected vehicle once,
+    by its highest-SNR detection, in vehicle order."""
+    detections = Detections(
+        *(
+            np.concatenate([getattr(p.detections, f.name) for p in parts])
+            for f in fields(Detections)
+        )
+    )
+    vehicle = np.concatenate([p.vehicle_index for p in parts])
+    beam = np.concatenate([p.beam_index for p in parts])
+    order = np.lexsort((-detections.snr_db, vehicle))  # by vehicle, strongest first
+    first = order[np.r_[True, vehicle[order][1:] != vehicle[order][:-1]]] if order.size else order
+    return Measurements(detections.subset(first), vehicle[first], beam[first])

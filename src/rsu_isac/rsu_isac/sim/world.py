@@ -1,17 +1,20 @@
 """The simulated road, slot by slot: traffic, true channels, link score, radar echoes and
-camera frames, with the beams last commanded. Used by the ``traffic_sim`` node and by the
+camera frames, with the beams last commanded (and the recovery sweep's beams for the
+vehicles they missed). Used by the ``traffic_sim`` node and by the
 headless closed loop; ROS-free."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_SENSING, BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
+from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.sim.camera import mast_camera, render
 from rsu_isac.sim.link import ChannelModel, LinkScore, score_link
@@ -19,6 +22,7 @@ from rsu_isac.sim.radar_echo import (
     Measurements,
     OfdmFrame,
     Targets,
+    strongest_per_vehicle,
     synthesize_measurements,
     synthesize_ofdm_echo,
 )
@@ -35,6 +39,9 @@ class SimConfig:
     seed: int = 0
     camera_period_slots: int = 5  # 0 = no camera
     misalignment_gain: float = 0.5  # beam gain below which a vehicle counts as misaligned
+    # a vehicle misaligned in a slot is swept for, as 003's E_recovery (eq. (5)) pays for:
+    # the echoes of that slot carry :func:`recovery_beams`
+    beam_recovery: bool = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,39 @@ def omni_beams(scenario: Scenario) -> BeamSet:
     )
 
 
+def recovery_beams(
+    scenario: Scenario, vehicles: VehicleStates, misaligned: NDArray[np.bool_]
+) -> BeamSet:
+    """The outcome of an exhaustive beam sweep for each ``misaligned`` vehicle (003 Sec. II-B:
+    beam failure recovery, E_recovery of eq. (5)): from every transmitting RSU, the beam of
+    the N_t-beam DFT codebook (cos theta_i = -1 + (2 i + 1) / N_t) nearest the vehicle's true
+    angle, at full power. The echoes of the slot the failure happened in carry them (see
+    :meth:`Simulator.echo`), so the RSU's tracker finds the vehicle again."""
+    n = scenario.radio.array.num_tx_antennas
+    spacing = scenario.radio.array.spacing_wavelengths
+    lost = np.flatnonzero(misaligned)
+    tx = [i for i, r in enumerate(scenario.rsus) if r.role != "receive"]
+    if lost.size == 0 or not tx:
+        return BeamSet.empty(n)
+    angles = []
+    for r in tx:
+        rsu = scenario.rsus[r]
+        theta = to_polar(
+            rsu.position_m, vehicles.position_xy[lost], vehicles.velocity_xy[lost]
+        ).theta_rad
+        codeword = np.clip(np.floor((np.cos(theta) + 1.0) * n / 2.0), 0, n - 1)
+        angles.append(np.arccos(-1.0 + (2.0 * codeword + 1.0) / n))
+    angle = np.concatenate(angles)
+    return BeamSet(
+        steering_vector(angle, n, spacing),
+        np.full(angle.size, scenario.radio.max_power_w),
+        np.repeat(tx, lost.size),
+        np.full(angle.size, KIND_SENSING),
+        np.zeros(angle.size, int),
+        angle,
+    )
+
+
 class Simulator:
     """Closed-loop road simulator; call :meth:`apply` with new beams, :meth:`step` per slot."""
 
@@ -109,7 +149,12 @@ class Simulator:
         self._rows = self._channel.rows(vehicles)
         self._vehicles = vehicles
         link = self.score(self.beams)
-        echoes = [self.echo(r, vehicles) for r in self._receivers()]
+        recovery = (
+            recovery_beams(self.scenario, vehicles, link.misaligned)
+            if self.config.beam_recovery
+            else BeamSet.empty(self.beams.weights.shape[1])
+        )
+        echoes = [self.echo(r, vehicles, recovery) for r in self._receivers()]
         image = None
         if self.camera is not None and self.slot % self.config.camera_period_slots == 0:
             image = self.capture()
@@ -151,21 +196,34 @@ class Simulator:
                 pairs.append((i, tx))
         return pairs
 
-    def echo(self, pair: tuple[int, int], vehicles: VehicleStates) -> Echo:
+    def echo(
+        self, pair: tuple[int, int], vehicles: VehicleStates, recovery: BeamSet | None = None
+    ) -> Echo:
         """The echo the receiving RSU of ``pair`` = (receiver, illuminator) gets from
-        ``vehicles`` with the current beams."""
+        ``vehicles`` with the current beams and the illuminator's ``recovery`` sweep beams.
+        In the OFDM frame the sweep beams simply add (the processing separates echoes in
+        range, Doppler and angle); at the measurement level each is a dwell of its own (000's
+        SINR of eq. (7) would count them as each other's interference, which the beams of a
+        sequential sweep are not) and a vehicle keeps its strongest detection."""
         rx, tx = pair
         sc = self.scenario
         mine = self.beams.rsu_index == tx
         weights, powers = self.beams.weights[mine], self.beams.powers_w[mine]
+        if recovery is None:
+            recovery = BeamSet.empty(weights.shape[1])
+        sweep = recovery.rsu_index == tx
+        sweep_weights, sweep_powers = recovery.weights[sweep], recovery.powers_w[sweep]
         rx_xy, tx_xy = sc.rsus[rx].position_m, sc.rsus[tx].position_m
         kappa = np.full(len(vehicles), sc.radar.kappa)
         if self.config.abstraction == "measurement":
             targets = Targets.build(
                 sc, tx_xy, rx_xy, vehicles.position_xy, vehicles.velocity_xy, kappa
             )
-            meas = synthesize_measurements(self._radar_rng, sc, targets, weights, powers)
-            return Echo(rx, None, meas)
+            dwells = [synthesize_measurements(self._radar_rng, sc, targets, weights, powers)]
+            for j, (w, p) in enumerate(zip(sweep_weights, sweep_powers, strict=True)):
+                found = synthesize_measurements(self._radar_rng, sc, targets, w[None], p[None])
+                dwells.append(replace(found, beam_index=found.beam_index + len(powers) + j))
+            return Echo(rx, None, strongest_per_vehicle(dwells))
         clutter_xy = np.array([c.position_m for c in sc.clutter]).reshape(-1, 2)
         clutter_kappa = np.array([complex(*c.reflection) for c in sc.clutter])
         positions = np.vstack([vehicles.position_xy, clutter_xy])
@@ -173,5 +231,11 @@ class Simulator:
         targets = Targets.build(
             sc, tx_xy, rx_xy, positions, velocities, np.concatenate([kappa, clutter_kappa])
         )
-        frame = synthesize_ofdm_echo(self._radar_rng, sc, targets, weights, powers)
+        frame = synthesize_ofdm_echo(
+            self._radar_rng,
+            sc,
+            targets,
+            np.vstack([weights, sweep_weights]),
+            np.concatenate([powers, sweep_powers]),
+        )
         return Echo(rx, frame, None)
