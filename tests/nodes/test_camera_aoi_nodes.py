@@ -3,6 +3,7 @@ mounting pose become road-plane detections at the vehicles (whole road, or only 
 scheduled regions), tracks become a schedule and an AoI state, malformed input is counted
 and dropped, and bad parameters stop the node with a named error."""
 
+import copy
 import subprocess
 import sys
 
@@ -15,9 +16,11 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.nodes.convert import (
+    MalformedMessageError,
     camera_info_msg,
     camera_pose_msg,
     image_to_msg,
+    regions_from_msg,
     sim_time,
     tracks_to_msg,
 )
@@ -140,7 +143,12 @@ def test_aoi_scheduler_schedules_every_track_for_vision_only():
     assert len(confirmed) == 4
     assert schedules[0].camera_on and sorted(schedules[0].track_ids) == sorted(confirmed)
     assert states[0].energy_comp_j == 40.0  # a whole-road frame: 003's 40 J of vision-only
-    assert len(schedules[0].region_centers) == 5  # 4 tracks and the whole-road scan
+    assert schedules[0].scan and len(schedules[0].region_centers) == 5  # 4 tracks, the road
+    wrong = copy.deepcopy(schedules[0])
+    wrong.scan = False  # then 5 regions for 4 tracks
+    with pytest.raises(MalformedMessageError, match="5 regions for 4 scheduled tracks"):
+        regions_from_msg(wrong)
+    assert len(regions_from_msg(schedules[0])) == 5
 
 
 def test_bad_parameters_stop_with_a_named_error():

@@ -112,10 +112,8 @@ class CameraSemantics(Node):
         except MalformedMessageError as exc:
             self.diagnostics.drop("aoi/schedule", str(exc))
             return
-        # the frame's E_comp; a scan slot lists the whole-road region after the tracks' ones
         scheduled = np.ones(len(msg.track_ids), dtype=bool)
-        scan = len(msg.region_radii_m) > len(msg.track_ids)
-        self._frame_energy_j = frame_energy_j(scheduled, scan, self.scenario.aoi)
+        self._frame_energy_j = frame_energy_j(scheduled, msg.scan, self.scenario.aoi)
         self._camera_on = msg.camera_on
 
     def _on_image(self, msg: Image) -> None:

@@ -506,6 +506,7 @@ def schedule_to_msgs(
         slot=schedule.slot,
         policy=schedule.policy,
         camera_on=schedule.camera_on,
+        scan=schedule.scan,
         track_ids=[int(i) for i in schedule.track_id[schedule.scheduled]],
         region_centers=[
             Point(x=float(x), y=float(y), z=0.0) for x, y in schedule.region_centres_xy
@@ -537,9 +538,17 @@ def schedule_to_msgs(
 
 
 def regions_from_msg(msg: AoiSchedule) -> list[Region]:
+    """The camera regions of a schedule: one per scheduled track, then the whole road on a
+    scan slot."""
     if len(msg.region_centers) != len(msg.region_radii_m):
         raise MalformedMessageError(
             f"{len(msg.region_centers)} region centres but {len(msg.region_radii_m)} radii"
+        )
+    expected = len(msg.track_ids) + int(msg.scan)
+    if len(msg.region_radii_m) != expected:
+        raise MalformedMessageError(
+            f"{len(msg.region_radii_m)} regions for {len(msg.track_ids)} scheduled tracks"
+            + (" and the whole-road scan" if msg.scan else "")
         )
     regions = [
         Region((c.x, c.y), float(r))
