@@ -267,12 +267,7 @@ def _refine(profiles: NDArray[np.complex64], start: NDArray[np.float64], sign: f
     centre = np.round(start * REFINE_OVERSAMPLING).astype(int)
     window = centre[:, None] + np.arange(-half, half + 1)[None, :]  # (K, W) fine bins
     values = np.take_along_axis(spectrum, np.mod(window, padded), axis=1)
-    best = np.clip(np.argmax(values, axis=1), 1, window.shape[1] - 2)
-    rows = np.arange(best.size)
-    left, mid, right = values[rows, best - 1], values[rows, best], values[rows, best + 1]
-    denom = left - 2 * mid + right
-    offset = np.where(denom != 0, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
-    return (window[rows, best] + np.clip(offset, -1, 1)) / REFINE_OVERSAMPLING
+    return _interpolate(window, values, np.argmax(values, axis=1)) / REFINE_OVERSAMPLING
 
 
 def _spatial_snapshots(range_doppler: NDArray[np.complex64], d_bins, r_bins) -> NDArray:
@@ -353,16 +348,16 @@ def _angles(cubes: Cubes, cells: NDArray, config: ProcessingConfig, geometry: Fr
     else:
         cos_grid, spectrum = _scan(snapshots[:, :, 4], cos0, beamwidth, 81, spacing)
         sources = np.ones(cells.shape[0], dtype=int)
-    pairs = [(k, p) for k in range(cells.shape[0]) for p in _peaks(spectrum[k], int(sources[k]))]
-    index = np.array([k for k, _ in pairs], dtype=int)
-    cos_peak = np.array([_interpolate(cos_grid[k], spectrum[k], p) for k, p in pairs])
+    pairs = np.array(
+        [(k, p) for k in range(cells.shape[0]) for p in _peaks(spectrum[k], int(sources[k]))]
+    )
+    index = pairs[:, 0]
+    cos_peak = _interpolate(cos_grid[index], spectrum[index], pairs[:, 1])
     if config.angle_method == "music":  # the pseudo-spectrum is too sharp for one parabola:
         step = cos_grid[index, 1] - cos_grid[index, 0]  # zoom in once, every peak together
         fine = np.clip(cos_peak[:, None] + step[:, None] * np.linspace(-1, 1, 41), -1, 1)
         values = music_spectrum(vectors[index], np.arccos(fine), sources[index], spacing)
-        cos_peak = np.array(
-            [_interpolate(f, v, int(np.argmax(v))) for f, v in zip(fine, values, strict=True)]
-        )
+        cos_peak = _interpolate(fine, values, np.argmax(values, axis=1))
     return index, np.arccos(np.clip(cos_peak, -1.0, 1.0))
 
 
@@ -394,13 +389,18 @@ def _peaks(values: NDArray[np.float64], count: int) -> list[int]:
     return [int(i) for i in interior[np.argsort(-values[interior])][:count]]
 
 
-def _interpolate(grid: NDArray[np.float64], values: NDArray[np.float64], i: int) -> float:
-    """Parabolic interpolation of a peak at grid index i."""
-    i = int(np.clip(i, 1, grid.size - 2))
-    left, mid, right = values[i - 1], values[i], values[i + 1]
+def _interpolate(
+    grid: NDArray[np.float64], values: NDArray[np.float64], index: NDArray[np.int64]
+) -> NDArray[np.float64]:
+    """Parabolic interpolation of one peak per row: the vertex of the parabola through the
+    values at ``index`` (K,) and its two neighbours on the (K, G) ``grid`` (uniform per row),
+    moved at most one step."""
+    i = np.clip(index, 1, grid.shape[1] - 2)
+    rows = np.arange(i.size)
+    left, mid, right = values[rows, i - 1], values[rows, i], values[rows, i + 1]
     denom = left - 2 * mid + right
-    offset = 0.5 * (left - right) / denom if denom != 0 else 0.0
-    return float(grid[i] + np.clip(offset, -1, 1) * (grid[i + 1] - grid[i]))
+    offset = np.where(denom != 0, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
+    return grid[rows, i] + np.clip(offset, -1, 1) * (grid[rows, i + 1] - grid[rows, i])
 
 
 def _matched_filter_angle(derotated, r_ref, d_ref, theta0, spacing) -> NDArray[np.float64]:
@@ -413,10 +413,7 @@ def _matched_filter_angle(derotated, r_ref, d_ref, theta0, spacing) -> NDArray[n
     snapshots = np.einsum("mlk,lk->km", partial.reshape(nr, num_symbols, -1), e_doppler)
     cos0 = np.cos(theta0)
     cos_grid, spectrum = _scan(snapshots, cos0, 0.2 / (nr * spacing), 41, spacing)
-    best = [
-        _interpolate(cos_grid[k], spectrum[k], int(np.argmax(spectrum[k])))
-        for k in range(cos0.size)
-    ]
+    best = _interpolate(cos_grid, spectrum, np.argmax(spectrum, axis=1))
     return np.arccos(np.clip(best, -1.0, 1.0))
 
 
