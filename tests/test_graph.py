@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from rsu_isac.graph import GraphOptions, node_graph
+from rsu_isac.graph import GraphOptions, node_environment, node_graph
 from rsu_isac.launch_support import ARGUMENTS, graph_options
 from rsu_isac.paths import config_dir
 from tests.ros_helpers import REPO
@@ -56,3 +56,10 @@ def test_launch_files_build_their_nodes_from_the_graph_description(file, graph):
     assert len(calls) == 1 and calls[0].args[0].value == graph
     text = ast.unparse(tree)
     assert "for name, (default, text) in ARGUMENTS.items()" in text
+
+
+def test_node_processes_run_openblas_on_one_thread_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert node_environment() == {"OPENBLAS_NUM_THREADS": "1"}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert node_environment() == {"OPENBLAS_NUM_THREADS": "2"}

@@ -11,6 +11,7 @@ node's output goes to ``<out>/logs/<node>.log``; a traceback there fails the run
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from rsu_isac.bags.play import BagPlayer
 from rsu_isac.bags.record import BagRecorder
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.graph import GraphOptions, NodeSpec, node_graph
+from rsu_isac.graph import GraphOptions, NodeSpec, node_environment, node_graph
 from rsu_isac.nodes.qos import LATCHED
 from rsu_isac.paths import config_dir
 from rsu_isac.report import RunRecord, TrackSnapshot, write_report
@@ -145,6 +146,7 @@ def _start(spec: NodeSpec, logs: Path, stack: ExitStack) -> subprocess.Popen:
     )
     process = subprocess.Popen(
         [sys.executable, "-m", spec.module, *spec.ros_args(config_dir())],
+        env={**os.environ, **node_environment()},
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rsu_isac.core.scenario import resolve_scenario
-from rsu_isac.graph import GraphOptions, NodeSpec, node_graph
+from rsu_isac.graph import GraphOptions, NodeSpec, node_environment, node_graph
 
 # name -> (default, description), in the order ``ros2 launch -s`` shows them
 ARGUMENTS = {
@@ -59,6 +59,7 @@ def launch_nodes(graph: str, context, config_dir: Path) -> list:
             name=spec.name,
             namespace=spec.namespace or None,
             parameters=[str(config_dir / spec.params_file), dict(spec.overrides)],
+            additional_env=node_environment(),
             output="screen",
             emulate_tty=True,
         )
