@@ -152,7 +152,7 @@ class Simulator:
         recovery = (
             recovery_beams(self.scenario, vehicles, link.misaligned)
             if self.config.beam_recovery
-            else BeamSet.empty(self.beams.weights.shape[1])
+            else None
         )
         echoes = [self.echo(r, vehicles, recovery) for r in self._receivers()]
         image = None
