@@ -6,7 +6,7 @@ Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receivi
 Subscribes beamforming/command. In lockstep mode it waits, after each slot, for the command
 of the next slot whenever a command publisher exists (bounded by lockstep_timeout_s), so a
 closed-loop run is deterministic; it also holds slot 1 until a command publisher appears
-(at most startup_wait_s), like a simulator that starts paused.
+and STARTUP_SETTLE_S more (at most startup_wait_s), like a simulator that starts paused.
 """
 
 from __future__ import annotations
@@ -44,6 +44,13 @@ from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, 
 ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
 FLUSH_TIMEOUT_S = 5.0  # longest wait at shutdown for readers to acknowledge the last samples
+
+
+# The paused start holds slot 1 this much longer once the simulator's own endpoints have
+# matched: the policy's reliable, volatile command writer matches the simulator's reader a
+# moment after the reader matched it, and drops the commands it sends before (seen once in
+# CI: the command for slot 2 lost, 1 late command in 200 slots).
+STARTUP_SETTLE_S = 1.0
 
 
 class TrafficSim(Node):
@@ -138,6 +145,7 @@ class TrafficSim(Node):
         self._policy = "none"
         self._wait_started: float | None = None
         self._created = time.monotonic()
+        self._matched_at: float | None = None  # when the paused start saw every endpoint
 
         self._clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
         self._truth_pub = self.create_publisher(VehicleStateArray, "sim/ground_truth", RELIABLE)
@@ -196,13 +204,8 @@ class TrafficSim(Node):
         """Lockstep: hold the next slot until its command arrives (bounded)."""
         if not self.lockstep:
             return False
-        if self.sim.slot == 0:  # paused start: let the policy and the radar nodes connect
-            unmatched = (
-                self._command_sub.get_publisher_count() == 0
-                or any(pub.get_subscription_count() == 0 for pub in self._echo_pubs.values())
-                or any(pub.get_subscription_count() == 0 for pub in self._startup_pubs)
-            )
-            return time.monotonic() - self._created < self.startup_wait_s and unmatched
+        if self.sim.slot == 0:
+            return self._paused()
         # the graph is queried only while the next slot's command is missing
         if self._command_slot >= self.sim.slot + 1 or self._command_sub.get_publisher_count() == 0:
             return False
@@ -217,6 +220,24 @@ class TrafficSim(Node):
             "keeping the previous beams"
         )
         return False
+
+    def _paused(self) -> bool:
+        """Before slot 1: hold until the policy and the radar nodes are connected and
+        STARTUP_SETTLE_S has passed since (at most startup_wait_s in all)."""
+        now = time.monotonic()
+        if now - self._created >= self.startup_wait_s:
+            return False
+        unmatched = (
+            self._command_sub.get_publisher_count() == 0
+            or any(pub.get_subscription_count() == 0 for pub in self._echo_pubs.values())
+            or any(pub.get_subscription_count() == 0 for pub in self._startup_pubs)
+        )
+        if unmatched:
+            self._matched_at = None
+            return True
+        if self._matched_at is None:
+            self._matched_at = now
+        return now - self._matched_at < STARTUP_SETTLE_S
 
     def _tick(self) -> None:
         if self.done or self._waiting_for_command():
