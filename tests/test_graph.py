@@ -1,12 +1,15 @@
 """The one graph description: what `rsu-isac sim` starts is what the launch files start."""
 
 import ast
+from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+from rsu_isac.core.scenario import load_named_scenario, scenario_names
 from rsu_isac.graph import GraphOptions, node_environment, node_graph
 from rsu_isac.launch_support import ARGUMENTS, graph_options
-from rsu_isac.paths import config_dir
+from rsu_isac.paths import config_dir, scenarios_dir
 from tests.ros_helpers import REPO
 
 
@@ -26,6 +29,9 @@ def test_sim_graph_of_two_rsus():
     for spec in specs:
         assert (config_dir() / spec.params_file).is_file()
         assert spec.overrides.get("use_sim_time", False) == (spec.name != "traffic_sim")
+    # the radar of each RSU at (0, +-30) m processes out to the highway's far corner
+    # (+-30, -+5) m: sqrt(30^2 + 35^2) = 46.1 m
+    assert specs[2].overrides["max_range_m"] == pytest.approx(46.098, abs=1e-3)
     tracker = specs[3]
     assert tracker.overrides["rsu"] == "rsu1" and tracker.overrides["scenario"] == "seed004"
     args = tracker.ros_args(config_dir())
@@ -58,8 +64,41 @@ def test_launch_files_build_their_nodes_from_the_graph_description(file, graph):
     assert "for name, (default, text) in ARGUMENTS.items()" in text
 
 
-def test_node_processes_run_openblas_on_one_thread_unless_told_otherwise(monkeypatch):
+def test_node_processes_get_one_openblas_thread_and_the_dds_profile_unless_told(monkeypatch):
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    assert node_environment() == {"OPENBLAS_NUM_THREADS": "1"}
+    monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+    env = node_environment()
+    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    assert Path(env["FASTDDS_DEFAULT_PROFILES_FILE"]) == config_dir() / "fastdds.xml"
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
-    assert node_environment() == {"OPENBLAS_NUM_THREADS": "2"}
+    monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/elsewhere.xml")
+    assert node_environment() == {
+        "OPENBLAS_NUM_THREADS": "2",
+        "FASTDDS_DEFAULT_PROFILES_FILE": "/elsewhere.xml",
+    }
+
+
+def test_dds_profile_segment_holds_the_frames_in_flight():
+    """The default participant's shared-memory segment holds what the simulator of the
+    largest shipped setting keeps in flight: two radar frames (keep-last-2) per receiving
+    RSU and two camera frames, as float32 pairs / BGR bytes."""
+    ns = {"f": "http://www.eprosima.com"}
+    root = ElementTree.parse(config_dir() / "fastdds.xml").getroot()
+    profile = root.find("f:profiles/f:participant[@is_default_profile='true']", ns)
+    used = [e.text for e in profile.findall("f:rtps/f:userTransports/f:transport_id", ns)]
+    assert profile.find("f:rtps/f:useBuiltinTransports", ns).text == "false"
+    kinds = {
+        d.find("f:transport_id", ns).text: d
+        for d in root.findall("f:profiles/f:transport_descriptors/f:transport_descriptor", ns)
+    }
+    shm = [kinds[t] for t in used if kinds[t].find("f:type", ns).text == "SHM"]
+    assert len(shm) == 1 and "UDPv4" in {kinds[t].find("f:type", ns).text for t in used}
+    segment = int(shm[0].find("f:segment_size", ns).text)
+    in_flight = 0
+    for name in scenario_names(scenarios_dir()):
+        sc = load_named_scenario(name, scenarios_dir())
+        wf, cam = sc.radar.waveform, sc.camera
+        frame = sc.radio.array.num_rx_antennas * wf.num_symbols * wf.num_subcarriers * 8
+        receivers = sum(sc.illuminator(i) is not None for i in range(len(sc.rsus)))
+        in_flight = max(in_flight, 2 * receivers * frame + 2 * cam.width_px * cam.height_px * 3)
+    assert segment >= in_flight

@@ -1,6 +1,8 @@
 """Radar processing against closed forms and Monte-Carlo truth: CFAR threshold, false-alarm
 rate, detection probability, RMSE vs the CRBs of core.bounds, and angular resolution."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -11,12 +13,14 @@ from rsu_isac.core.radar_dsp import (
     _scan,
     cfar_threshold_factor,
     detect,
+    instrumented_range_bins,
     process_frame,
     transform,
 )
 from rsu_isac.experiments.radar_accuracy import (
     GEOMETRY,
     NUM_RX,
+    NUM_SUBCARRIERS,
     Target,
     accuracy_row,
     false_alarms_per_cell,
@@ -57,6 +61,38 @@ def test_screened_cfar_equals_the_whole_cube_cfar(snrs):
         power = np.abs(transform(samples, symbols, 2 * NUM_RX).beams) ** 2
         cells, _ = detect(power, config)
         assert {tuple(c) for c in cells} == whole_cube_cfar(power, config)
+
+
+def test_instrumented_range_keeps_what_the_whole_cube_finds_within_it():
+    """Gated processing (Doppler FFT, beams and CFAR on the bins out to max_range_m and the
+    CFAR window around them) detects, and estimates, exactly what whole-cube processing does
+    inside the instrumented range."""
+    rng = np.random.default_rng(11)
+    config = ProcessingConfig(
+        false_alarm_probability=1e-3, sidelobe_guard_db=np.inf, max_detections=10**6
+    )
+    gated = dataclasses.replace(config, max_range_m=65.0)
+    columns, candidates = instrumented_range_bins(NUM_SUBCARRIERS, GEOMETRY, gated)
+    assert 0 < columns.size < NUM_SUBCARRIERS and columns[candidates][0] == 0
+    # range bins of 1.22 m: targets at 12, 37, 61 m inside, 98 and 122 m outside 65 m
+    targets = [Target(r, d, a, 30.0) for r, d, a in [(10, 5, 1.0), (30.3, -7, 2.0), (50, 0, 1.5)]]
+    targets += [Target(80.4, 3, 1.2, 40.0), Target(100.2, -3, 2.2, 25.0)]
+    samples, symbols = synthetic_frame(rng, targets)
+    whole = np.abs(transform(samples, symbols, 2 * NUM_RX).beams) ** 2
+    inside = set(columns[candidates].tolist())
+    expected = {c for c in whole_cube_cfar(whole, config) if c[2] in inside}
+    power = np.abs(transform(samples, symbols, 2 * NUM_RX, columns).beams) ** 2
+    cells, _ = detect(power, gated, candidates)
+    assert {(a, d, int(columns[r])) for a, d, r in cells} == expected
+    assert {c[2] for c in expected} >= {10, 30, 50}
+
+    full = process_frame(samples, symbols, GEOMETRY, ProcessingConfig())
+    near = process_frame(samples, symbols, GEOMETRY, ProcessingConfig(max_range_m=65.0))
+    near, within = near.subset(near.range_m <= 65.0), full.subset(full.range_m <= 65.0)
+    assert len(near) == len(within) >= 3
+    np.testing.assert_allclose(near.range_m, within.range_m, rtol=1e-6)
+    np.testing.assert_allclose(near.azimuth_rad, within.azimuth_rad, rtol=1e-6)
+    np.testing.assert_allclose(near.radial_velocity_mps, within.radial_velocity_mps, atol=1e-6)
 
 
 def test_false_alarm_rate_is_near_the_configured_one():

@@ -2,6 +2,7 @@
 
 import copy
 
+import numpy as np
 import pytest
 import yaml
 
@@ -122,3 +123,29 @@ def test_yaml_1_2_floats():
     text = (scenarios_dir() / "seed004.yaml").read_text()
     assert "30.0e9" in text
     assert load_named_scenario("seed004", scenarios_dir()).radar.delay_coefficient_s == 6.7e-7
+
+
+@pytest.mark.parametrize("name", ["seed002", "seed004", "urban"])
+def test_max_echo_range_is_the_farthest_road_point(name):
+    """Against a dense grid of road points (bistatic seed002: half the tx -> point -> rx
+    path); a transmit-only RSU hears no echo."""
+
+    scenario = load_named_scenario(name, scenarios_dir())
+    road = scenario.road
+    ys = [lane.y_m for lane in road.lanes]
+    half = road.lane_width_m / 2
+    x, y = np.meshgrid(
+        np.linspace(road.x_min_m, road.x_max_m, 401),
+        np.linspace(min(ys) - half, max(ys) + half, 41),
+    )
+    points = np.stack([x.ravel(), y.ravel()], axis=1)
+    for i, rsu in enumerate(scenario.rsus):
+        tx = scenario.illuminator(i)
+        if rsu.role == "transmit":
+            assert tx is None
+            with pytest.raises(ValueError, match="receives no echo"):
+                scenario.max_echo_range_m(i)
+            continue
+        path = np.linalg.norm(points - rsu.position_m, axis=1)
+        path += np.linalg.norm(points - scenario.rsus[tx].position_m, axis=1)
+        assert scenario.max_echo_range_m(i) == pytest.approx(np.max(path) / 2, rel=1e-9)

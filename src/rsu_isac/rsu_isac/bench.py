@@ -156,16 +156,18 @@ def radar_cases() -> list[Case]:
     frame = out.echoes[0].frame
     geometry = FrameGeometry.from_scenario(sc)
     k = len(out.vehicles)
-    return [
-        Case(
-            f"radar processing, {method}, K={k} vehicles, N_RA=32, 64x128 OFDM",
+    reach = sc.max_echo_range_m(0)  # the instrumented range the graph gives the node
+
+    def case(method: str, max_range_m: float) -> Case:
+        config = ProcessingConfig(angle_method=method, max_range_m=max_range_m)
+        extent = f"range <= {max_range_m:.0f} m" if max_range_m else "all 128 range bins"
+        return Case(
+            f"radar processing, {method}, K={k} vehicles, N_RA=32, 64x128 OFDM, {extent}",
             5.0,
-            lambda method=method: process_frame(
-                frame.samples, frame.tx_symbols, geometry, ProcessingConfig(angle_method=method)
-            ),
+            lambda: process_frame(frame.samples, frame.tx_symbols, geometry, config),
         )
-        for method in ("matched_filter", "music")
-    ]
+
+    return [case("matched_filter", 0.0), case("matched_filter", reach), case("music", reach)]
 
 
 def tracker_cases() -> list[Case]:

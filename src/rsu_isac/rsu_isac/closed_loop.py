@@ -117,11 +117,13 @@ class ClosedLoop:
             ),
         )
         tracker_config = TrackerConfig(motion_model=config.motion_model)
-        receivers = [i for i, r in enumerate(scenario.rsus) if r.role != "transmit"]
+        receivers = [i for i in range(len(scenario.rsus)) if scenario.illuminator(i) is not None]
         self.trackers = {
             i: Tracker.for_scenario(scenario, i, tracker_config, config.seed) for i in receivers
         }
-        self.processing = ProcessingConfig()
+        self.processing = {  # each radar out to its road's farthest echo, as graph.py's
+            i: ProcessingConfig(max_range_m=scenario.max_echo_range_m(i)) for i in receivers
+        }
         self.slot = 0
         expert = (
             LstmExpert.load(config.lstm_checkpoint, scenario.aoi.max_aoi_slots, config.seed)
@@ -203,7 +205,7 @@ class ClosedLoop:
         out = self.sim.step()
         self.slot = out.slot
         for echo in out.echoes:
-            detections = _detections(echo, self.scenario, self.processing)
+            detections = _detections(echo, self.scenario, self.processing[echo.rsu_index])
             self.trackers[echo.rsu_index].step(out.time_s, detections)
         energy_comp, camera_s = self._camera(out.time_s)
         genie = self.policy.decide(_truth_vehicles(out.vehicles), out.slot)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.paths import config_dir
+from rsu_isac.workspace import DDS_PROFILES_FILE, DDS_PROFILES_VARIABLE
 
 GRAPHS = ("sim", "rsu")  # with the simulator, or the stack alone (real sensors, bag replay)
 # Every node process runs OpenBLAS on one thread: the graph's processes share the cores, and
@@ -20,8 +22,10 @@ NODE_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def node_environment() -> dict[str, str]:
-    """The variables of NODE_ENVIRONMENT, where the caller's environment does not set them."""
-    return {name: os.environ.get(name, value) for name, value in NODE_ENVIRONMENT.items()}
+    """The variables of NODE_ENVIRONMENT and the Fast DDS profile (config/fastdds.xml),
+    where the caller's environment does not set them."""
+    wanted = {**NODE_ENVIRONMENT, DDS_PROFILES_VARIABLE: str(config_dir() / DDS_PROFILES_FILE)}
+    return {name: os.environ.get(name, value) for name, value in wanted.items()}
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,8 @@ class GraphOptions:
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
-    """The nodes of ``graph`` (one of GRAPHS): per receiving RSU a radar_processing and an
+    """The nodes of ``graph`` (one of GRAPHS): per receiving RSU a radar_processing (its
+    instrumented range: the road's farthest echo, ``Scenario.max_echo_range_m``) and an
     ekf_tracker in its namespace; with an ``aoi_policy``, a camera_semantics and an
     aoi_scheduler in the camera RSU's (the first RSU's) namespace; one beamforming_policy
     for all RSUs, and for ``sim`` the traffic_sim that closes the loop (last, so that the
@@ -78,11 +83,12 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
     sc = options.scenario
     common = {"use_sim_time": True}
     nodes = []
-    for rsu in sc.rsus:
-        if rsu.role == "transmit":
+    for i, rsu in enumerate(sc.rsus):
+        if sc.illuminator(i) is None:
             continue
         ns = f"/{rsu.name}"
-        nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", common))
+        radar = {**common, "max_range_m": sc.max_echo_range_m(i)}
+        nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", radar))
         nodes.append(
             NodeSpec(
                 "ekf_tracker",

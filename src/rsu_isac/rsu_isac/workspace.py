@@ -18,6 +18,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+# Fast DDS profile of every process (config/fastdds.xml: large shared-memory segments)
+DDS_PROFILES_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
+DDS_PROFILES_FILE = "fastdds.xml"
+
 INTERFACES_PACKAGE = "rsu_isac_interfaces"
 _REEXEC_MARK = "RSU_ISAC_ENV_READY"
 
@@ -84,6 +88,7 @@ def ros_environment(workspace: Workspace, base: dict[str, str] | None = None) ->
     env["PYTHONPATH"] = _prepend(env.get("PYTHONPATH"), *(_python_site_dir(p) for p in prefixes))
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    env.setdefault(DDS_PROFILES_VARIABLE, str(workspace.root / "config" / DDS_PROFILES_FILE))
     env[_REEXEC_MARK] = "1"
     return env
 

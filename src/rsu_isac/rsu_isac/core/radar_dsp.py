@@ -15,6 +15,7 @@ Everything after the FFTs is vectorised over detections.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import Literal
@@ -50,6 +51,7 @@ class ProcessingConfig:
     angle_method: AngleMethod = "matched_filter"
     sidelobe_guard_db: float = 25.0  # drop peaks this far below a stronger one on an axis
     max_detections: int = 64
+    max_range_m: float = 0.0  # instrumented range [m]; 0: the unambiguous range c / (2 df)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,7 @@ class Detections:
         return Detections(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
+@lru_cache(maxsize=32)
 def cfar_threshold_factor(pfa: float, num_training: int, degrees: int = 1) -> float:
     """CA-CFAR factor alpha with P(X > alpha mean(training)) = pfa for a noise-only cell
     X ~ Gamma(degrees) and num_training iid Gamma(degrees) training cells: X / sum(train) is
@@ -121,8 +124,9 @@ class Cubes:
 
     derotated: NDArray[np.complex64]  # (N_r, L, N): samples / known symbols
     range_only: NDArray[np.complex64]  # (N_r, L, N): windowed IFFT over subcarriers
-    range_doppler: NDArray[np.complex64]  # (N_r, L, N): then windowed FFT over symbols
-    beams: NDArray[np.complex64]  # (M, L, N): Hann-tapered receive beams (for detection)
+    range_doppler: NDArray[np.complex64]  # (N_r, L, R): then windowed FFT over symbols
+    beams: NDArray[np.complex64]  # (M, L, R): Hann-tapered receive beams (for detection)
+    range_bins: NDArray[np.int64]  # (R,): the range bin of each column of the last two
 
 
 @lru_cache(maxsize=8)
@@ -138,20 +142,43 @@ def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex64]:
 
 
 def transform(
-    samples: NDArray[np.complex64], tx_symbols: NDArray[np.complex64], angle_bins: int
+    samples: NDArray[np.complex64],
+    tx_symbols: NDArray[np.complex64],
+    angle_bins: int,
+    range_bins: NDArray[np.int64] | None = None,
 ) -> Cubes:
     """Symbol removal, Hann-windowed range IFFT and Doppler FFT (orthonormal: noise variance
     per cell stays sigma^2), Hann-tapered receive beams (:func:`receive_beamformer`). The
     tapers keep sidelobes 31 dB down, so that strong vehicles do not spawn false peaks; the
-    estimates use the untapered data."""
+    estimates use the untapered data. The Doppler FFT and the beams, which act along other
+    axes, are formed for ``range_bins`` only (default: all)."""
     nr, num_symbols, num_sc = samples.shape
+    if range_bins is None:
+        range_bins = np.arange(num_sc)
     x = samples * (1.0 / tx_symbols).astype(np.complex64)[np.newaxis]
     range_only = sfft.ifft(x * hann(num_sc), axis=2, norm="ortho", workers=-1)
     range_doppler = sfft.fft(
-        range_only * hann(num_symbols)[:, None], axis=1, norm="ortho", workers=-1
+        range_only[:, :, range_bins] * hann(num_symbols)[:, None], axis=1, norm="ortho", workers=-1
     )
     beams = receive_beamformer(angle_bins, nr) @ range_doppler.reshape(nr, -1)
-    return Cubes(x, range_only, range_doppler, beams.reshape(angle_bins, num_symbols, num_sc))
+    shape = (angle_bins, num_symbols, range_bins.size)
+    return Cubes(x, range_only, range_doppler, beams.reshape(shape), range_bins)
+
+
+def instrumented_range_bins(
+    num_subcarriers: int, geometry: FrameGeometry, config: ProcessingConfig
+) -> tuple[NDArray[np.int64], slice]:
+    """The range bins to process for detection out to ``config.max_range_m``, and which of
+    them may hold a detection: bins 0 .. ceil(max_range / bin) + 1, padded on both sides
+    (cyclically) by the CFAR window (guard + training + 1 cells), so that every cell that
+    may hold a detection sees its true neighbours and training cells. All bins when that is
+    not fewer, or when max_range_m is 0."""
+    bin_m = range_from_delay_m(1.0 / (num_subcarriers * geometry.subcarrier_spacing_hz))
+    pad = config.guard_cells[1] + config.training_cells[1] + 1
+    last = math.ceil(config.max_range_m / bin_m) + 1
+    if config.max_range_m <= 0 or last + 1 + 2 * pad >= num_subcarriers:
+        return np.arange(num_subcarriers), slice(0, num_subcarriers)
+    return np.arange(-pad, last + 1 + pad) % num_subcarriers, slice(pad, pad + last + 1)
 
 
 SCREEN_FRACTION = 0.5  # pre-screen at this fraction of the CFAR threshold over the floor
@@ -179,10 +206,12 @@ def _training_offsets(config: ProcessingConfig) -> NDArray[np.int64]:
     return np.stack([dd[training], dr[training]], axis=1)
 
 
-def detect(power: NDArray[np.float32], config: ProcessingConfig) -> tuple[NDArray, NDArray]:
+def detect(
+    power: NDArray[np.float32], config: ProcessingConfig, candidates: slice = slice(None)
+) -> tuple[NDArray, NDArray]:
     """CA-CFAR per receive beam (cyclic in Doppler and range) at the local maxima of the
-    angle-Doppler-range power, then an along-axis sidelobe guard. Returns (cells (K, 3),
-    noise estimate (K,)).
+    angle-Doppler-range power whose range index lies in ``candidates``, then an along-axis
+    sidelobe guard. Returns (cells (K, 3), noise estimate (K,)).
 
     The CFAR mean is evaluated exactly (float64) at the cells that can pass: local maxima
     above SCREEN_FRACTION x alpha x :func:`noise_floor`. A cell below that screen would pass
@@ -193,6 +222,9 @@ def detect(power: NDArray[np.float32], config: ProcessingConfig) -> tuple[NDArra
     alpha = cfar_threshold_factor(config.false_alarm_probability, offsets.shape[0])
     screen = power > np.float32(SCREEN_FRACTION * alpha * noise_floor(power))
     screen &= _axis_maxima(power)
+    screen[:, :, : candidates.start or 0] = False
+    if candidates.stop is not None:
+        screen[:, :, candidates.stop :] = False
     cells = np.stack(np.unravel_index(np.flatnonzero(screen), power.shape), axis=1)
     cells = cells[_is_local_maximum(power, cells)]
     values = power[tuple(cells.T)]
@@ -232,14 +264,11 @@ def _axis_maxima(power: NDArray[np.float32]) -> NDArray[np.bool_]:
 def _is_local_maximum(power: NDArray[np.float32], cells: NDArray) -> NDArray[np.bool_]:
     """Whether each cell is >= its 26 neighbours (cyclic)."""
     shape = np.array(power.shape)
-    value = power[tuple(cells.T)]
-    keep = np.ones(cells.shape[0], dtype=bool)
-    for offset in np.argwhere(np.ones((3, 3, 3))) - 1:
-        if not offset.any():
-            continue
-        neighbour = np.mod(cells + offset, shape)
-        keep &= value >= power[tuple(neighbour.T)]
-    return keep
+    offsets = np.argwhere(np.ones((3, 3, 3))) - 1
+    offsets = offsets[np.any(offsets != 0, axis=1)]  # (26, 3)
+    neighbours = np.mod(cells[:, None, :] + offsets[None, :, :], shape)  # (C, 26, 3)
+    flat = np.ravel_multi_index(tuple(np.moveaxis(neighbours, 2, 0)), power.shape)
+    return np.all(power[tuple(cells.T)][:, None] >= np.take(power, flat), axis=1)
 
 
 def _drop_axis_sidelobes(
@@ -257,16 +286,19 @@ def _drop_axis_sidelobes(
 
 def _refine(profiles: NDArray[np.complex64], start: NDArray[np.float64], sign: float):
     """ML refinement of a tone's frequency in ``profiles`` (K, S) within +-0.5 bin of
-    ``start`` (K,): the periodogram zero-padded REFINE_OVERSAMPLING times, its maximum in
-    that interval, and a parabola through the three points around it."""
+    ``start`` (K,): the periodogram |sum_s x_s exp(sign j 2 pi f s / S)|^2 on the grid of
+    step 1 / REFINE_OVERSAMPLING bin around the start bin (the points of an FFT zero-padded
+    REFINE_OVERSAMPLING times), its maximum, and a parabola through the three points around
+    it. exp(j 2 pi (c + u) s / S) = exp(j 2 pi c s / S) exp(j 2 pi u s / S), so one
+    derotation per profile and one (K, S) x (S, W) product evaluate every window."""
     size = profiles.shape[1]
-    padded = size * REFINE_OVERSAMPLING
-    transform_ = sfft.fft if sign < 0 else sfft.ifft
-    spectrum = np.abs(transform_(profiles, n=padded, axis=1, workers=-1)) ** 2  # (K, P)
     half = REFINE_OVERSAMPLING // 2
-    centre = np.round(start * REFINE_OVERSAMPLING).astype(int)
-    window = centre[:, None] + np.arange(-half, half + 1)[None, :]  # (K, W) fine bins
-    values = np.take_along_axis(spectrum, np.mod(window, padded), axis=1)
+    fine = np.arange(-half, half + 1)  # (W,) fine bins around the centre
+    centre = np.round(start * REFINE_OVERSAMPLING).astype(int)  # (K,) in fine bins
+    phase = sign * 2j * np.pi * np.arange(size) / (size * REFINE_OVERSAMPLING)
+    derotated = profiles * np.exp(np.outer(centre, phase))
+    values = np.abs(derotated @ np.exp(np.outer(phase, fine))) ** 2  # (K, W)
+    window = centre[:, None] + fine[None, :]
     return _interpolate(window, values, np.argmax(values, axis=1)) / REFINE_OVERSAMPLING
 
 
@@ -425,14 +457,15 @@ def process_frame(
 ) -> Detections:
     """Detections of one OFDM echo frame (see the module docstring)."""
     nr, num_symbols, num_sc = samples.shape
-    cubes = transform(samples, tx_symbols, config.angle_oversampling * nr)
+    columns, candidates = instrumented_range_bins(num_sc, geometry, config)
+    cubes = transform(samples, tx_symbols, config.angle_oversampling * nr, columns)
     power = np.abs(cubes.beams) ** 2
-    cells, noise = detect(power, config)
+    cells, noise = detect(power, config, candidates)
     if cells.shape[0] == 0:
         return Detections.empty()
     index, theta = _angles(cubes, cells, config, geometry)
     cells, noise = cells[index], noise[index]
-    _, d_bins, r_bins = cells.T
+    d_bins, r_bins = cells[:, 1], cubes.range_bins[cells[:, 2]]
     snr = np.maximum(power[tuple(cells.T)] / noise - 1.0, 1e-3)
     spacing = geometry.spacing_wavelengths
     b = steering_vector(theta, nr, spacing)  # (K, N_r)

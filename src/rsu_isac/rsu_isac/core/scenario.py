@@ -250,6 +250,38 @@ class Scenario:
         """(R, 2) array of RSU positions."""
         return np.array([r.position_m for r in self.rsus], dtype=float)
 
+    def illuminator(self, receiver: int) -> int | None:
+        """The RSU whose beams RSU ``receiver`` hears in its echo: its own if monostatic, the
+        transmit RSU for a receive RSU (002); None for a transmit RSU or a receive RSU with
+        no transmit RSU."""
+        role = self.rsus[receiver].role
+        if role == "monostatic":
+            return receiver
+        if role == "receive":
+            return next((i for i, r in enumerate(self.rsus) if r.role == "transmit"), None)
+        return None
+
+    def max_echo_range_m(self, receiver: int) -> float:
+        """The largest echo range (half the illuminator -> road point -> receiver path, what
+        the echo delay measures) of any point of the road for RSU ``receiver`` [m]. The path
+        length is convex in the point, so its maximum over the road's rectangle (outer lane
+        edges, x_min_m .. x_max_m) is at a corner."""
+        tx = self.illuminator(receiver)
+        if tx is None:
+            raise ValueError(f"RSU '{self.rsus[receiver].name}' receives no echo")
+        lanes = [lane.y_m for lane in self.road.lanes]
+        half = self.road.lane_width_m / 2
+        corners = np.array(
+            [
+                (x, y)
+                for x in (self.road.x_min_m, self.road.x_max_m)
+                for y in (min(lanes) - half, max(lanes) + half)
+            ]
+        )
+        rx_xy, tx_xy = self.rsu_positions_m[receiver], self.rsu_positions_m[tx]
+        path = np.linalg.norm(corners - tx_xy, axis=1) + np.linalg.norm(corners - rx_xy, axis=1)
+        return float(np.max(path) / 2)
+
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file; errors name the file and the key."""

@@ -127,6 +127,15 @@ class RadarProcessing(Node):
             max_detections=declare(
                 self, "max_detections", 64, "detections per frame at most", 1, 4096
             ),
+            max_range_m=declare(
+                self,
+                "max_range_m",
+                0.0,
+                "instrumented range: detect out to this range only [m]; 0 = the unambiguous "
+                "range c / (2 df)",
+                0.0,
+                1e5,
+            ),
         )
         self.diagnostics = NodeDiagnostics(self)
         self._pub = self.create_publisher(RadarDetectionArray, "radar/detections", RELIABLE)

@@ -186,15 +186,8 @@ class Simulator:
     def _receivers(self) -> list[tuple[int, int]]:
         """(receiving RSU, illuminating RSU) pairs: monostatic RSUs hear their own beams, a
         receive RSU those of the transmit RSU (002)."""
-        rsus = self.scenario.rsus
-        tx = next((i for i, r in enumerate(rsus) if r.role == "transmit"), None)
-        pairs = []
-        for i, rsu in enumerate(rsus):
-            if rsu.role == "monostatic":
-                pairs.append((i, i))
-            elif rsu.role == "receive" and tx is not None:
-                pairs.append((i, tx))
-        return pairs
+        pairs = [(i, self.scenario.illuminator(i)) for i in range(len(self.scenario.rsus))]
+        return [(rx, tx) for rx, tx in pairs if tx is not None]
 
     def echo(
         self, pair: tuple[int, int], vehicles: VehicleStates, recovery: BeamSet | None = None
