@@ -2,6 +2,8 @@
 the covariance growth, the policies' decisions and energies (eq. (3)-(5)), the LSTM expert
 round trip."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -57,19 +59,49 @@ def test_policies(scenario):
     vision = AoiScheduler(scenario, "vision_only").decide(tracks, 1)
     # a whole-road frame every slot: 003's 40 J of continuous vision, whatever the track count
     assert vision.scheduled.all() and vision.scan and vision.energy_comp_j == 40.0
-    threshold = AoiScheduler(scenario, "threshold").decide(tracks, 1)
+    scheduler = AoiScheduler(scenario, "threshold")
+    assert scheduler.decide(tracks, 0).scan  # a new scheduler looks at the whole road at once
+    threshold = scheduler.decide(tracks, 1)
+    assert not threshold.scan
     # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, A + 1 > A_max = 25, or 2 radar misses
     assert threshold.scheduled.tolist() == [False, True, True, False, True]
     assert len(threshold.region_centres_xy) == 3
     assert threshold.energy_comp_j == 3 * 10.0  # e_vis per scheduled track, eq. (4)
     many = inputs([99] * 6, np.zeros(6))  # six regions would cost more than the whole frame
-    assert AoiScheduler(scenario, "threshold").decide(many, 1).energy_comp_j == 40.0
-    scan_slot = AoiScheduler(scenario, "threshold").decide(tracks, 25)  # every A_max slots
+    assert scheduler.decide(many, 2).energy_comp_j == 40.0
+    # no scan found anything: the next one A_max = 25 slots after the first
+    assert not scheduler.decide(tracks, 24).scan
+    scan_slot = scheduler.decide(tracks, 25)
     assert scan_slot.scan and scan_slot.energy_comp_j == 40.0
     with pytest.raises(ValueError, match="valid: radar_only, vision_only, threshold, lstm"):
         AoiScheduler(scenario, "sometimes")
     with pytest.raises(ValueError, match="needs a trained temporal expert"):
         AoiScheduler(scenario, "lstm")
+
+
+@pytest.mark.parametrize(("arrival_every", "period"), [(20, 8), (5, 4), (10**9, 25)])
+def test_scan_period_follows_the_square_root_law(scenario, arrival_every, period):
+    """Vehicles the radar never acquires arrive every ``arrival_every`` slots and stay
+    unknown until a scan, whose finds appear as new tracks two slots later. The scan period
+    settles at P* = sqrt(2 E_full / (lambda E_recovery)), E_full = 40 J, E_recovery = 25 J:
+    lambda = 0.05 -> 8 slots, 0.2 -> 4; no arrivals -> A_max = 25 ((9d))."""
+    assert period == 25 or round(np.sqrt(2 * 40.0 * arrival_every / 25.0)) == period
+    scheduler = AoiScheduler(scenario, "threshold")
+    known: list[int] = [1, 2]
+    unknown, reveal_at, scans = 0, {}, []
+    for slot in range(600):
+        unknown += slot % arrival_every == 0 and slot > 0
+        known += reveal_at.pop(slot, [])
+        tracks = dataclasses.replace(
+            inputs([1] * len(known), np.zeros(len(known))), track_id=np.array(known)
+        )
+        if scheduler.decide(tracks, slot).scan:
+            scans.append(slot)
+            start = max(known) + 1
+            reveal_at[slot + 2] = list(range(start, start + unknown))
+            unknown = 0
+    gaps = np.diff(scans[len(scans) // 2 :])  # the estimate counts whole vehicles: +-1 slot
+    assert np.all(np.abs(gaps - period) <= 1) and abs(np.mean(gaps) - period) <= 0.5
 
 
 def test_lstm_expert_checkpoint_round_trip(scenario, tmp_path):
