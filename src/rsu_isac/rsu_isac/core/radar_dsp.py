@@ -38,6 +38,12 @@ from rsu_isac.core.scenario import Scenario
 AngleMethod = Literal["matched_filter", "music"]
 ANGLE_METHODS: tuple[AngleMethod, ...] = ("matched_filter", "music")
 REFINE_OVERSAMPLING = 32  # zero-padding factor of the ML refinement periodogram
+# Every transform runs in float64. A near vehicle's echo can stand 170-180 dB above the
+# thermal noise of a cell (seed000 with a full-power recovery beam at 10 m); float32 FFTs
+# and products round at about 140 dB below the largest value, and that rounding noise,
+# concentrated along the vehicle's rows of the cube, passed the CFAR as ghost detections
+# (seed000: 4 per frame in float32, none in float64; tested).
+PRECISION = np.complex128
 
 
 @dataclass(frozen=True)
@@ -112,25 +118,25 @@ def cfar_threshold_factor(pfa: float, num_training: int, degrees: int = 1) -> fl
     return float(num_training * betaprime.isf(pfa, degrees, num_training * degrees))
 
 
-def hann(n: int) -> NDArray[np.float32]:
+def hann(n: int) -> NDArray[np.float64]:
     """Periodic Hann window scaled to unit power gain (white-noise variance is preserved)."""
     w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
-    return (w / np.sqrt(np.mean(w**2))).astype(np.float32)
+    return w / np.sqrt(np.mean(w**2))
 
 
 @dataclass(frozen=True)
 class Cubes:
-    """Intermediate transforms of one frame (complex64)."""
+    """Intermediate transforms of one frame (complex128, see :data:`PRECISION`)."""
 
-    derotated: NDArray[np.complex64]  # (N_r, L, N): samples / known symbols
-    range_only: NDArray[np.complex64]  # (N_r, L, N): windowed IFFT over subcarriers
-    range_doppler: NDArray[np.complex64]  # (N_r, L, R): then windowed FFT over symbols
-    beams: NDArray[np.complex64]  # (M, L, R): Hann-tapered receive beams (for detection)
+    derotated: NDArray[np.complex128]  # (N_r, L, N): samples / known symbols
+    range_only: NDArray[np.complex128]  # (N_r, L, N): windowed IFFT over subcarriers
+    range_doppler: NDArray[np.complex128]  # (N_r, L, R): then windowed FFT over symbols
+    beams: NDArray[np.complex128]  # (M, L, R): Hann-tapered receive beams (for detection)
     range_bins: NDArray[np.int64]  # (R,): the range bin of each column of the last two
 
 
 @lru_cache(maxsize=8)
-def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex64]:
+def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex128]:
     """(M, N_r) Hann-tapered receive beams on the cos(theta) grid k / (delta M): row k is
     w_m exp(+j 2 pi k m / M) / sqrt(N_r) (b^H(theta) x sums exp(+j 2 pi delta m cos theta)
     x_m), unit noise gain. One matrix product, which beats an FFT along the cube's slowest
@@ -138,7 +144,7 @@ def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex64]:
     k = np.arange(angle_bins)[:, None]
     m = np.arange(num_rx)[None, :]
     taper = hann(num_rx)[None, :] / np.sqrt(num_rx)
-    return (np.exp(2j * np.pi * k * m / angle_bins) * taper).astype(np.complex64)
+    return np.exp(2j * np.pi * k * m / angle_bins) * taper
 
 
 def transform(
@@ -155,7 +161,7 @@ def transform(
     nr, num_symbols, num_sc = samples.shape
     if range_bins is None:
         range_bins = np.arange(num_sc)
-    x = samples * (1.0 / tx_symbols).astype(np.complex64)[np.newaxis]
+    x = samples.astype(PRECISION) / tx_symbols[np.newaxis]
     range_only = sfft.ifft(x * hann(num_sc), axis=2, norm="ortho", workers=-1)
     range_doppler = sfft.fft(
         range_only[:, :, range_bins] * hann(num_symbols)[:, None], axis=1, norm="ortho", workers=-1
@@ -186,7 +192,7 @@ FLOOR_QUANTILE = 0.1  # noise floor from this quantile of the cells (exponential
 FLOOR_STRIDE = 31  # every 31st cell for the floor (prime: no alignment with the axes)
 
 
-def noise_floor(power: NDArray[np.float32]) -> float:
+def noise_floor(power: NDArray[np.float64]) -> float:
     """Noise power per cell from the FLOOR_QUANTILE quantile of a strided subsample: for
     exponential noise cells q = -sigma^2 ln(1 - FLOOR_QUANTILE); targets and their sidelobes
     only raise the upper cells, so the estimate holds while 10 % of the cells are noise."""
@@ -207,7 +213,7 @@ def _training_offsets(config: ProcessingConfig) -> NDArray[np.int64]:
 
 
 def detect(
-    power: NDArray[np.float32], config: ProcessingConfig, candidates: slice = slice(None)
+    power: NDArray[np.float64], config: ProcessingConfig, candidates: slice = slice(None)
 ) -> tuple[NDArray, NDArray]:
     """CA-CFAR per receive beam (cyclic in Doppler and range) at the local maxima of the
     angle-Doppler-range power whose range index lies in ``candidates``, then an along-axis
@@ -220,7 +226,7 @@ def detect(
     (Chernoff bound of the gamma law); checked against the whole-cube filter in the tests."""
     offsets = _training_offsets(config)
     alpha = cfar_threshold_factor(config.false_alarm_probability, offsets.shape[0])
-    screen = power > np.float32(SCREEN_FRACTION * alpha * noise_floor(power))
+    screen = power > SCREEN_FRACTION * alpha * noise_floor(power)
     screen &= _axis_maxima(power)
     screen[:, :, : candidates.start or 0] = False
     if candidates.stop is not None:
@@ -237,7 +243,7 @@ def detect(
 
 
 def _training_mean(
-    power: NDArray[np.float32], cells: NDArray, offsets: NDArray[np.int64]
+    power: NDArray[np.float64], cells: NDArray, offsets: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """Mean power of each cell's training cells (cyclic), (K,), float64, at least 1e-30 (an
     echo with exact zeros around a target gives a finite SNR)."""
@@ -248,7 +254,7 @@ def _training_mean(
     return np.maximum(np.mean(np.take(power, flat), axis=1, dtype=np.float64), 1e-30)
 
 
-def _axis_maxima(power: NDArray[np.float32]) -> NDArray[np.bool_]:
+def _axis_maxima(power: NDArray[np.float64]) -> NDArray[np.bool_]:
     """Whether each cell is >= both (cyclic) neighbours along every axis: a cheap whole-cube
     superset of the 26-neighbour local maxima."""
     mask = np.ones(power.shape, dtype=bool)
@@ -261,7 +267,7 @@ def _axis_maxima(power: NDArray[np.float32]) -> NDArray[np.bool_]:
     return mask
 
 
-def _is_local_maximum(power: NDArray[np.float32], cells: NDArray) -> NDArray[np.bool_]:
+def _is_local_maximum(power: NDArray[np.float64], cells: NDArray) -> NDArray[np.bool_]:
     """Whether each cell is >= its 26 neighbours (cyclic)."""
     shape = np.array(power.shape)
     offsets = np.argwhere(np.ones((3, 3, 3))) - 1
@@ -284,7 +290,7 @@ def _drop_axis_sidelobes(
     return ~np.any(on_axis & much_weaker, axis=1)
 
 
-def _refine(profiles: NDArray[np.complex64], start: NDArray[np.float64], sign: float):
+def _refine(profiles: NDArray[np.complex128], start: NDArray[np.float64], sign: float):
     """ML refinement of a tone's frequency in ``profiles`` (K, S) within +-0.5 bin of
     ``start`` (K,): the periodogram |sum_s x_s exp(sign j 2 pi f s / S)|^2 on the grid of
     step 1 / REFINE_OVERSAMPLING bin around the start bin (the points of an FFT zero-padded
@@ -302,7 +308,7 @@ def _refine(profiles: NDArray[np.complex64], start: NDArray[np.float64], sign: f
     return _interpolate(window, values, np.argmax(values, axis=1)) / REFINE_OVERSAMPLING
 
 
-def _spatial_snapshots(range_doppler: NDArray[np.complex64], d_bins, r_bins) -> NDArray:
+def _spatial_snapshots(range_doppler: NDArray[np.complex128], d_bins, r_bins) -> NDArray:
     """(K, N_r, 9) snapshots at each detection cell (index 4) and its 8 range-Doppler
     neighbours."""
     _, num_symbols, num_sc = range_doppler.shape
@@ -334,7 +340,7 @@ def music_spectrum(
 SMOOTHING_SUBARRAYS = 8  # spatial smoothing: subarrays of N_r - 7 elements
 
 
-def fb_covariance(snapshots: NDArray[np.complex64]) -> NDArray[np.complex128]:
+def fb_covariance(snapshots: NDArray[np.complex128]) -> NDArray[np.complex128]:
     """Spatially smoothed, forward-backward averaged sample covariance of (K, N_r, S)
     snapshots: (K, M, M) with M = N_r - SMOOTHING_SUBARRAYS + 1. Both decorrelate coherent
     returns (Shan, Wax, Kailath 1985; Pillai, Kwon 1989)."""
@@ -353,7 +359,7 @@ def source_count(eigenvalues: NDArray[np.float64], noise_variance: float, max_so
     """Sources per detection cell from the (K, M) ascending eigenvalues of
     :func:`fb_covariance`: those more than 10 dB above the noise variance (the noise
     eigenvalues of so few snapshots spread up to about 7 dB above it) and within 30 dB of the
-    largest (the float32 cube's own floor for strong returns)."""
+    largest (a guard against spurious sources beside strong returns)."""
     floor = np.maximum(10.0 * noise_variance, 1e-3 * eigenvalues[:, -1:])
     return np.clip(np.sum(eigenvalues > floor, axis=1), 1, max_sources)
 
@@ -394,7 +400,7 @@ def _angles(cubes: Cubes, cells: NDArray, config: ProcessingConfig, geometry: Fr
 
 
 def _scan(
-    snapshots: NDArray[np.complex64],
+    snapshots: NDArray[np.complex128],
     cos0: NDArray[np.float64],
     half_width: float,
     points: int,
@@ -441,7 +447,7 @@ def _matched_filter_angle(derotated, r_ref, d_ref, theta0, spacing) -> NDArray[n
     nr, num_symbols, num_sc = derotated.shape
     e_range = np.exp(2j * np.pi * np.outer(np.arange(num_sc), r_ref) / num_sc)  # (N, K)
     e_doppler = np.exp(-2j * np.pi * np.outer(np.arange(num_symbols), d_ref) / num_symbols)
-    partial = derotated.reshape(nr * num_symbols, num_sc) @ e_range.astype(np.complex64)
+    partial = derotated.reshape(nr * num_symbols, num_sc) @ e_range
     snapshots = np.einsum("mlk,lk->km", partial.reshape(nr, num_symbols, -1), e_doppler)
     cos0 = np.cos(theta0)
     cos_grid, spectrum = _scan(snapshots, cos0, 0.2 / (nr * spacing), 41, spacing)
@@ -470,7 +476,7 @@ def process_frame(
     spacing = geometry.spacing_wavelengths
     b = steering_vector(theta, nr, spacing)  # (K, N_r)
     # range profile at the detection's Doppler bin and receive beam (rectangular in range)
-    beamformed = (np.conj(b).astype(np.complex64) @ cubes.derotated.reshape(nr, -1)).reshape(
+    beamformed = (np.conj(b) @ cubes.derotated.reshape(nr, -1)).reshape(
         -1, num_symbols, num_sc
     )  # (K, L, N)
     doppler_tones = hann(num_symbols)[None, :] * np.exp(
