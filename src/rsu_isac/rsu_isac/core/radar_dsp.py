@@ -134,6 +134,10 @@ class Cubes:
     beams: NDArray[np.complex128]  # (M, L, R): Hann-tapered receive beams (for detection)
     range_bins: NDArray[np.int64]  # (R,): the range bin of each column of the last two
 
+    def power(self) -> NDArray[np.float64]:
+        """(M, L, R) beam power |beams|^2, as re^2 + im^2 (no square root)."""
+        return self.beams.real**2 + self.beams.imag**2
+
 
 @lru_cache(maxsize=8)
 def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex128]:
@@ -161,7 +165,7 @@ def transform(
     nr, num_symbols, num_sc = samples.shape
     if range_bins is None:
         range_bins = np.arange(num_sc)
-    x = samples.astype(PRECISION) / tx_symbols[np.newaxis]
+    x = samples * (1.0 / tx_symbols.astype(PRECISION))[np.newaxis]
     range_only = sfft.ifft(x * hann(num_sc), axis=2, norm="ortho", workers=-1)
     range_doppler = sfft.fft(
         range_only[:, :, range_bins] * hann(num_symbols)[:, None], axis=1, norm="ortho", workers=-1
@@ -465,7 +469,7 @@ def process_frame(
     nr, num_symbols, num_sc = samples.shape
     columns, candidates = instrumented_range_bins(num_sc, geometry, config)
     cubes = transform(samples, tx_symbols, config.angle_oversampling * nr, columns)
-    power = np.abs(cubes.beams) ** 2
+    power = cubes.power()
     cells, noise = detect(power, config, candidates)
     if cells.shape[0] == 0:
         return Detections.empty()

@@ -169,7 +169,7 @@ def false_alarms_per_cell(frames: int, seed: int, pfa: float) -> float:
     alarms, cells = 0, 0
     for _ in range(frames):
         samples, symbols = synthetic_frame(rng, [])
-        power = np.abs(transform(samples, symbols, config.angle_oversampling * NUM_RX).beams) ** 2
+        power = transform(samples, symbols, config.angle_oversampling * NUM_RX).power()
         alarms += detect(power, config)[0].shape[0]
         cells += power.size
     return alarms / cells
