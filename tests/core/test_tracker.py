@@ -195,6 +195,56 @@ def test_camera_fixes_keep_a_track_alive_without_radar():
     assert view.position_xy[0] == pytest.approx(p + v * 39 * SLOT, abs=0.2)
 
 
+def test_a_track_the_camera_fixed_last_stays_confirmed_until_a_max():
+    """Between camera fixes (or while the vehicle is hidden from the camera) a track the
+    camera fixed last is confirmed - served - for max_camera_coast_slots slots without a
+    measurement, then deleted; a camera-born track only from its second fix; a radar hit
+    hands it back to the radar's coasting rule."""
+    tracker = make_tracker(max_coast_slots=3, max_camera_coast_slots=12)
+    p, v = np.array([-10.0, 10.0]), np.array([12.0, 0.0])
+    cov = np.eye(2)[None] * 0.01
+    tracker.camera_update(SLOT, p[None], cov)  # camera-born: one fix is not yet held
+    tracker.step(2 * SLOT, Detections.empty())
+    assert tracker.view().status.tolist() == [COASTING]
+    tracker.camera_update(2 * SLOT, (p + v * SLOT)[None], cov)
+    for n in range(3, 15):  # 12 radar steps without a detection
+        tracker.step(n * SLOT, Detections.empty())
+        assert tracker.view().status.tolist() == [CONFIRMED]
+    assert tracker.view().misses.tolist() == [12]
+    assert tracker.step(15 * SLOT, Detections.empty()).deleted.tolist() == [1]
+    # camera fixes, then radar hits: the radar rule again (coasting, deleted after 3 misses)
+    for n in (16, 17):
+        tracker.camera_update(n * SLOT, (p + v * n * SLOT)[None], cov)
+    for n in (18, 19):
+        tracker.step(n * SLOT, detections_of(p + v * n * SLOT, v))
+    statuses = []
+    for n in range(20, 24):
+        tracker.step(n * SLOT, Detections.empty())
+        statuses.extend(tracker.view().status.tolist())
+    assert statuses == [COASTING] * 3 and len(tracker) == 0
+
+
+def test_a_stale_camera_held_track_on_a_vehicle_goes_one_in_another_lane_stays():
+    """seed003's lanes (y = 15 m eastbound, 18.5 m westbound): three camera-held tracks, C
+    3 m ahead of A in A's lane (closer than any two vehicles in one lane can be), B beside
+    A in the other lane. The camera then sees A only: C is a second track on A's vehicle
+    and goes; B, hidden from the camera, stays."""
+    scenario = load_named_scenario("seed003", scenarios_dir())
+    tracker = Tracker.for_scenario(scenario, 0, TrackerConfig(), seed=1)
+    start = np.array([[0.0, 15.0], [0.0, 18.5], [3.0, 15.0]])  # A, B, C
+    v = np.array([[25.0, 0.0], [-25.0, 0.0], [25.0, 0.0]])
+    cov = np.array([np.eye(2) * 0.01] * 3)
+    for n in (1, 2):
+        tracker.step(n * SLOT, Detections.empty())
+        ids = tracker.camera_update(n * SLOT, start + v * n * SLOT, cov)
+    assert ids.tolist() == [1, 2, 3]
+    tracker.step(3 * SLOT, Detections.empty())
+    tracker.camera_update(3 * SLOT, start[:1] + v[:1] * 3 * SLOT, cov[:1])
+    assert tracker.step(4 * SLOT, Detections.empty()).deleted.tolist() == [3]
+    assert tracker.view().track_id.tolist() == [1, 2]
+    assert tracker.view().status.tolist() == [CONFIRMED, CONFIRMED]
+
+
 @pytest.mark.parametrize("drop", [0.0, 0.3])
 def test_poisson_highway_scores(drop):
     """004 setting (~20 vehicles, both directions): purity >= 0.95, <= 1 identity switch

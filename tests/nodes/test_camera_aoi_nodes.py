@@ -14,9 +14,12 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import CameraInfo, Image
 
+from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import load_named_scenario
+from rsu_isac.core.tracker import COASTING, CONFIRMED, Tracker, TrackerConfig
 from rsu_isac.nodes.convert import (
     MalformedMessageError,
+    aoi_inputs_from_msg,
     camera_info_msg,
     camera_pose_msg,
     image_to_msg,
@@ -26,6 +29,7 @@ from rsu_isac.nodes.convert import (
 )
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.paths import scenarios_dir
+from rsu_isac.scheduling.scheduler import TrackAoiInputs
 from rsu_isac.sim.world import SimConfig, Simulator
 from rsu_isac_interfaces.msg import AoiSchedule, AoiState, CameraDetectionArray, TrackArray
 from tests.ros_helpers import REPO, node_process, publish_until_answered, spin_until
@@ -39,6 +43,30 @@ SCHEDULER = [
     "--params-file", str(REPO / "config" / "aoi_scheduler.param.yaml"),
     "-r", "__ns:=/rsu0", "-p", "scenario:=seed003", "-p", "policy:=vision_only",
 ]  # fmt: skip
+
+
+def test_the_scheduler_reads_the_same_coasting_slots_from_messages_as_headless():
+    """A camera-held track the radar does not see (confirmed, 5 misses) is no coasting
+    track for the threshold trigger; a radar track that lost its echo is (3 slots)."""
+    scenario = load_named_scenario("seed003", scenarios_dir())
+    tracker = Tracker.for_scenario(scenario, 0, TrackerConfig(), seed=1)
+    v = np.array([[25.0, 0.0]])
+    for n in (1, 2):  # camera-held from its second fix
+        tracker.step(n * 0.02, Detections.empty())
+        tracker.camera_update(n * 0.02, np.array([[-20.0, 15.0]]) + v * n * 0.02, np.eye(2)[None])
+    for n in range(3, 8):
+        tracker.step(n * 0.02, Detections.empty())
+    view = tracker.view()
+    assert view.status.tolist() == [CONFIRMED] and view.misses.tolist() == [5]
+    msg = tracks_to_msg(view, 0, sim_time(0.14), 7, 0.02, "map")
+    lost = copy.deepcopy(msg.tracks[0])
+    lost.id, lost.status, lost.misses = 9, COASTING, 3
+    msg.tracks.append(lost)
+    from_msg = aoi_inputs_from_msg(msg)
+    assert from_msg.track_id.tolist() == [1, 9]
+    assert from_msg.coasting_slots.tolist() == [0, 3]
+    headless = TrackAoiInputs.from_view(view, np.ones(1, dtype=bool))
+    assert headless.coasting_slots.tolist() == [0]
 
 
 def test_camera_semantics_detects_the_vehicles():

@@ -23,7 +23,7 @@ def test_half_power_halfwidth_matches_the_pattern(theta, n):
         assert gain == pytest.approx(0.5, abs=0.02)
 
 
-def inputs(aoi_slots, growth, slot_s=0.02, misses=None):
+def inputs(aoi_slots, growth, slot_s=0.02, coasting=None):
     k = len(aoi_slots)
     return TrackAoiInputs(
         track_id=np.arange(1, k + 1),
@@ -33,7 +33,7 @@ def inputs(aoi_slots, growth, slot_s=0.02, misses=None):
         look_at_xy=np.column_stack([np.arange(k) * 10.0, np.full(k, 15.0)]),
         position_std_m=np.full(k, 0.2),
         aoi_s=np.asarray(aoi_slots, float) * slot_s,
-        radar_misses=np.asarray(misses if misses is not None else np.zeros(k), dtype=np.int64),
+        coasting_slots=np.asarray(coasting if coasting is not None else np.zeros(k), np.int64),
     )
 
 
@@ -55,7 +55,8 @@ def test_misalignment_follows_eq_7_with_beta_from_the_covariance_growth(scenario
 def test_policies(scenario):
     halfwidth = half_power_halfwidth_rad(np.pi / 2, 64)
     beta = np.array([0.001, 0.001, 0.05, 0.0])
-    tracks = inputs([5, 99, 5, 24, 5], np.append(beta, 0.0) * halfwidth**2, misses=[0, 0, 0, 0, 2])
+    growth = np.append(beta, 0.0) * halfwidth**2
+    tracks = inputs([5, 99, 5, 24, 5], growth, coasting=[0, 0, 0, 0, 2])
     vision = AoiScheduler(scenario, "vision_only").decide(tracks, 1)
     # a whole-road frame every slot: 003's 40 J of continuous vision, whatever the track count
     assert vision.scheduled.all() and vision.scan and vision.energy_comp_j == 40.0
@@ -63,7 +64,7 @@ def test_policies(scenario):
     assert scheduler.decide(tracks, 0).scan  # a new scheduler looks at the whole road at once
     threshold = scheduler.decide(tracks, 1)
     assert not threshold.scan
-    # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, A + 1 > A_max = 25, or 2 radar misses
+    # P(A + 1) = 1 - exp(-beta (A + 1)) > Gamma = 0.1, A + 1 > A_max = 25, or 2 slots coasting
     assert threshold.scheduled.tolist() == [False, True, True, False, True]
     assert len(threshold.region_centres_xy) == 3
     assert threshold.energy_comp_j == 3 * 10.0  # e_vis per scheduled track, eq. (4)

@@ -265,8 +265,8 @@ def run_slots(
 
 def summarize(records: list[dict[str, object]]) -> dict[str, float]:
     """Link, tracking and energy metrics over the records of :func:`run_slots`."""
-    errors = [e for r in records for e in r["errors"]]
-    err = np.concatenate(errors) if errors else np.full((1, 4), np.nan)
+    errors = [e for r in records for e in r["errors"] if len(e)]
+    err = np.concatenate(errors) if errors else np.full((1, 4), np.nan)  # nan: no tracks
     policy_ms = np.array([r["policy_ms"] for r in records])
 
     def mean(key: str) -> float:

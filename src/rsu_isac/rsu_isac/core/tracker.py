@@ -9,8 +9,16 @@ as it cannot make it), or at once when the detection's SNR reaches
 ``instant_confirm_snr_db`` (exponential noise exceeds its mean by 20 dB with probability
 e^-100: such a detection is no false alarm, and waiting would only delay the beam). A
 confirmed track that misses a slot is *coasting* until a hit brings it back, and is deleted
-after ``max_coast_slots`` misses in a row. Ids count up from 1 and are never reused, also
-across resets; UUIDs come from the seeded generator.
+after ``max_coast_slots`` misses in a row. A track the camera fixed last, with at least
+``confirm_hits`` hits, is *camera-held*: it stays confirmed through
+``max_camera_coast_slots`` slots without a measurement (003's A_max), because its misses
+say nothing of the vehicle - the camera looks when the AoI scheduler asks (within A_max by
+(9d)), and a vehicle the radar does not see (a weak echo, no beam on it) or the camera
+cannot see (hidden behind another for a few tenths of a second) is still on the road. A
+camera-born track is held from its second hit on: a single camera detection that no track
+took may be a bad box fit beside a tracked vehicle. Any track that leaves the road unmeasured is
+deleted. Ids count up from 1 and are never reused, also across resets; UUIDs come from the
+seeded generator.
 """
 
 from __future__ import annotations
@@ -62,10 +70,16 @@ class TrackerConfig:
     # probability exp(-100), so the M-of-N wait only protects against weak detections
     instant_confirm_snr_db: float = 20.0
     max_coast_slots: int = 10  # consecutive misses before a confirmed track is deleted
+    # ... before a camera-held track is deleted: 003's A_max of seed003 (constraint (9d))
+    max_camera_coast_slots: int = 25
     initial_speed_std_mps: float = 15.0  # speed prior of a new track without a road prior
     max_time_gap_s: float = 1.0  # a larger (or negative) time step resets the tracker
     merge_distance_m: float = 0.0  # >0: two tracks this close (and merge_speed_mps) are one
     merge_speed_mps: float = 2.0
+    # a camera-held track in the lane of a more recently measured one, their centres closer
+    # than this along it, is a second track on that vehicle and goes: two vehicles in one
+    # lane are a vehicle length apart (a car: 4.5 m); 0 = never
+    duplicate_distance_m: float = 4.5
     min_variance: float = 1e-30  # floor of each reported measurement variance
 
 
@@ -103,6 +117,7 @@ ARRAY_FIELDS = (
     "updates",
     "misses",
     "camera_time_s",
+    "camera_held",
 )
 
 
@@ -121,6 +136,7 @@ class _Tracks:
     updates: NDArray = field(init=False)  # slots since birth, incl. the birth slot
     misses: NDArray = field(init=False)
     camera_time_s: NDArray = field(init=False)
+    camera_held: NDArray = field(init=False)  # the last measurement was a camera fix
 
     def __post_init__(self) -> None:
         self.x = np.zeros((0, self.dim))
@@ -132,6 +148,7 @@ class _Tracks:
         self.updates = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)
         self.camera_time_s = np.zeros(0)
+        self.camera_held = np.zeros(0, dtype=bool)
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         for name in ARRAY_FIELDS:
@@ -150,6 +167,7 @@ class _Tracks:
         self.updates = np.concatenate([self.updates, np.ones(n, np.int64)])
         self.misses = np.concatenate([self.misses, np.zeros(n, np.int64)])
         self.camera_time_s = np.concatenate([self.camera_time_s, np.full(n, time_s)])
+        self.camera_held = np.concatenate([self.camera_held, np.zeros(n, dtype=bool)])
 
 
 @dataclass(frozen=True)
@@ -318,6 +336,7 @@ class Tracker:
             h = self.model.measurement_jacobian(t.x[rows])
             # PCRB at the estimate (004 eq. (35)-(36)); the prediction was done in _advance
             t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], h, r[cols])
+            t.camera_held[rows] = False
         detection_track = np.full(num_det, -1, dtype=np.int64)
         detection_track[cols] = t.track_id[rows]
         hit = np.zeros(num_tracks, dtype=bool)
@@ -339,12 +358,14 @@ class Tracker:
         hopeless = tentative & ~confirm & (t.hits + c.confirm_window - t.updates < c.confirm_hits)
         t.status[confirm] = CONFIRMED
         settled = t.status != TENTATIVE
-        t.status[settled & hit] = CONFIRMED
-        t.status[settled & ~hit] = COASTING
-        dead = hopeless | (settled & (t.misses > c.max_coast_slots)) | self._redundant()
-        if self.road is not None:  # a coasting track that has left the road is gone
+        limit = np.where(t.camera_held, c.max_camera_coast_slots, c.max_coast_slots)
+        t.status[settled & (hit | t.camera_held)] = CONFIRMED
+        t.status[settled & ~hit & ~t.camera_held] = COASTING
+        dead = hopeless | (settled & (t.misses > limit)) | self._redundant()
+        dead |= self._stale_duplicates()
+        if self.road is not None:  # an unmeasured track that has left the road is gone
             off = ~self.road.on_road(self.model.position(t.x, self.side))
-            dead |= off & (t.status == COASTING)
+            dead |= off & ~hit & settled
         deleted = t.track_id[dead]
         t.keep(~dead)
         return deleted
@@ -366,6 +387,23 @@ class Tracker:
             (t.hits[:, None] == t.hits[None]) & (t.track_id[:, None] > t.track_id[None])
         )
         return np.any(close & weaker, axis=1)
+
+    def _stale_duplicates(self) -> NDArray[np.bool_]:
+        """Camera-held tracks with a track measured more recently (fewer misses) in the same
+        lane, closer than ``duplicate_distance_m`` along it: a bad camera box fit that no
+        track took starts a second track on a vehicle, which the camera-held rule would
+        otherwise keep (and serve) for A_max slots. Needs the road prior (the lanes)."""
+        t, c = self.tracks, self.config
+        out = np.zeros(len(t.track_id), dtype=bool)
+        if self.road is None or not len(self.road.lane_y_m) or c.duplicate_distance_m <= 0:
+            return out
+        pos = self.model.position(t.x, self.side)
+        lane = np.argmin(np.abs(pos[:, 1, None] - self.road.lane_y_m[None]), axis=1)
+        near = (lane[:, None] == lane[None]) & (
+            np.abs(pos[:, None, 0] - pos[None, :, 0]) < c.duplicate_distance_m
+        )
+        fresher = t.misses[None, :] < t.misses[:, None]  # [i, j]: j measured after i
+        return t.camera_held & (t.status != TENTATIVE) & np.any(near & fresher, axis=1)
 
     def _birth(self, z: NDArray, var: NDArray, snr_db: NDArray) -> NDArray[np.int64]:
         """Tentative (or, when strong, confirmed) tracks from unassigned detections on the
@@ -445,6 +483,7 @@ class Tracker:
             t.hits[rows] += 1
             t.misses[rows] = 0
             t.status[rows] = CONFIRMED
+            t.camera_held[rows] = t.hits[rows] >= self.config.confirm_hits
             out[cols] = t.track_id[rows]
         free = np.setdiff1d(np.arange(len(z)), cols)
         out[free] = self._camera_birth(z[free], cov[free], lag)
@@ -471,6 +510,7 @@ class Tracker:
             x, p, _, _ = predict(self.model, x, p, lag)
         ids = self._new_tracks(x, p)
         self.tracks.status[-len(ids) :] = CONFIRMED
+        self.tracks.camera_held[-len(ids) :] = self.config.confirm_hits <= 1
         out[keep] = ids
         return out
 

@@ -24,7 +24,12 @@ from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import TENTATIVE, TrackView
 from rsu_isac.perception.camera_detector import CameraDetections, Region
-from rsu_isac.scheduling.scheduler import Schedule, TrackAoiInputs, largest_std_m
+from rsu_isac.scheduling.scheduler import (
+    Schedule,
+    TrackAoiInputs,
+    coasting_slots,
+    largest_std_m,
+)
 from rsu_isac.sim.link import LinkScore
 from rsu_isac.sim.radar_echo import Measurements, OfdmFrame
 from rsu_isac.sim.traffic import VehicleStates
@@ -482,7 +487,9 @@ def aoi_inputs_from_msg(msg: TrackArray) -> TrackAoiInputs:
         look_at_xy=np.array([[t.position.x, t.position.y] for t in tracks]).reshape(-1, 2),
         position_std_m=largest_std_m(cov),
         aoi_s=np.array([t.aoi_s for t in tracks], dtype=float),
-        radar_misses=np.array([t.misses for t in tracks], dtype=np.int64),
+        coasting_slots=coasting_slots(
+            np.array([t.status for t in tracks]), np.array([t.misses for t in tracks])
+        ),
     )
     fields = [
         out.azimuth_rad,

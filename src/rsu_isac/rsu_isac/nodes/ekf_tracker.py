@@ -70,6 +70,14 @@ class EkfTracker(Node):
             max_coast_slots=declare(
                 self, "max_coast_slots", 10, "misses before a confirmed track is deleted", 0, 10000
             ),
+            max_camera_coast_slots=declare(
+                self,
+                "max_camera_coast_slots",
+                25,
+                "misses before a track the camera fixed last is deleted (003's A_max)",
+                0,
+                10000,
+            ),
             initial_speed_std_mps=declare(
                 self, "initial_speed_std_mps", 15.0, "speed prior of a new track [m/s]", 0.1, 100.0
             ),
@@ -78,6 +86,14 @@ class EkfTracker(Node):
             ),
             merge_speed_mps=declare(
                 self, "merge_speed_mps", 2.0, "... if their speeds differ less [m/s]", 0.0, 50.0
+            ),
+            duplicate_distance_m=declare(
+                self,
+                "duplicate_distance_m",
+                4.5,
+                "a stale camera-held track this close in a fresher one's lane goes; 0 = never [m]",
+                0.0,
+                50.0,
             ),
             max_time_gap_s=declare(
                 self, "max_time_gap_s", 1.0, "a longer step resets the tracks [s]", 1e-3, 1e4

@@ -11,8 +11,9 @@ Per confirmed track k in slot n (all from ``core.aoi`` and ``core.array``):
 Policies (``SCHEDULER_POLICIES``): ``radar_only`` (pi = 0), ``vision_only`` (pi = 1: every
 track, and the whole road, every slot), ``threshold`` (event-triggered: pi_k = 1 when the
 next slot's P_misa,k(A_k + 1) would exceed ``risk_threshold`` (default Gamma_misa of (9e)), A_k + 1
-would exceed A_max of (9d), or the radar has missed the track COASTING_TRIGGER_SLOTS slots
-in a row), ``lstm`` (the temporal expert of RL-H-MoE, a checkpoint from
+would exceed A_max of (9d), or the track has been coasting - the radar held it and lost it -
+COASTING_TRIGGER_SLOTS slots in a row; a camera-held track the radar does not see is not
+coasting, ``core.tracker``), ``lstm`` (the temporal expert of RL-H-MoE, a checkpoint from
 the learning stage; :mod:`rsu_isac.scheduling.lstm_expert`). Except for ``radar_only``, the
 camera also scans the whole road (a disc covering the road among the regions), so that it
 finds vehicles no track covers yet: first at once, then after the period of
@@ -46,7 +47,7 @@ from rsu_isac.core.aoi import (
 )
 from rsu_isac.core.array import half_power_halfwidth_rad
 from rsu_isac.core.scenario import AoiConfig, Scenario
-from rsu_isac.core.tracker import TrackView
+from rsu_isac.core.tracker import COASTING, TrackView
 
 SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm")
 REGION_SIGMAS = 3.0  # a region covers the predicted position +- this many std deviations
@@ -60,6 +61,11 @@ COASTING_TRIGGER_SLOTS = 2
 # scheduler a slot later); the discovery rate averages over this many scans
 SCAN_FINDS_SLOTS = 3
 SCAN_MEMORY = 8
+
+
+def coasting_slots(status: NDArray, misses: NDArray) -> NDArray[np.int64]:
+    """Slots each COASTING track has gone unmeasured, 0 for the others."""
+    return np.where(np.asarray(status) == COASTING, np.asarray(misses), 0).astype(np.int64)
 
 
 def largest_std_m(position_covariance: NDArray) -> NDArray[np.float64]:
@@ -91,7 +97,9 @@ class TrackAoiInputs:
     look_at_xy: NDArray[np.float64]
     position_std_m: NDArray[np.float64]  # sqrt of the largest position variance [m]
     aoi_s: NDArray[np.float64]  # time since the last camera fix [s]
-    radar_misses: NDArray[np.int64]  # radar updates missed in a row
+    # slots a COASTING track has gone unmeasured (0 for a confirmed one, camera-held
+    # included: the radar missing a track it never held is no news)
+    coasting_slots: NDArray[np.int64]
 
     def __len__(self) -> int:
         return int(self.track_id.size)
@@ -107,7 +115,7 @@ class TrackAoiInputs:
             view.predicted_position_xy[keep],
             largest_std_m(view.position_covariance[keep]),
             view.aoi_s[keep],
-            view.misses[keep],
+            coasting_slots(view.status[keep], view.misses[keep]),
         )
 
 
@@ -250,6 +258,6 @@ class AoiScheduler:
             return (
                 (risk > self.risk_threshold)
                 | (unrefreshed > self.config.max_aoi_slots)
-                | (tracks.radar_misses >= COASTING_TRIGGER_SLOTS)
+                | (tracks.coasting_slots >= COASTING_TRIGGER_SLOTS)
             )
         return self.expert.schedule(tracks.track_id, aoi, beta, misalignment_probability(beta, aoi))
