@@ -16,9 +16,10 @@ say nothing of the vehicle - the camera looks when the AoI scheduler asks (withi
 (9d)), and a vehicle the radar does not see (a weak echo, no beam on it) or the camera
 cannot see (hidden behind another for a few tenths of a second) is still on the road. A
 camera-born track is held from its second hit on: a single camera detection that no track
-took may be a bad box fit beside a tracked vehicle. Any track that leaves the road unmeasured is
-deleted. Ids count up from 1 and are never reused, also across resets; UUIDs come from the
-seeded generator.
+took may be a bad box fit beside a tracked vehicle (and a held track that such a fit started
+goes once a fresher track is within a car's length of it in its lane). Any track that leaves
+the road unmeasured is deleted. Ids count up from 1 and are never reused, also across
+resets; UUIDs come from the seeded generator.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class _Tracks:
     updates: NDArray = field(init=False)  # slots since birth, incl. the birth slot
     misses: NDArray = field(init=False)
     camera_time_s: NDArray = field(init=False)
-    camera_held: NDArray = field(init=False)  # the last measurement was a camera fix
+    camera_held: NDArray = field(init=False)  # last measured by the camera, >= M hits
 
     def __post_init__(self) -> None:
         self.x = np.zeros((0, self.dim))
