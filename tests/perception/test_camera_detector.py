@@ -89,10 +89,21 @@ def vehicles(xs, ys, classes):
     )
 
 
-@pytest.mark.parametrize(("x_near", "x_far"), [(-8.0, -6.0), (3.0, 6.0), (6.0, 3.0), (15.0, 12.0)])
-def test_two_vehicles_merged_by_occlusion_are_both_found(frames, x_near, x_far):
-    """A car on the near lane partly hiding a car on the far lane: one blob, no single box
-    fits it, the two-box fit finds both."""
+@pytest.mark.parametrize(
+    ("x_near", "x_far", "far_class"),
+    [
+        (-8.0, -6.0, 1),
+        (3.0, 6.0, 1),
+        (6.0, 3.0, 1),
+        (15.0, 12.0, 1),
+        (0.0, 0.0, 1),
+        (-2.1, -0.5, 2),
+    ],
+)
+def test_two_vehicles_merged_by_occlusion_are_both_found(frames, x_near, x_far, far_class):
+    """A car on the near lane partly hiding a car (or a truck) on the far lane: one blob, no
+    single box fits it, the two-box fit finds both - also a car right in front of the other
+    vehicle, the far one's ends or top showing around it."""
     from rsu_isac.sim.camera import render
 
     scenario, camera, _ = frames
@@ -100,7 +111,7 @@ def test_two_vehicles_merged_by_occlusion_are_both_found(frames, x_near, x_far):
     empty = render(camera, scenario, vehicles([], [], []))
     for _ in range(DetectorConfig().background_stride * DetectorConfig().background_frames):
         detector.observe(empty)
-    truth = vehicles([x_near, x_far], [15.0, 18.5], [1, 1])
+    truth = vehicles([x_near, x_far], [15.0, 18.5], [1, far_class])
     found = detector.detect(render(camera, scenario, truth))
     assert len(found) == 2
     order = np.argsort(found.position_xy[:, 1])

@@ -17,7 +17,8 @@ Pipeline per processed frame (each step measured in ``rsu-isac camera-accuracy``
    ``max_fit_residual_px`` is tried (once the background window is full) as two vehicles
    merged by occlusion: two boxes (car or
    truck each) whose union matches the blob's per-column top and bottom edges and its
-   bounding box, with footprints that do not overlap. Dropped: a blob neither explains (a
+   bounding box, with footprints that do not overlap (started side by side along the road,
+   and one in front of the other across the lanes). Dropped: a blob neither explains (a
    ghost in the background, three or more vehicles), and a vehicle clipped by the image
    border (a part of a vehicle fits any class). The position covariance is the
    Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus ``model_std_m`` for what a box does not
@@ -45,7 +46,8 @@ BORDER_PX = 2  # a blob this close to the image border is clipped
 UNCOVERED_PX = 10.0  # residual of a blob column that no fitted box reaches
 PAIR_MAX_EVALUATIONS = 40  # residual evaluations of one two-box fit (bounds its time)
 PAIR_COLUMNS = 40  # blob columns the two-box fit compares
-PAIR_MAX_TRIES = 6  # fits per blob (class pairs from two cars on, each from every start)
+PAIR_MAX_TRIES = 8  # fits per blob (class pairs from two cars on, each from every start)
+NEAR_ROWS_PX = 2.0  # columns this close to a blob's lowest row belong to its nearest vehicle
 
 
 @dataclass(frozen=True)
@@ -275,8 +277,10 @@ class CameraDetector:
     def _fit_pair(self, stat: NDArray, blob: NDArray[np.bool_], box: NDArray, u0: int, v0: int):
         """Two boxes whose union matches the blob's per-column top and bottom edges (and its
         bounding box), started under the blob's left and right halves (vehicles side by
-        side, offset along the road; one squarely behind the other stays unresolved), also
-        on each ordered pair of lanes; car and truck sizes in each combination."""
+        side, offset along the road), also on each ordered pair of lanes, and one in front
+        of the other on each ordered pair of lanes (a near car before a far truck: the car
+        whole in the image, the truck around it); car and truck sizes in each combination.
+        A vehicle squarely behind a larger one stays unresolved."""
         c0, r0 = stat[cv2.CC_STAT_LEFT], stat[cv2.CC_STAT_TOP]
         sub = blob[r0 : r0 + stat[cv2.CC_STAT_HEIGHT], c0 : c0 + stat[cv2.CC_STAT_WIDTH]]
         columns = np.arange(sub.shape[1]) + c0 + u0  # pixel-centre u of each column
@@ -291,10 +295,21 @@ class CameraDetector:
             self._foot(box[0], middle, edge_bottom[left].max()),
             self._foot(middle, box[2], edge_bottom[~left].max()),
         )
-        starts = [np.concatenate(feet)] + [
-            np.array([feet[0][0], y_a, feet[1][0], y_b])
-            for y_a, y_b in itertools.permutations(self._lanes, 2)
-        ]
+        lanes = list(itertools.permutations(self._lanes, 2))
+        # or one in front of the other across the lanes: the near one under the columns
+        # that reach the blob's lowest rows, the far one under the blob's middle
+        low = columns[edge_bottom >= edge_bottom.max() - NEAR_ROWS_PX]
+        near = self._foot(low.min() - 0.5, low.max() + 0.5, box[3])
+        far = self._foot(box[0], box[2], box[3])
+        starts = (
+            [np.concatenate(feet)]
+            + [
+                np.concatenate([self._on_lane(near, y_a), self._on_lane(far, y_b)])
+                for y_a, y_b in lanes
+                if abs(y_a - self.camera.centre_m[1]) < abs(y_b - self.camera.centre_m[1])
+            ]
+            + [np.array([feet[0][0], y_a, feet[1][0], y_b]) for y_a, y_b in lanes]
+        )
         sizes = {1: CLASS_BOXES_M[1], 2: CLASS_BOXES_M[2]}
         step = max(1, len(columns) // PAIR_COLUMNS)  # a subset of columns bounds the work
         columns, edge_top, edge_bottom = columns[::step], edge_top[::step], edge_bottom[::step]
@@ -340,6 +355,12 @@ class CameraDetector:
             np.where(np.isfinite(bottom), bottom, np.nan),
             np.concatenate([uv.min(axis=0), uv.max(axis=0)]),
         )
+
+    def _on_lane(self, foot: NDArray, lane_y: float) -> NDArray:
+        """The road point at ``lane_y`` on the line from the camera's foot through ``foot``
+        (what the camera sees at about the same image column on that lane)."""
+        cx, cy = self.camera.centre_m[:2]
+        return np.array([cx + (foot[0] - cx) * (lane_y - cy) / (foot[1] - cy), lane_y])
 
     def _foot(self, u_left: float, u_right: float, v_bottom: float) -> NDArray:
         """Road point under the middle of an image span's bottom (a start for a box fit)."""
