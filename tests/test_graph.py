@@ -99,6 +99,6 @@ def test_dds_profile_segment_holds_the_frames_in_flight():
         sc = load_named_scenario(name, scenarios_dir())
         wf, cam = sc.radar.waveform, sc.camera
         frame = sc.radio.array.num_rx_antennas * wf.num_symbols * wf.num_subcarriers * 8
-        receivers = sum(sc.illuminator(i) is not None for i in range(len(sc.rsus)))
+        receivers = len(sc.receivers())
         in_flight = max(in_flight, 2 * receivers * frame + 2 * cam.width_px * cam.height_px * 3)
     assert segment >= in_flight

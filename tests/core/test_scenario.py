@@ -149,3 +149,5 @@ def test_max_echo_range_is_the_farthest_road_point(name):
         path = np.linalg.norm(points - rsu.position_m, axis=1)
         path += np.linalg.norm(points - scenario.rsus[tx].position_m, axis=1)
         assert scenario.max_echo_range_m(i) == pytest.approx(np.max(path) / 2, rel=1e-9)
+    # the RSUs that run a radar and a tracker: all but the transmit-only one
+    assert scenario.receivers() == [i for i, r in enumerate(scenario.rsus) if r.role != "transmit"]

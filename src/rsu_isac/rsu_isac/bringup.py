@@ -74,12 +74,11 @@ class Recorder(Node):
         self.track_subs = [
             self.create_subscription(
                 TrackArray,
-                f"{rsu.name}/tracks",
+                f"{scenario.rsus[i].name}/tracks",
                 lambda m, i=i: self._on_tracks(i, m),
                 RECORD_QOS,
             )
-            for i, rsu in enumerate(scenario.rsus)
-            if rsu.role != "transmit"
+            for i in scenario.receivers()
         ]
 
     def _on_link(self, msg: LinkMetrics) -> None:
@@ -198,11 +197,10 @@ def record_topics(scenario: Scenario) -> dict[str, type]:
         "link/metrics": LinkMetrics,
         "beamforming/command": BeamformingCommand,
     }
-    for rsu in scenario.rsus:
-        if rsu.role != "transmit":
-            topics[f"{rsu.name}/radar/echo"] = RadarEcho
-            topics[f"{rsu.name}/radar/detections"] = RadarDetectionArray
-            topics[f"{rsu.name}/tracks"] = TrackArray
+    for rsu in (scenario.rsus[i] for i in scenario.receivers()):
+        topics[f"{rsu.name}/radar/echo"] = RadarEcho
+        topics[f"{rsu.name}/radar/detections"] = RadarDetectionArray
+        topics[f"{rsu.name}/tracks"] = TrackArray
     camera = scenario.rsus[0].name
     topics[f"{camera}/camera/image_raw"] = Image
     topics[f"{camera}/camera/camera_info"] = CameraInfo
@@ -211,7 +209,7 @@ def record_topics(scenario: Scenario) -> dict[str, type]:
 
 def _wait_for_stack(spinner: _Spinner, recorder: Recorder, specs, scenario, logs) -> None:
     expected = {(s.name, s.namespace or "/") for s in specs}
-    receivers = [r.name for r in scenario.rsus if r.role != "transmit"]
+    receivers = [scenario.rsus[i].name for i in scenario.receivers()]
 
     def ready() -> bool:
         names = set(recorder.get_node_names_and_namespaces())

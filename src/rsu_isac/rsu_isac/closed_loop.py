@@ -117,7 +117,7 @@ class ClosedLoop:
             ),
         )
         tracker_config = TrackerConfig(motion_model=config.motion_model)
-        receivers = [i for i in range(len(scenario.rsus)) if scenario.illuminator(i) is not None]
+        receivers = scenario.receivers()
         self.trackers = {
             i: Tracker.for_scenario(scenario, i, tracker_config, config.seed) for i in receivers
         }

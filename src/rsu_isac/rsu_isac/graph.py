@@ -83,9 +83,8 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
     sc = options.scenario
     common = {"use_sim_time": True}
     nodes = []
-    for i, rsu in enumerate(sc.rsus):
-        if sc.illuminator(i) is None:
-            continue
+    for i in sc.receivers():
+        rsu = sc.rsus[i]
         ns = f"/{rsu.name}"
         radar = {**common, "max_range_m": sc.max_echo_range_m(i)}
         nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", radar))

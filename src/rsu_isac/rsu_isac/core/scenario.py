@@ -261,6 +261,11 @@ class Scenario:
             return next((i for i, r in enumerate(self.rsus) if r.role == "transmit"), None)
         return None
 
+    def receivers(self) -> list[int]:
+        """The RSUs that hear an echo (those with an :meth:`illuminator`), in RSU order: each
+        runs a radar processing and a tracker."""
+        return [i for i in range(len(self.rsus)) if self.illuminator(i) is not None]
+
     def max_echo_range_m(self, receiver: int) -> float:
         """The largest echo range (half the illuminator -> road point -> receiver path, what
         the echo delay measures) of any point of the road for RSU ``receiver`` [m]. The path

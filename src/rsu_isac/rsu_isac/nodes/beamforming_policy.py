@@ -156,7 +156,7 @@ class BeamformingPolicy(Node):
         )
         self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
         self.rsu_sides = np.array([road_side(self.scenario, i) for i in range(len(self.rsu_xy))])
-        receivers = [r.name for r in self.scenario.rsus if r.role != "transmit"]
+        receivers = [self.scenario.rsus[i].name for i in self.scenario.receivers()]
         self._num_receivers = len(receivers)
         self._receivers = receivers
         self._latest: dict[str, TrackArray] = {}

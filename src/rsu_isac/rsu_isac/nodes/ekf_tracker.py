@@ -45,8 +45,12 @@ class EkfTracker(Node):
         names = [r.name for r in self.scenario.rsus]
         rsu_name = declare(self, "rsu", names[0], "RSU whose detections these are", choices=names)
         self.rsu_index = names.index(rsu_name)
-        if self.scenario.rsus[self.rsu_index].role == "transmit":
-            raise ParameterError(f"parameter 'rsu' = '{rsu_name}' only transmits: no echoes")
+        if self.rsu_index not in self.scenario.receivers():
+            hearing = ", ".join(names[i] for i in self.scenario.receivers())
+            raise ParameterError(
+                f"parameter 'rsu' = '{rsu_name}' hears no echo (a transmit RSU, or a receive "
+                f"RSU without one); RSUs that do: {hearing}"
+            )
         config = TrackerConfig(
             motion_model=declare(
                 self, "motion_model", "cartesian", "EKF state", choices=MOTION_MODELS

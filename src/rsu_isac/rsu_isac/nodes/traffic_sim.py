@@ -151,9 +151,8 @@ class TrafficSim(Node):
         self._truth_pub = self.create_publisher(VehicleStateArray, "sim/ground_truth", RELIABLE)
         self._link_pub = self.create_publisher(LinkMetrics, "link/metrics", RELIABLE)
         self._echo_pubs = {
-            rsu.name: self.create_publisher(RadarEcho, f"{rsu.name}/radar/echo", LARGE_SENSOR)
-            for rsu in self.scenario.rsus
-            if rsu.role != "transmit"
+            name: self.create_publisher(RadarEcho, f"{name}/radar/echo", LARGE_SENSOR)
+            for name in (self.scenario.rsus[i].name for i in self.scenario.receivers())
         }
         self._command_sub = self.create_subscription(
             BeamformingCommand, "beamforming/command", self._on_command, RELIABLE

@@ -186,8 +186,7 @@ class Simulator:
     def _receivers(self) -> list[tuple[int, int]]:
         """(receiving RSU, illuminating RSU) pairs: monostatic RSUs hear their own beams, a
         receive RSU those of the transmit RSU (002)."""
-        pairs = [(i, self.scenario.illuminator(i)) for i in range(len(self.scenario.rsus))]
-        return [(rx, tx) for rx, tx in pairs if tx is not None]
+        return [(i, self.scenario.illuminator(i)) for i in self.scenario.receivers()]
 
     def echo(
         self, pair: tuple[int, int], vehicles: VehicleStates, recovery: BeamSet | None = None
