@@ -362,23 +362,22 @@ class Tracker:
         limit = np.where(t.camera_held, c.max_camera_coast_slots, c.max_coast_slots)
         t.status[settled & (hit | t.camera_held)] = CONFIRMED
         t.status[settled & ~hit & ~t.camera_held] = COASTING
-        dead = hopeless | (settled & (t.misses > limit)) | self._redundant()
-        dead |= self._stale_duplicates()
+        pos = self.model.position(t.x, self.side)  # relative to the RSU
+        dead = hopeless | (settled & (t.misses > limit)) | self._redundant(pos)
+        dead |= self._stale_duplicates(pos)
         if self.road is not None:  # an unmeasured track that has left the road is gone
-            off = ~self.road.on_road(self.model.position(t.x, self.side))
-            dead |= off & ~hit & settled
+            dead |= ~self.road.on_road(pos) & ~hit & settled
         deleted = t.track_id[dead]
         t.keep(~dead)
         return deleted
 
-    def _redundant(self) -> NDArray[np.bool_]:
+    def _redundant(self, pos: NDArray) -> NDArray[np.bool_]:
         """Tracks that duplicate an older one (closer than ``merge_distance_m`` in position
-        and ``merge_speed_mps`` in velocity): the one with fewer hits goes."""
+        ``pos`` and ``merge_speed_mps`` in velocity): the one with fewer hits goes."""
         t, c = self.tracks, self.config
         out = np.zeros(len(t.track_id), dtype=bool)
         if len(out) < 2 or c.merge_distance_m <= 0:
             return out
-        pos = self.model.position(t.x, self.side)
         vel = self.model.velocity(t.x, self.side)
         close = (np.linalg.norm(pos[:, None] - pos[None], axis=-1) < c.merge_distance_m) & (
             np.linalg.norm(vel[:, None] - vel[None], axis=-1) < c.merge_speed_mps
@@ -389,22 +388,24 @@ class Tracker:
         )
         return np.any(close & weaker, axis=1)
 
-    def _stale_duplicates(self) -> NDArray[np.bool_]:
+    def _stale_duplicates(self, pos: NDArray) -> NDArray[np.bool_]:
         """Camera-held tracks with a track measured more recently (fewer misses) in the same
-        lane, closer than ``duplicate_distance_m`` along it: a bad camera box fit that no
-        track took starts a second track on a vehicle, which the camera-held rule would
-        otherwise keep (and serve) for A_max slots. Needs the road prior (the lanes)."""
+        lane, closer than ``duplicate_distance_m`` along it (positions ``pos``): a bad camera
+        box fit that no track took starts a second track on a vehicle, which the camera-held
+        rule would otherwise keep (and serve) for A_max slots. Needs the road prior (the
+        lanes); nothing to do without camera-held tracks (a radar-only RSU)."""
         t, c = self.tracks, self.config
         out = np.zeros(len(t.track_id), dtype=bool)
         if self.road is None or not len(self.road.lane_y_m) or c.duplicate_distance_m <= 0:
             return out
-        pos = self.model.position(t.x, self.side)
+        if not t.camera_held.any():
+            return out
         lane = np.argmin(np.abs(pos[:, 1, None] - self.road.lane_y_m[None]), axis=1)
         near = (lane[:, None] == lane[None]) & (
             np.abs(pos[:, None, 0] - pos[None, :, 0]) < c.duplicate_distance_m
         )
         fresher = t.misses[None, :] < t.misses[:, None]  # [i, j]: j measured after i
-        return t.camera_held & (t.status != TENTATIVE) & np.any(near & fresher, axis=1)
+        return t.camera_held & np.any(near & fresher, axis=1)  # held tracks are confirmed
 
     def _birth(self, z: NDArray, var: NDArray, snr_db: NDArray) -> NDArray[np.int64]:
         """Tentative (or, when strong, confirmed) tracks from unassigned detections on the

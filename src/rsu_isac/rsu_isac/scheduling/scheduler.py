@@ -27,7 +27,7 @@ P* = sqrt(2 E_full / (lambda E_recovery)) (the square-root law of the economic o
 quantity, Harris 1913). lambda is estimated as the new tracks that appear in the
 SCAN_FINDS_SLOTS slots after each of the last SCAN_MEMORY scans over the slots between
 them: about the arrival rate where the radar finds nothing (low SNR; on seed003 a scan
-every 8-17 slots at 0 dB), near zero where it finds every arrival (P -> A_max).
+every 9-15 slots at 0 dB), near zero where it finds every arrival (P -> A_max).
 """
 
 from __future__ import annotations
