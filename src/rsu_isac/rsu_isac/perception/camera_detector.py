@@ -15,14 +15,15 @@ Pipeline per processed frame (each step measured in ``rsu-isac camera-accuracy``
    started at the ground point under the blob's lowest row through the homography; the
    class with the smallest residual wins. A blob no single box fits within
    ``max_fit_residual_px`` is tried (once the background window is full) as two vehicles
-   merged by occlusion: two boxes (car or
-   truck each) whose union matches the blob's per-column top and bottom edges and its
-   bounding box, with footprints that do not overlap (started side by side along the road,
-   and one in front of the other across the lanes). Dropped: a blob neither explains (a
-   ghost in the background, three or more vehicles), and a vehicle clipped by the image
-   border (a part of a vehicle fits any class). The position covariance is the
-   Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus ``model_std_m`` for what a box does not
-   model, so a far vehicle (few pixels per metre) reports the larger uncertainty it has.
+   merged by occlusion: two boxes (car or truck each) whose union matches the blob's
+   per-column top and bottom edges and its bounding box, with footprints that do not
+   overlap (started side by side along the road, and one in front of the other across the
+   lanes; every class pair from every start is scored as started, and the best-scoring ones
+   are fitted). Dropped: a blob neither explains (a ghost in the background, three or more
+   vehicles), and a vehicle clipped by the image border (a part of a vehicle fits any
+   class). The position covariance is the Gauss-Newton one, (J^T J)^-1 sigma_px^2, plus
+   ``model_std_m`` for what a box does not model, so a far vehicle (few pixels per metre)
+   reports the larger uncertainty it has.
 """
 
 from __future__ import annotations
@@ -46,8 +47,9 @@ BORDER_PX = 2  # a blob this close to the image border is clipped
 UNCOVERED_PX = 10.0  # residual of a blob column that no fitted box reaches
 PAIR_MAX_EVALUATIONS = 40  # residual evaluations of one two-box fit (bounds its time)
 PAIR_COLUMNS = 40  # blob columns the two-box fit compares
-PAIR_MAX_TRIES = 8  # fits per blob (class pairs from two cars on, each from every start)
+PAIR_MAX_TRIES = 8  # fits per blob, from the (class pair, start)s whose start fits best
 NEAR_ROWS_PX = 2.0  # columns this close to a blob's lowest row belong to its nearest vehicle
+ROAD_MARGIN_M = 2.0  # a fitted footprint centre farther off the road's edges or ends is wrong
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,10 @@ class CameraDetector:
         side, offset along the road), also on each ordered pair of lanes, and one in front
         of the other on each ordered pair of lanes (a near car before a far truck: the car
         whole in the image, the truck around it); car and truck sizes in each combination.
-        A vehicle squarely behind a larger one stays unresolved."""
+        Every (class pair, start) is scored by its residual as started, and the
+        PAIR_MAX_TRIES best are fitted in that order until one fits: a truck before a car
+        starts closer than two cars do. A vehicle squarely behind a larger one stays
+        unresolved."""
         c0, r0 = stat[cv2.CC_STAT_LEFT], stat[cv2.CC_STAT_TOP]
         sub = blob[r0 : r0 + stat[cv2.CC_STAT_HEIGHT], c0 : c0 + stat[cv2.CC_STAT_WIDTH]]
         columns = np.arange(sub.shape[1]) + c0 + u0  # pixel-centre u of each column
@@ -313,28 +318,36 @@ class CameraDetector:
         sizes = {1: CLASS_BOXES_M[1], 2: CLASS_BOXES_M[2]}
         step = max(1, len(columns) // PAIR_COLUMNS)  # a subset of columns bounds the work
         columns, edge_top, edge_bottom = columns[::step], edge_top[::step], edge_bottom[::step]
+
+        def residual(x, size_a, size_b):
+            top_a, bottom_a, box_a = self._profile(x[:2], size_a, columns)
+            top_b, bottom_b, box_b = self._profile(x[2:], size_b, columns)
+            union = np.concatenate(
+                [np.minimum(box_a[:2], box_b[:2]), np.maximum(box_a[2:], box_b[2:])]
+            )
+            return np.concatenate([
+                np.nan_to_num(np.fmin(top_a, top_b) - edge_top, nan=UNCOVERED_PX),
+                np.nan_to_num(np.fmax(bottom_a, bottom_b) - edge_bottom, nan=UNCOVERED_PX),
+                union - box,
+            ])  # fmt: skip
+
+        # every class pair from every start, fitted from the best-matching starts on
+        tries = [
+            (pair, start) for pair in itertools.product(sizes.items(), repeat=2) for start in starts
+        ]
+        screen = [_rms(residual(start, pair[0][1], pair[1][1])) for pair, start in tries]
         best = None
-        tries = itertools.product(itertools.product(sizes.items(), repeat=2), starts)
-        for ((code_a, size_a), (code_b, size_b)), start in itertools.islice(tries, PAIR_MAX_TRIES):
-
-            def residual(x, size_a=size_a, size_b=size_b):
-                top_a, bottom_a, box_a = self._profile(x[:2], size_a, columns)
-                top_b, bottom_b, box_b = self._profile(x[2:], size_b, columns)
-                union = np.concatenate(
-                    [np.minimum(box_a[:2], box_b[:2]), np.maximum(box_a[2:], box_b[2:])]
-                )
-                return np.concatenate([
-                    np.nan_to_num(np.fmin(top_a, top_b) - edge_top, nan=UNCOVERED_PX),
-                    np.nan_to_num(np.fmax(bottom_a, bottom_b) - edge_bottom, nan=UNCOVERED_PX),
-                    union - box,
-                ])  # fmt: skip
-
-            fit = least_squares(residual, start, method="lm", max_nfev=PAIR_MAX_EVALUATIONS)
+        for i in np.argsort(screen, kind="stable")[:PAIR_MAX_TRIES]:
+            ((code_a, size_a), (code_b, size_b)), start = tries[i]
+            fit = least_squares(
+                residual, start, method="lm", max_nfev=PAIR_MAX_EVALUATIONS,
+                args=(size_a, size_b),
+            )  # fmt: skip
             cost = _rms(fit.fun)
             if best is None or cost < best[0]:
                 best = (cost, (code_a, code_b), (size_a, size_b), fit)
             if cost <= self.config.max_fit_residual_px:
-                break  # good enough: the tries go from the likeliest (two cars) on
+                break  # good enough
         return best
 
     def _profile(self, centre_xy: NDArray, size, columns: NDArray):
@@ -369,7 +382,8 @@ class CameraDetector:
 
     def _accept(self, fitted, box: NDArray) -> list[tuple]:
         """The detections of a fit (one or two boxes), or none when its RMS residual
-        exceeds ``max_fit_residual_px``, a box is off the road or leaves the image. The
+        exceeds ``max_fit_residual_px``, a box is off the road (its sides or its ends: the
+        foreground is the road's volume only) or leaves the image. The
         covariance of each position is its block of (J^T J)^-1 sigma_px^2, plus
         ``model_std_m``."""
         cost, codes, sizes, fit = fitted
@@ -377,7 +391,10 @@ class CameraDetector:
             return []
         centres = fit.x.reshape(-1, 2)
         for xy, size in zip(centres, sizes, strict=True):
-            on_road = self._road_y[0] - 2.0 <= xy[1] <= self._road_y[1] + 2.0
+            on_road = (
+                self.road.x_min_m - ROAD_MARGIN_M <= xy[0] <= self.road.x_max_m + ROAD_MARGIN_M
+                and self._road_y[0] - ROAD_MARGIN_M <= xy[1] <= self._road_y[1] + ROAD_MARGIN_M
+            )
             if not on_road or self._clipped(projected_box(self.camera, xy, size), 0.0):
                 return []
         cov_all = np.linalg.pinv(fit.jac.T @ fit.jac) * self.config.pixel_std**2
