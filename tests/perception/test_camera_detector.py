@@ -140,3 +140,22 @@ def test_no_vehicle_is_placed_beyond_the_road_end():
     found = detector.detect(render(camera, scenario, truth))
     assert np.all(found.position_xy[:, 0] >= scenario.road.x_min_m - 2.0)
     assert found.position_xy == pytest.approx(truth.position_xy[1:], abs=0.3)
+
+
+def test_a_region_that_cuts_a_vehicle_finds_it_whole(frames):
+    """A region whose edge crosses a vehicle selects its whole blob: the vehicle is placed
+    as from the whole road, not fitted to the part inside the region."""
+    from rsu_isac.sim.camera import render
+
+    scenario, camera, _ = frames
+    detector = CameraDetector(camera, scenario.road, DetectorConfig())
+    empty = render(camera, scenario, vehicles([], [], []))
+    for _ in range(DetectorConfig().background_stride * DetectorConfig().background_frames):
+        detector.observe(empty)
+    truth = vehicles([0.0, 20.0], [15.0, 18.5], [2, 1])
+    image = render(camera, scenario, truth)
+    everywhere = detector.detect(image)
+    assert everywhere.position_xy == pytest.approx(truth.position_xy, abs=0.3)
+    edge = Region((5.0, 15.0), 3.0)  # covers the front third of the truck only
+    found = detector.detect(image, [edge])
+    assert found.position_xy == pytest.approx(truth.position_xy[:1], abs=0.3)

@@ -6,9 +6,11 @@ Pipeline per processed frame (each step measured in ``rsu-isac camera-accuracy``
    ``background_frames`` frames kept ``background_stride`` frames apart, so that a vehicle
    sits in fewer than half of them; pixels whose largest colour difference exceeds
    ``difference_threshold`` are foreground. Only the road volume (the road's footprint up to
-   ``max_vehicle_height_m``, projected) inside the scheduled regions is looked at: the road
-   mask is known, and the scheduler's regions bound the work.
-2. **Blobs**: morphological opening, connected components above ``min_area_px``.
+   ``max_vehicle_height_m``, projected) is looked at: the road mask is known.
+2. **Blobs**: morphological opening, connected components above ``min_area_px``; with
+   scheduled regions, only the blobs that reach into one of them go on to the fit, whole
+   (the regions bound the work of step 3, by far the larger; a region's edge that cut a
+   vehicle would leave a part no box fits).
 3. **3-D box fit**: vehicles drive along the road (boxes aligned with x), so a blob's image
    bounding box is matched by the projected bounding box of a car, a truck and a bus box
    whose footprint centre (x, y) on the road plane is fitted by least squares (scipy),
@@ -219,27 +221,27 @@ class CameraDetector:
     def detect(
         self, image: NDArray[np.uint8], regions: list[Region] | None = None
     ) -> CameraDetections:
-        """Vehicles in ``image`` (BGR, H x W x 3) within ``regions`` (None: the whole road).
-        The frame also feeds the background model."""
+        """Vehicles in ``image`` (BGR, H x W x 3) whose blobs reach into ``regions`` (None:
+        the whole road). The frame also feeds the background model."""
         self.observe(image)
         if not self.background.ready:
             return CameraDetections.empty()
-        mask = self.region_mask(regions)[self._crop]
-        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-        if not len(rows):
+        look = None if regions is None else self.region_mask(regions)[self._crop]
+        if look is not None and not look.any():
             return CameraDetections.empty()
-        window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        crop = image[self._crop][window]
-        diff = cv2.absdiff(crop, self.background.image()[window]).max(axis=2)
-        fg = ((diff > self.config.difference_threshold) * mask[window]).astype(np.uint8)
-        v0 = self._crop[0].start + rows[0]
-        u0 = self._crop[1].start + cols[0]
+        diff = cv2.absdiff(image[self._crop], self.background.image()).max(axis=2)
+        fg = ((diff > self.config.difference_threshold) * self.road_mask[self._crop]).astype(
+            np.uint8
+        )
         fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, self._kernel)
         count, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+        # the regions pick whole blobs: a vehicle the region's edge cuts is fitted whole
+        wanted = range(1, count) if look is None else np.unique(labels[look > 0])
+        v0, u0 = self._crop[0].start, self._crop[1].start
         found = [
             vehicle
-            for i in range(1, count)
-            if stats[i, cv2.CC_STAT_AREA] >= self.config.min_area_px
+            for i in wanted
+            if i > 0 and stats[i, cv2.CC_STAT_AREA] >= self.config.min_area_px
             for vehicle in self._fit(stats[i], labels == i, u0, v0)
         ]
         if not found:
