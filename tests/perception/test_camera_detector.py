@@ -5,10 +5,18 @@ import dataclasses
 
 import numpy as np
 import pytest
+from scipy.optimize import linprog
 
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.paths import scenarios_dir
-from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
+from rsu_isac.perception.camera_detector import (
+    CLASS_BOXES_M,
+    CameraDetector,
+    DetectorConfig,
+    Region,
+    box_corners,
+    hull_edges,
+)
 from rsu_isac.sim.world import SimConfig, Simulator
 
 
@@ -159,3 +167,57 @@ def test_a_region_that_cuts_a_vehicle_finds_it_whole(frames):
     edge = Region((5.0, 15.0), 3.0)  # covers the front third of the truck only
     found = detector.detect(image, [edge])
     assert found.position_xy == pytest.approx(truth.position_xy[:1], abs=0.3)
+
+
+@pytest.fixture(scope="module")
+def mast():
+    from rsu_isac.sim.camera import mast_camera
+
+    return mast_camera(load_named_scenario("seed003", scenarios_dir()))
+
+
+BOXES = [
+    ((-20.0, 15.0), CLASS_BOXES_M[1]),
+    ((3.0, 18.5), CLASS_BOXES_M[2]),
+    ((30.0, 15.0), CLASS_BOXES_M[3]),
+]
+
+
+@pytest.mark.parametrize(("centre", "size"), BOXES)
+def test_hull_edges_are_the_extremes_of_a_linear_program(mast, centre, size):
+    """At each column the hull's top and bottom edges are the least and greatest v over the
+    convex combinations of the projected corners with that u (scipy's linprog, a reference
+    solver); NaN where no combination has that u."""
+    uv, _ = mast.project(box_corners(np.array(centre), size))
+    columns = np.linspace(uv[:, 0].min() - 3.0, uv[:, 0].max() + 3.0, 23)
+    top, bottom, bbox = hull_edges(mast, np.array([centre]), size, columns)
+    equal = np.vstack([uv[:, 0], np.ones(8)])
+    for c, column in enumerate(columns):
+        extremes = [
+            linprog(sign * uv[:, 1], A_eq=equal, b_eq=[column, 1.0], bounds=(0, None))
+            for sign in (1.0, -1.0)
+        ]
+        if not extremes[0].success:
+            assert np.isnan(top[0, c]) and np.isnan(bottom[0, c])
+            continue
+        assert top[0, c] == pytest.approx(extremes[0].fun, abs=1e-6)
+        assert bottom[0, c] == pytest.approx(-extremes[1].fun, abs=1e-6)
+    assert bbox[0] == pytest.approx([*uv.min(axis=0), *uv.max(axis=0)])
+
+
+@pytest.mark.parametrize(("centre", "size"), BOXES)
+def test_hull_edges_move_smoothly_under_finite_difference_steps(mast, centre, size):
+    """scipy's forward-difference step (sqrt(eps) x 30 m = 4.5e-7 m) sees the same slope of
+    the edges as a 1000 x larger step: a hull of float32 corners (the code before) moved
+    in 1e-4 px steps and gave these fits a zero slope."""
+    uv, _ = mast.project(box_corners(np.array(centre), size))
+    columns = np.arange(np.ceil(uv[:, 0].min()) + 0.5, uv[:, 0].max() - 0.5, 3.0)
+    x = np.array([centre])
+    for axis in (0, 1):
+        slopes = []
+        for step in (np.sqrt(np.finfo(float).eps) * 30.0, 4.5e-4):
+            moved = x + step * np.eye(2)[axis]
+            edges = np.stack(hull_edges(mast, moved, size, columns)[:2])
+            slopes.append((edges - np.stack(hull_edges(mast, x, size, columns)[:2])) / step)
+        assert np.abs(slopes[1]).max() > 1.0  # the edges do move
+        np.testing.assert_allclose(slopes[0], slopes[1], rtol=1e-3, atol=1e-3)

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -101,19 +103,48 @@ class Region:
     radius_m: float
 
 
+# corner offsets of a box in units of (length / 2, width / 2, height): bottom face, then top
+_CORNER_UNITS = np.array([(sx, sy, sz) for sz in (0, 1) for sy in (-1, 1) for sx in (-1, 1)])
+# every pair of corners: the segments whose envelope is the box's image hull (see hull_edges)
+_CORNER_PAIRS = np.triu_indices(8, 1)
+
+
 def box_corners(centre_xy: NDArray, size_m: tuple[float, float, float]) -> NDArray:
-    """(8, 3) corners of an x-aligned box standing on the road at ``centre_xy``."""
+    """(..., 8, 3) corners of x-aligned boxes standing on the road at ``centre_xy`` (..., 2)."""
     length, width, height = size_m
-    dx = np.array([-1, 1, -1, 1, -1, 1, -1, 1]) * length / 2
-    dy = np.array([-1, -1, 1, 1, -1, -1, 1, 1]) * width / 2
-    dz = np.array([0, 0, 0, 0, 1, 1, 1, 1]) * height
-    return np.column_stack([centre_xy[0] + dx, centre_xy[1] + dy, dz])
+    centre = np.asarray(centre_xy, float)
+    foot = np.concatenate([centre, np.zeros((*centre.shape[:-1], 1))], axis=-1)
+    return foot[..., None, :] + _CORNER_UNITS * np.array([length / 2, width / 2, height])
 
 
 def projected_box(camera: PinholeCamera, centre_xy: NDArray, size_m) -> NDArray:
-    """Image bounding box (u_min, v_min, u_max, v_max) of a box at ``centre_xy``."""
+    """Image bounding box (..., 4) (u_min, v_min, u_max, v_max) of boxes at ``centre_xy``
+    (..., 2)."""
     uv, _ = camera.project(box_corners(centre_xy, size_m))
-    return np.concatenate([uv.min(axis=0), uv.max(axis=0)])
+    return np.concatenate([uv.min(axis=-2), uv.max(axis=-2)], axis=-1)
+
+
+def hull_edges(camera: PinholeCamera, centres: NDArray, size_m, columns: NDArray):
+    """Top and bottom image edges (B, C) of the projected hulls of boxes at ``centres``
+    (B, 2) at each of the C pixel ``columns`` (NaN where a hull does not reach the column),
+    and the boxes' image bounding boxes (B, 4). Every segment between two corners lies in
+    the hull and every hull edge is such a segment, so the hull's edges at a column are the
+    extremes over the segments that span it: no hull is built, all in float64 (a hull of
+    float32 corners moves in steps of 1e-4 px, coarser than a finite-difference step)."""
+    uv, _ = camera.project(box_corners(centres, size_m))
+    first, second = uv[:, _CORNER_PAIRS[0], None, :], uv[:, _CORNER_PAIRS[1], None, :]
+    (u1, v1), (u2, v2) = np.moveaxis(first, -1, 0), np.moveaxis(second, -1, 0)
+    lo, hi = np.minimum(u1, u2), np.maximum(u1, u2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = v1 + (columns - u1) * ((v2 - v1) / (u2 - u1))
+    inside = (columns >= lo) & (columns <= hi) & (hi > lo)
+    top = np.where(inside, v, np.inf).min(axis=1)
+    bottom = np.where(inside, v, -np.inf).max(axis=1)
+    return (
+        np.where(np.isfinite(top), top, np.nan),
+        np.where(np.isfinite(bottom), bottom, np.nan),
+        np.concatenate([uv.min(axis=1), uv.max(axis=1)], axis=1),
+    )
 
 
 def _volume_polygon(camera: PinholeCamera, footprint: NDArray, height_m: float) -> NDArray:
@@ -259,12 +290,10 @@ class CameraDetector:
         if self._clipped(box, BORDER_PX):
             return []
         fits = []
+        start = self._foot(box[0], box[2], box[3])
         for code, size in CLASS_BOXES_M.items():
-
-            def residual(xy, size=size):
-                return projected_box(self.camera, xy, size) - box
-
-            fit = least_squares(residual, self._foot(box[0], box[2], box[3]), method="lm")
+            residuals = partial(self._box_residuals, size=size, box=box)
+            fit = _fit(residuals, start)
             fits.append((_rms(fit.fun), (code,), (size,), fit))
         single = min(fits, key=lambda f: f[0])
         if single[0] <= self.config.max_fit_residual_px:
@@ -321,30 +350,32 @@ class CameraDetector:
         step = max(1, len(columns) // PAIR_COLUMNS)  # a subset of columns bounds the work
         columns, edge_top, edge_bottom = columns[::step], edge_top[::step], edge_bottom[::step]
 
-        def residual(x, size_a, size_b):
-            top_a, bottom_a, box_a = self._profile(x[:2], size_a, columns)
-            top_b, bottom_b, box_b = self._profile(x[2:], size_b, columns)
+        def residuals(x: NDArray, size_a, size_b) -> NDArray:
+            top_a, bottom_a, box_a = hull_edges(self.camera, x[:, :2], size_a, columns)
+            top_b, bottom_b, box_b = hull_edges(self.camera, x[:, 2:], size_b, columns)
             union = np.concatenate(
-                [np.minimum(box_a[:2], box_b[:2]), np.maximum(box_a[2:], box_b[2:])]
+                [np.minimum(box_a[:, :2], box_b[:, :2]), np.maximum(box_a[:, 2:], box_b[:, 2:])],
+                axis=1,
             )
             return np.concatenate([
                 np.nan_to_num(np.fmin(top_a, top_b) - edge_top, nan=UNCOVERED_PX),
                 np.nan_to_num(np.fmax(bottom_a, bottom_b) - edge_bottom, nan=UNCOVERED_PX),
                 union - box,
-            ])  # fmt: skip
+            ], axis=1)  # fmt: skip
 
         # every class pair from every start, fitted from the best-matching starts on
-        tries = [
-            (pair, start) for pair in itertools.product(sizes.items(), repeat=2) for start in starts
-        ]
-        screen = [_rms(residual(start, pair[0][1], pair[1][1])) for pair, start in tries]
+        pairs = list(itertools.product(sizes.items(), repeat=2))
+        tries = [(pair, start) for pair in pairs for start in starts]
+        screen = np.concatenate([
+            np.sqrt(np.mean(residuals(np.stack(starts), size_a, size_b) ** 2, axis=1))
+            for (_, size_a), (_, size_b) in pairs
+        ])  # fmt: skip
         best = None
         for i in np.argsort(screen, kind="stable")[:PAIR_MAX_TRIES]:
             ((code_a, size_a), (code_b, size_b)), start = tries[i]
-            fit = least_squares(
-                residual, start, method="lm", max_nfev=PAIR_MAX_EVALUATIONS,
-                args=(size_a, size_b),
-            )  # fmt: skip
+            fit = _fit(
+                partial(residuals, size_a=size_a, size_b=size_b), start, PAIR_MAX_EVALUATIONS
+            )
             cost = _rms(fit.fun)
             if best is None or cost < best[0]:
                 best = (cost, (code_a, code_b), (size_a, size_b), fit)
@@ -352,24 +383,9 @@ class CameraDetector:
                 break  # good enough
         return best
 
-    def _profile(self, centre_xy: NDArray, size, columns: NDArray):
-        """Top and bottom image edge of a box's projected hull at each column (NaN where
-        the hull does not reach the column), and its image bounding box."""
-        uv, _ = self.camera.project(box_corners(centre_xy, size))
-        hull = cv2.convexHull(uv.astype(np.float32))[:, 0].astype(float)
-        (u1, v1), (u2, v2) = hull.T, np.roll(hull, -1, axis=0).T
-        u = columns[None, :]
-        lo, hi = np.minimum(u1, u2)[:, None], np.maximum(u1, u2)[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = v1[:, None] + (u - u1[:, None]) * ((v2 - v1) / (u2 - u1))[:, None]
-        inside = (u >= lo) & (u <= hi) & (hi > lo)
-        top = np.where(inside, v, np.inf).min(axis=0)
-        bottom = np.where(inside, v, -np.inf).max(axis=0)
-        return (
-            np.where(np.isfinite(top), top, np.nan),
-            np.where(np.isfinite(bottom), bottom, np.nan),
-            np.concatenate([uv.min(axis=0), uv.max(axis=0)]),
-        )
+    def _box_residuals(self, centres: NDArray, size, box: NDArray) -> NDArray:
+        """Projected bounding boxes (B, 4) of boxes at ``centres`` (B, 2) minus ``box``."""
+        return projected_box(self.camera, centres, size) - box
 
     def _on_lane(self, foot: NDArray, lane_y: float) -> NDArray:
         """The road point at ``lane_y`` on the line from the camera's foot through ``foot``
@@ -424,3 +440,19 @@ class CameraDetector:
 
 def _rms(residuals: NDArray) -> float:
     return float(np.sqrt(np.mean(residuals**2)))
+
+
+def _fit(residuals: Callable[[NDArray], NDArray], x0: NDArray, max_nfev: int | None = None):
+    """scipy's Levenberg-Marquardt least squares of ``residuals`` (parameter rows (B, n) to
+    residual rows (B, m)) from ``x0``, with scipy's own forward-difference Jacobian (its
+    '2-point' steps) taken in one batched call of ``residuals`` instead of n calls."""
+
+    def jacobian(x: NDArray) -> NDArray:
+        step = np.sqrt(np.finfo(float).eps) * np.where(x >= 0, 1.0, -1.0)
+        dx = (x + step * np.maximum(1.0, np.abs(x))) - x
+        f = residuals(np.vstack([x, x + np.diag(dx)]))
+        return ((f[1:] - f[0]) / dx[:, None]).T
+
+    return least_squares(
+        lambda x: residuals(x[None])[0], x0, jac=jacobian, method="lm", max_nfev=max_nfev
+    )
