@@ -367,7 +367,7 @@ class CameraDetector:
         pairs = list(itertools.product(sizes.items(), repeat=2))
         tries = [(pair, start) for pair in pairs for start in starts]
         screen = np.concatenate([
-            np.sqrt(np.mean(residuals(np.stack(starts), size_a, size_b) ** 2, axis=1))
+            _rms(residuals(np.stack(starts), size_a, size_b))
             for (_, size_a), (_, size_b) in pairs
         ])  # fmt: skip
         best = None
@@ -438,8 +438,9 @@ class CameraDetector:
         )
 
 
-def _rms(residuals: NDArray) -> float:
-    return float(np.sqrt(np.mean(residuals**2)))
+def _rms(residuals: NDArray) -> NDArray[np.float64]:
+    """Root mean square over the last axis (one value per residual row)."""
+    return np.sqrt(np.mean(residuals**2, axis=-1))
 
 
 def _fit(residuals: Callable[[NDArray], NDArray], x0: NDArray, max_nfev: int | None = None):
