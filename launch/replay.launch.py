@@ -12,7 +12,7 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration
 
-from rsu_isac.launch_support import ARGUMENTS, launch_nodes
+from rsu_isac.runtime.launch_support import ARGUMENTS, launch_nodes
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 

@@ -10,7 +10,7 @@ from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from rsu_isac.launch_support import ARGUMENTS, launch_nodes
+from rsu_isac.runtime.launch_support import ARGUMENTS, launch_nodes
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 

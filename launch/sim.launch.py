@@ -1,5 +1,5 @@
 """The full closed loop on the simulator: traffic_sim, and per RSU radar_processing and
-ekf_tracker, and one beamforming_policy (the graph of rsu_isac.graph, the same one
+ekf_tracker, and one beamforming_policy (the graph of rsu_isac.runtime.graph, the same one
 ``rsu-isac sim`` starts).
 
     ros2 launch rsu_isac sim.launch.py scenario:=seed004 policy:=zf abstraction:=measurement
@@ -14,7 +14,7 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 
-from rsu_isac.launch_support import ARGUMENTS, launch_nodes
+from rsu_isac.runtime.launch_support import ARGUMENTS, launch_nodes
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 

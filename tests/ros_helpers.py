@@ -77,3 +77,36 @@ def publish_until_answered(
         if spin_until(node, answered, period_s, process):
             return True
     return answered()
+
+
+class InProcess:
+    """A node built in this process: its subscription callbacks by topic (as the executor
+    calls them: contained, see NodeDiagnostics.subscribe) and what it publishes, by topic."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.published: dict[str, list] = {}
+        for pub in node.publishers:
+            topic = pub.topic_name.lstrip("/")
+            sent = self.published.setdefault(topic, [])
+            real = pub.publish
+            pub.publish = lambda msg, sent=sent, real=real: (sent.append(msg), real(msg))
+        self.callbacks = {s.topic_name.lstrip("/"): s.callback for s in node.subscriptions}
+
+    def send(self, topic: str, msg) -> None:
+        self.callbacks[topic](msg)
+
+
+@contextmanager
+def in_process(node_class, **parameters):
+    """``node_class()`` in a fresh rclpy context whose ``-p`` overrides are ``parameters``."""
+    args = ["--ros-args"]
+    for key, value in parameters.items():
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        args += ["-p", f"{key}:={text}"]
+    with rclpy.init(args=args):
+        node = node_class()
+        try:
+            yield InProcess(node)
+        finally:
+            node.destroy_node()

@@ -3,9 +3,9 @@ bar (predictive MRT within 10 % of its genie at 40 dBm) and named errors."""
 
 import pytest
 
-from rsu_isac.closed_loop import EvalConfig, evaluate
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.loop.closed_loop import EvalConfig, evaluate
+from rsu_isac.platform.paths import scenarios_dir
 
 KEYS = {
     "sum_rate_bps_hz",

@@ -7,9 +7,9 @@ from xml.etree import ElementTree
 import pytest
 
 from rsu_isac.core.scenario import load_named_scenario, scenario_names
-from rsu_isac.graph import GraphOptions, node_environment, node_graph
-from rsu_isac.launch_support import ARGUMENTS, graph_options
-from rsu_isac.paths import config_dir, scenarios_dir
+from rsu_isac.platform.paths import config_dir, scenarios_dir
+from rsu_isac.runtime.graph import GraphOptions, node_environment, node_graph
+from rsu_isac.runtime.launch_support import ARGUMENTS, graph_options
 from tests.ros_helpers import REPO
 
 

@@ -7,7 +7,7 @@ from rsu_isac.beamforming.context import RadioContext
 from rsu_isac.beamforming.policies import precoder_for
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.experiments.assignment import compare, random_vehicles
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 
 
 def test_distance_assignment_is_the_nearer_rsu():

@@ -167,7 +167,7 @@ def test_constant_modulus_projection_and_crb_power():
     from rsu_isac.core.bounds import crlb_angle_rad2
     from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
     from rsu_isac.core.scenario import load_named_scenario
-    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.platform.paths import scenarios_dir
 
     rng = np.random.default_rng(7)
     w = rng.normal(size=(8, 3)) + 1j * rng.normal(size=(8, 3))

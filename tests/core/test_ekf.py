@@ -17,7 +17,7 @@ from rsu_isac.core.ekf import (
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.experiments.tracking_accuracy import single_vehicle_monte_carlo
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 
 NOISE = ProcessNoise(np.deg2rad(0.02), 0.2, 0.5, 0.02)
 DT = 0.02

@@ -76,7 +76,7 @@ def test_reference_echo_snr_is_the_closed_form_abeam():
     reduces to N_t N_r P |kappa / (2 d)|^2 / sigma^2."""
     from rsu_isac.core.radar import reference_echo_snr
     from rsu_isac.core.scenario import load_named_scenario
-    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.platform.paths import scenarios_dir
 
     sc = load_named_scenario("seed003", scenarios_dir())
     d = min(abs(lane.y_m - sc.rsus[0].position_m[1]) for lane in sc.road.lanes)

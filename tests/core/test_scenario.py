@@ -13,7 +13,7 @@ from rsu_isac.core.scenario import (
     scenario_names,
 )
 from rsu_isac.core.schema import SchemaError
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 
 SHIPPED = {"seed000", "seed002", "seed003", "seed004", "urban", "dense_city", "rural"}
 

@@ -17,7 +17,7 @@ from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.core.tracker import COASTING, CONFIRMED, TENTATIVE, Tracker, TrackerConfig
 from rsu_isac.experiments.tracking_accuracy import highway
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 
 SLOT = 0.02
 NOISE = ProcessNoise(np.deg2rad(0.02), 0.2, 0.5, SLOT)

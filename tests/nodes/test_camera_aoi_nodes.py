@@ -28,7 +28,7 @@ from rsu_isac.nodes.convert import (
     tracks_to_msg,
 )
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.scheduling.scheduler import TrackAoiInputs
 from rsu_isac.sim.world import SimConfig, Simulator
 from rsu_isac_interfaces.msg import AoiSchedule, AoiState, CameraDetectionArray, TrackArray

@@ -14,7 +14,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.nodes.convert import detections_to_msgs, sim_time
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.world import SimConfig, Simulator
 from rsu_isac_interfaces.msg import (
     CameraDetection,

@@ -11,7 +11,7 @@ from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.nodes.convert import frame_to_echo_msg, measurements_to_echo_msg, sim_time
 from rsu_isac.nodes.qos import LARGE_SENSOR
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.world import SimConfig, Simulator
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
 from tests.ros_helpers import REPO, node_process, publish_until_answered, spin_until

@@ -11,7 +11,7 @@ from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.nodes.convert import beamset_to_msg, sim_time
 from rsu_isac.nodes.qos import LARGE_SENSOR
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac.sim.world import omni_beams
 from rsu_isac_interfaces.msg import (

@@ -8,7 +8,6 @@ import pytest
 from scipy.optimize import linprog
 
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.paths import scenarios_dir
 from rsu_isac.perception.camera_detector import (
     CLASS_BOXES_M,
     CameraDetector,
@@ -17,6 +16,7 @@ from rsu_isac.perception.camera_detector import (
     box_corners,
     hull_edges,
 )
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.world import SimConfig, Simulator
 
 

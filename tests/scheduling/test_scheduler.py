@@ -9,7 +9,7 @@ import pytest
 
 from rsu_isac.core.array import half_power_halfwidth_rad, steering_vector
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.scheduling.lstm_expert import LstmExpert, TemporalExpert
 from rsu_isac.scheduling.scheduler import AoiScheduler, TrackAoiInputs
 

@@ -10,7 +10,7 @@ from rsu_isac.core.array import steering_vector
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.core.units import SPEED_OF_LIGHT_MPS
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.radar_echo import (
     Measurements,
     Targets,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.stats import traffic_stats
 from rsu_isac.sim.traffic import ENGINES, create_engine
 

@@ -10,7 +10,7 @@ from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.sim.camera import CLASS_COLOUR
 from rsu_isac.sim.world import SimConfig, Simulator, recovery_beams
 

@@ -50,6 +50,18 @@ class PredictedVehicles:
     def empty() -> PredictedVehicles:
         return PredictedVehicles(np.zeros(0, np.int64), np.zeros((0, 2)), np.zeros((0, 2)))
 
+    def nearest(self, count: int, rsu_xy: NDArray) -> PredictedVehicles:
+        """The ``count`` vehicles nearest to any RSU of ``rsu_xy`` (R, 2) (the strongest
+        channels), in their original order; all of them when there are no more."""
+        if len(self) <= count:
+            return self
+        distance = np.linalg.norm(self.position_xy[:, None] - rsu_xy[None], axis=-1).min(axis=1)
+        keep = np.sort(np.argsort(distance, kind="stable")[:count])
+        optional = [None if a is None else a[keep] for a in (self.pcrb_angle_rad2, self.source_rsu)]
+        return PredictedVehicles(
+            self.track_id[keep], self.position_xy[keep], self.velocity_xy[keep], *optional
+        )
+
 
 @dataclass(frozen=True)
 class RadioContext:

@@ -105,6 +105,8 @@ def sinr(
     serving = np.asarray(serving_beam, dtype=int)
     rows = np.arange(g.shape[0])
     served = serving >= 0
+    if g.shape[1] == 0:  # no beam: nobody served, no interference
+        return np.zeros(g.shape[0])
     mask = (
         np.ones_like(g, dtype=bool)
         if interference_mask is None

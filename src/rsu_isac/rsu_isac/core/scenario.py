@@ -21,6 +21,13 @@ ChannelModel = Literal["los_pathloss", "multipath", "rayleigh"]
 RsuRole = Literal["monostatic", "transmit", "receive"]
 VehicleClass = Literal["car", "truck", "bus"]
 VEHICLE_CLASSES: tuple[VehicleClass, ...] = ("car", "truck", "bus")
+# Combined-size limits of a scenario (single keys have their own ranges): the signal-level
+# frame is processed in complex128 with a few working copies (radar_dsp), and vehicles on a
+# lane cannot stand closer than a short car's length.
+FRAME_BYTES_PER_SAMPLE = 16 * 4
+MAX_FRAME_BYTES = 2**31  # 2 GiB: the 32 x 64 x 128 frames take 16 MiB
+MIN_VEHICLE_SPACING_M = 4.0
+MAX_SCENARIO_BYTES = 1 << 20  # a scenario file is a few kB; /dev/zero must not hang a load
 
 
 @dataclass(frozen=True)
@@ -231,6 +238,31 @@ class Scenario:
     clutter: tuple[ClutterPatch, ...] = spec()
 
     def check(self) -> list[tuple[str, str]]:
+        array, wf = self.radio.array, self.radar.waveform
+        samples = array.num_rx_antennas * wf.num_symbols * wf.num_subcarriers
+        if samples * FRAME_BYTES_PER_SAMPLE > MAX_FRAME_BYTES:
+            return [
+                (
+                    "radar.waveform",
+                    f"a radar frame of {array.num_rx_antennas} x {wf.num_symbols} x "
+                    f"{wf.num_subcarriers} samples (radio.array.num_rx_antennas x num_symbols "
+                    f"x num_subcarriers) needs {samples * FRAME_BYTES_PER_SAMPLE / 2**30:.3g} "
+                    f"GiB in processing, more than {MAX_FRAME_BYTES / 2**30:g} GiB",
+                )
+            ]
+        per_lane = np.bincount(
+            [v.lane for v in self.traffic.initial_vehicles], minlength=len(self.road.lanes)
+        )
+        room = int(self.road.length_m / MIN_VEHICLE_SPACING_M) + 1
+        if per_lane.size and per_lane.max() > room:
+            lane = int(np.argmax(per_lane))
+            return [
+                (
+                    "traffic.initial_vehicles",
+                    f"{per_lane[lane]} vehicles in lane {lane}, but its {self.road.length_m:g} m "
+                    f"hold at most {room} ({MIN_VEHICLE_SPACING_M:g} m apart)",
+                )
+            ]
         for i, vehicle in enumerate(self.traffic.initial_vehicles):
             if vehicle.lane >= len(self.road.lanes):
                 return [
@@ -292,9 +324,16 @@ def load_scenario(path: str | Path) -> Scenario:
     """Read and validate one scenario file; errors name the file and the key."""
     path = Path(path)
     try:
-        text = path.read_text()
+        with path.open("rb") as stream:
+            data = stream.read(MAX_SCENARIO_BYTES + 1)
     except OSError as exc:
         raise SchemaError(f"scenario {path}: cannot read: {exc.strerror}") from exc
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise SchemaError(f"scenario {path}: larger than {MAX_SCENARIO_BYTES >> 20} MiB")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SchemaError(f"scenario {path}: not UTF-8 text") from None
     try:
         scenario = from_dict(Scenario, load_yaml(text))
     except SchemaError as exc:

@@ -82,6 +82,20 @@ def _describe(meta: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,63}")
+
+
+def _show(value: Any) -> str:
+    """A value for an error message that never echoes arbitrary file content: numbers and
+    booleans as they are, short names quoted, any other text only by its length (a path to
+    the wrong file, e.g. /etc/shadow, must not print its lines)."""
+    if isinstance(value, bool | int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if _NAME.fullmatch(value) else f"a text of {len(value)} characters"
+    return f"a {type(value).__name__}"
+
+
 def _type_name(tp: Any) -> str:
     if typing.get_origin(tp) is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
@@ -98,14 +112,14 @@ def _convert(tp: Any, value: Any, key: str, meta: dict[str, Any]) -> Any:  # noq
         allowed = typing.get_args(tp)
         if value not in allowed:
             options = ", ".join(str(a) for a in allowed)
-            raise SchemaError(f"key '{key}': unknown value {value!r}; allowed: {options}")
+            raise SchemaError(f"key '{key}': unknown value {_show(value)}; allowed: {options}")
         return value
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, key)
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, list | tuple):
-            raise SchemaError(f"key '{key}': expected a list, got {value!r}")
+            raise SchemaError(f"key '{key}': expected a list, got {_show(value)}")
         if len(args) == 2 and args[1] is Ellipsis:
             if len(value) < meta.get("min_items", 0):
                 raise SchemaError(
@@ -120,21 +134,21 @@ def _convert(tp: Any, value: Any, key: str, meta: dict[str, Any]) -> Any:  # noq
         )
     if tp is bool:
         if not isinstance(value, bool):
-            raise SchemaError(f"key '{key}': expected true or false, got {value!r}")
+            raise SchemaError(f"key '{key}': expected true or false, got {_show(value)}")
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SchemaError(f"key '{key}': expected an integer, got {value!r}")
+            raise SchemaError(f"key '{key}': expected an integer, got {_show(value)}")
         return _check_range(value, key, meta)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SchemaError(f"key '{key}': expected a number, got {value!r}")
+            raise SchemaError(f"key '{key}': expected a number, got {_show(value)}")
         if not math.isfinite(value):
-            raise SchemaError(f"key '{key}': must be finite, got {value!r}")
+            raise SchemaError(f"key '{key}': must be finite, got {_show(value)}")
         return _check_range(float(value), key, meta)
     if tp is str:
         if not isinstance(value, str):
-            raise SchemaError(f"key '{key}': expected a string, got {value!r}")
+            raise SchemaError(f"key '{key}': expected a string, got {_show(value)}")
         return value
     raise TypeError(f"schema field '{key}' has unsupported type {tp!r}")
 
@@ -153,11 +167,15 @@ def from_dict(cls: type[T], data: Any, prefix: str = "") -> T:
         raise SchemaError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+    unknown = sorted(set(data) - set(fields), key=str)
     if unknown:
-        raise SchemaError(
-            f"unknown key '{_join(prefix, unknown[0])}'; allowed keys here: {', '.join(fields)}"
+        name = unknown[0]
+        shown = (
+            f"'{_join(prefix, name)}'"
+            if isinstance(name, str) and _NAME.fullmatch(name)
+            else (f"({_show(name)})" if not prefix else f"under '{prefix}' ({_show(name)})")
         )
+        raise SchemaError(f"unknown key {shown}; allowed keys here: {', '.join(fields)}")
     values = {}
     for name, field in fields.items():
         key = _join(prefix, name)

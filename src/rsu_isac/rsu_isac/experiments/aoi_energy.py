@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rsu_isac.closed_loop import EvalConfig, run_slots, summarize
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.loop.closed_loop import EvalConfig, run_slots, summarize
 from rsu_isac.perception.camera_detector import DetectorConfig
 
 MAE_WINDOW_SLOTS = 25  # smoothing of the MAE-over-time panel

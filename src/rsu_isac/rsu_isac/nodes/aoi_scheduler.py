@@ -5,7 +5,9 @@ Subscribes ``tracks`` (TrackArray of the camera's RSU); publishes ``aoi/schedule
 ``aoi/state`` (AoiState: per track AoI, beta_k, P_misa of 003 eq. (6)-(7), E_comp, E_sweep,
 E_total of eq. (3)-(5), the mean misalignment of (9e)). Everything else is
 :class:`rsu_isac.scheduling.scheduler.AoiScheduler`. Malformed track arrays are logged,
-counted on /diagnostics and dropped.
+counted on /diagnostics and dropped; slots pass a :class:`~rsu_isac.nodes.stream_gate.
+StreamGate` (a stray slot is dropped, a restarted stream starts a fresh scheduler, logged at
+WARN).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
+from rsu_isac.nodes.stream_gate import StreamGate, Verdict
 from rsu_isac.scheduling.lstm_expert import LstmExpert
 from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES, AoiScheduler
 from rsu_isac_interfaces.msg import AoiSchedule, AoiState, TrackArray
 
 ROAD_FRAME = "road"
+SLOT_WINDOW = 50  # slots a track message may run ahead of or lag the stream
 
 
 class AoiSchedulerNode(Node):
@@ -58,19 +62,23 @@ class AoiSchedulerNode(Node):
                 )
             except ValueError as exc:
                 raise ParameterError(f"parameter 'lstm_checkpoint': {exc}") from None
-        self.scheduler = AoiScheduler(self.scenario, policy, risk or None, expert)
+        self._new_scheduler = lambda: AoiScheduler(self.scenario, policy, risk or None, expert)
+        self.scheduler = self._new_scheduler()
+        self._slot_gate = StreamGate(ahead=SLOT_WINDOW, behind=SLOT_WINDOW)
         self.diagnostics = NodeDiagnostics(self)
         self._schedule_pub = self.create_publisher(AoiSchedule, "aoi/schedule", RELIABLE)
         self._state_pub = self.create_publisher(AoiState, "aoi/state", RELIABLE)
-        self.create_subscription(TrackArray, "tracks", self._on_tracks, RELIABLE)
+        self.diagnostics.subscribe(TrackArray, "tracks", self._on_tracks, RELIABLE)
 
     def _on_tracks(self, msg: TrackArray) -> None:
         started = time.perf_counter()
-        try:
-            tracks = aoi_inputs_from_msg(msg)
-        except MalformedMessageError as exc:
-            self.diagnostics.drop("tracks", str(exc))
-            return
+        tracks = aoi_inputs_from_msg(msg)
+        verdict = self._slot_gate.check(int(msg.slot))
+        if verdict is Verdict.DROP:
+            raise MalformedMessageError(f"slot {self._slot_gate.describe(int(msg.slot))}")
+        if verdict is Verdict.RESET:
+            self.get_logger().warning(f"slots restarted at {msg.slot}: a fresh scheduler")
+            self.scheduler = self._new_scheduler()
         schedule = self.scheduler.decide(tracks, int(msg.slot))
         plan, state = schedule_to_msgs(schedule, msg.header.stamp, ROAD_FRAME)
         self._schedule_pub.publish(plan)

@@ -6,7 +6,11 @@ fuses their confirmed and coasting tracks (core.fusion), asks the selected polic
 :mod:`rsu_isac.beamforming.policies` for the beams of slot n + 1 and publishes them on
 ``beamforming/command`` (BeamformingCommand) with RViz arrows on ``beamforming/markers``.
 With no track it sweeps sensing beams over the road. Malformed track messages are logged,
-counted on /diagnostics and dropped.
+counted on /diagnostics and dropped. Slots pass a :class:`~rsu_isac.nodes.stream_gate.
+StreamGate`: one stray slot number is dropped, a stream that restarts (a looped bag, a new
+simulator) restarts the policy's slot count (logged at WARN). Beyond ``max_vehicles`` fused
+vehicles, the nearest are served (the solvers' time grows with K; 500 tracks would block
+``maxmin_socp`` for tens of seconds).
 """
 
 from __future__ import annotations
@@ -38,19 +42,23 @@ from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
+from rsu_isac.nodes.stream_gate import StreamGate, Verdict
 from rsu_isac_interfaces.msg import BeamformingCommand, TrackArray
 
 ROAD_FRAME = "road"
 BEAM_MARKER_LENGTH_M = 20.0
+SLOT_WINDOW = 50  # slots (1 s at 20 ms) a track message may run ahead of or lag the stream
 
 
 def predicted_from_msgs(
     messages: list[TrackArray], scenario: Scenario, gate_m: float, max_coast_slots: int
-) -> PredictedVehicles:
+) -> tuple[PredictedVehicles, int]:
     """Fused vehicles (the servable tracks, beamforming.context.servable) of several RSUs'
     track messages at their one-slot predictions (predicted angle and range of the track's
-    RSU, back to the road frame by core.geometry)."""
+    RSU, back to the road frame by core.geometry), and how many tracks were rejected (NaN
+    fields, a negative range, an unknown RSU index)."""
     positions, ids, velocities, pcrb, source_rsu = [], [], [], [], []
+    rejected = 0
     for msg in messages:
         keep = servable(
             [t.status for t in msg.tracks], [t.misses for t in msg.tracks], max_coast_slots
@@ -58,15 +66,22 @@ def predicted_from_msgs(
         live = [t for t, k in zip(msg.tracks, keep, strict=True) if k]
         values = np.array(
             [
-                [t.predicted_azimuth_rad, t.predicted_range_m, t.velocity.x, t.velocity.y]
+                [
+                    t.predicted_azimuth_rad,
+                    t.predicted_range_m,
+                    t.velocity.x,
+                    t.velocity.y,
+                    t.pcrb_azimuth_rad2,
+                ]
                 for t in live
             ],
             dtype=float,
-        ).reshape(-1, 4)
-        rsu = np.array([t.rsu_index for t in live], dtype=int)
-        if not np.isfinite(values).all() or np.any(rsu >= len(scenario.rsus)):
-            raise MalformedMessageError("a track has NaN fields or an unknown RSU index")
-        xy = np.zeros((len(live), 2))
+        ).reshape(-1, 5)
+        rsu = np.array([t.rsu_index for t in live], dtype=np.int64)
+        valid = np.isfinite(values).all(axis=1) & (values[:, 1] >= 0) & (rsu < len(scenario.rsus))
+        rejected += int(np.sum(~valid))
+        values, rsu = values[valid], rsu[valid]
+        xy = np.zeros((len(values), 2))
         for r in np.unique(rsu).tolist():
             mine = rsu == r
             xy[mine] = to_cartesian(
@@ -76,18 +91,19 @@ def predicted_from_msgs(
                 road_side(scenario, r),
             )
         positions.append(xy)
-        velocities.append(values[:, 2:])
-        ids.append(np.array([t.id for t in live], dtype=np.int64))
-        pcrb.append(np.array([t.pcrb_azimuth_rad2 for t in live], dtype=float))
+        velocities.append(values[:, 2:4])
+        ids.append(np.array([t.id for t in live], dtype=np.int64)[valid])
+        pcrb.append(values[:, 4])
         source_rsu.append(rsu)
     fused_ids, fused_xy, source = merge_positions(positions, ids, gate_m)
-    return PredictedVehicles(
+    vehicles = PredictedVehicles(
         fused_ids,
         fused_xy,
         np.concatenate(velocities)[source],
         np.concatenate(pcrb)[source],
         np.concatenate(source_rsu)[source],
     )
+    return vehicles, rejected
 
 
 def beam_markers(
@@ -154,6 +170,14 @@ class BeamformingPolicy(Node):
             0,
             1000,
         )
+        self.max_vehicles = declare(
+            self,
+            "max_vehicles",
+            64,
+            "vehicles served per slot at most; beyond, the nearest to an RSU",
+            1,
+            4096,
+        )
         self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
         self.rsu_sides = np.array([road_side(self.scenario, i) for i in range(len(self.rsu_xy))])
         receivers = [self.scenario.rsus[i].name for i in self.scenario.receivers()]
@@ -161,13 +185,14 @@ class BeamformingPolicy(Node):
         self._receivers = receivers
         self._latest: dict[str, TrackArray] = {}
         self._decided_slot = -1
+        self._slot_gate = StreamGate(ahead=SLOT_WINDOW, behind=SLOT_WINDOW)
         self.diagnostics = NodeDiagnostics(self)
         self._command_pub = self.create_publisher(
             BeamformingCommand, "beamforming/command", RELIABLE
         )
         self._markers_pub = self.create_publisher(MarkerArray, "beamforming/markers", RELIABLE)
         for rsu in receivers:
-            self.create_subscription(
+            self.diagnostics.subscribe(
                 TrackArray,
                 f"{rsu}/tracks",
                 lambda msg, rsu=rsu: self._on_tracks(rsu, msg),
@@ -176,23 +201,43 @@ class BeamformingPolicy(Node):
 
     def _on_tracks(self, rsu: str, msg: TrackArray) -> None:
         """Decide once per slot, when every receiving RSU has reported it."""
-        self._latest[rsu] = msg
         slot = int(msg.slot)
+        verdict = self._slot_gate.check(slot)
+        if verdict is Verdict.DROP:
+            raise MalformedMessageError(f"slot {self._slot_gate.describe(slot)}")
+        if verdict is Verdict.RESET:
+            self.get_logger().warning(
+                f"slots restarted at {slot} (decided up to {self._decided_slot}): "
+                "the track streams start over"
+            )
+            self._latest.clear()
+            self._decided_slot = -1
+        self._latest[rsu] = msg
         if slot <= self._decided_slot or len(self._latest) < self._num_receivers:
             return
         if min(int(m.slot) for m in self._latest.values()) < slot:
             return
         started = time.perf_counter()
-        try:
-            vehicles = predicted_from_msgs(
-                [self._latest[r] for r in self._receivers],  # fusion order: RSU order
-                self.scenario,
-                self.fusion_gate_m,
-                self.max_coast_serve_slots,
+        vehicles, rejected = predicted_from_msgs(
+            [self._latest[r] for r in self._receivers],  # fusion order: RSU order
+            self.scenario,
+            self.fusion_gate_m,
+            self.max_coast_serve_slots,
+        )
+        if rejected:
+            self.diagnostics.reject(
+                f"{rsu}/tracks",
+                rejected,
+                "tracks with NaN fields, a negative range or an unknown RSU index are not served",
             )
-        except MalformedMessageError as exc:
-            self.diagnostics.drop(f"{rsu}/tracks", str(exc))
-            return
+        if len(vehicles) > self.max_vehicles:
+            self.diagnostics.reject(
+                f"{rsu}/tracks",
+                len(vehicles) - self.max_vehicles,
+                f"{len(vehicles)} vehicles, max_vehicles = {self.max_vehicles}: the farthest "
+                "are not served",
+            )
+            vehicles = vehicles.nearest(self.max_vehicles, self.rsu_xy)
         beams = self.policy.decide(vehicles, slot + 1)
         solve_s = time.perf_counter() - started
         self._decided_slot = slot

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
+from rsu_isac.core.camera_model import PinholeCamera
 from rsu_isac.nodes.convert import (
     MalformedMessageError,
     camera_detections_to_msg,
@@ -83,35 +85,35 @@ class CameraSemantics(Node):
         self._frame_energy_j = 0.0
         self._camera_on = False
         self._pub = self.create_publisher(CameraDetectionArray, "camera/detections", RELIABLE)
-        self.create_subscription(Image, "camera/image_raw", self._on_image, LARGE_SENSOR)
-        self.create_subscription(CameraInfo, "camera/camera_info", self._on_info, LATCHED)
-        self.create_subscription(PoseStamped, "camera/pose", self._on_pose, LATCHED)
-        self.create_subscription(AoiSchedule, "aoi/schedule", self._on_schedule, RELIABLE)
+        subscribe = self.diagnostics.subscribe
+        subscribe(Image, "camera/image_raw", self._on_image, LARGE_SENSOR)
+        subscribe(CameraInfo, "camera/camera_info", self._on_info, LATCHED)
+        subscribe(PoseStamped, "camera/pose", self._on_pose, LATCHED)
+        subscribe(AoiSchedule, "aoi/schedule", self._on_schedule, RELIABLE)
 
     def _on_info(self, msg: CameraInfo) -> None:
+        self._build(msg, self._pose)
         self._info = msg
-        self._build()
 
     def _on_pose(self, msg: PoseStamped) -> None:
+        self._build(self._info, msg)
         self._pose = msg
-        self._build()
 
-    def _build(self) -> None:
-        if self._info is None or self._pose is None:
+    def _build(self, info: CameraInfo | None, pose: PoseStamped | None) -> None:
+        """The detector of a new camera model; an unusable model is malformed, and the
+        detector of the last good one stays."""
+        if info is None or pose is None:
             return
+        camera = camera_from_msgs(info, pose)
+        if self.detector is not None and _same_camera(camera, self.detector.camera):
+            return  # the same model again (latched topics re-sent): keep the background
         try:
-            camera = camera_from_msgs(self._info, self._pose)
             self.detector = CameraDetector(camera, self.scenario.road, self.config)
-        except (MalformedMessageError, ValueError) as exc:
-            self.diagnostics.drop("camera/camera_info", str(exc))
-            self.detector = None
+        except (ValueError, cv2.error, np.linalg.LinAlgError) as exc:
+            raise MalformedMessageError(f"unusable camera model: {exc}") from None
 
     def _on_schedule(self, msg: AoiSchedule) -> None:
-        try:
-            self._regions = regions_from_msg(msg)
-        except MalformedMessageError as exc:
-            self.diagnostics.drop("aoi/schedule", str(exc))
-            return
+        self._regions = regions_from_msg(msg)
         scheduled = np.ones(len(msg.track_ids), dtype=bool)
         self._frame_energy_j = frame_energy_j(scheduled, msg.scan, self.scenario.aoi)
         self._camera_on = msg.camera_on
@@ -119,12 +121,13 @@ class CameraSemantics(Node):
     def _on_image(self, msg: Image) -> None:
         if self.detector is None:
             return  # no camera model yet
+        image = image_from_msg(msg)
+        if msg.header.stamp.sec < 0:
+            raise MalformedMessageError(f"image stamped {stamp_seconds(msg):g} s, before 0")
         try:
-            image = image_from_msg(msg)
             self.detector.check_image(image)
-        except (MalformedMessageError, ValueError) as exc:
-            self.diagnostics.drop("camera/image_raw", str(exc))
-            return
+        except ValueError as exc:
+            raise MalformedMessageError(str(exc)) from None
         if self.follow_schedule and not self._camera_on:
             self.detector.observe(image)
             return
@@ -136,11 +139,22 @@ class CameraSemantics(Node):
             if self.follow_schedule
             else frame_energy_j(np.zeros(0, dtype=bool), True, self.scenario.aoi)
         )
-        slot = round(stamp_seconds(msg) / self.scenario.slot_s)
+        slot = round(stamp_seconds(msg) / self.scenario.slot_s)  # >= 0: checked above
         self._pub.publish(
             camera_detections_to_msg(found, msg.header.stamp, slot, ROAD_FRAME, spent, energy)
         )
         self.diagnostics.record(spent)
+
+
+def _same_camera(a: PinholeCamera, b: PinholeCamera) -> bool:
+    return (a.width_px, a.height_px) == (b.width_px, b.height_px) and all(
+        np.array_equal(x, y)
+        for x, y in (
+            (a.intrinsics, b.intrinsics),
+            (a.rotation, b.rotation),
+            (a.centre_m, b.centre_m),
+        )
+    )
 
 
 def main(args: list[str] | None = None) -> None:

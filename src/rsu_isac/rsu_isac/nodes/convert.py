@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import dataclasses
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
+from rsu_isac.core.radar import radial_velocity_from_doppler_mps, range_from_delay_m
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import TENTATIVE, TrackView
@@ -50,6 +52,8 @@ from rsu_isac_interfaces.msg import (
     VehicleState,
     VehicleStateArray,
 )
+
+MAX_IMAGE_SIDE_PX = 8192  # the scenario schema's camera limit
 
 
 class MalformedMessageError(ValueError):
@@ -147,32 +151,104 @@ def detections_to_msgs(d: Detections, beam_index: np.ndarray | None = None) -> l
     ]
 
 
-def detections_from_msgs(detections: Sequence[RadarDetection]) -> Detections:
-    """Core detections of RadarDetection messages; NaN or infinite values, negative
-    variances or ranges raise MalformedMessageError."""
+@dataclasses.dataclass(frozen=True)
+class CheckedDetections:
+    """The physically possible detections of a message and what was rejected."""
+
+    detections: Detections
+    kept: np.ndarray  # indices into the message's detections
+    num_rejected: int
+    reason: str  # "" when all were kept; else which and why, in one line
+
+
+def detections_from_msgs(
+    detections: Sequence[RadarDetection],
+    max_range_m: float = math.inf,
+    max_detections: int | None = None,
+    max_speed_mps: float = math.inf,
+) -> CheckedDetections:
+    """Core detections of RadarDetection messages. A detection that no radar can report is
+    rejected on its own (the rest of the frame is kept): NaN or infinite fields, a range
+    outside [0, ``max_range_m``] (the instrumented range), a radial speed above
+    ``max_speed_mps`` (the unambiguous Doppler), an azimuth outside [0, pi] (the array's
+    angle convention), a negative variance or one wider than the span the radar measures.
+    Beyond ``max_detections`` the weakest (by SNR)
+    are rejected."""
     names = [f.name for f in dataclasses.fields(Detections)]
     values = np.array([[getattr(d, n) for n in names] for d in detections], dtype=float)
     values = values.reshape(len(detections), len(names))
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        raise MalformedMessageError(f"detection {int(np.argmax(bad))} has NaN or infinite fields")
-    out = Detections(*values.T)
-    negative = (out.range_m < 0) | (out.range_variance_m2 < 0) | (out.azimuth_variance_rad2 < 0)
-    negative |= out.radial_velocity_variance_m2ps2 < 0
-    if negative.any():
-        raise MalformedMessageError(
-            f"detection {int(np.argmax(negative))} has a negative range or variance"
+    with np.errstate(invalid="ignore"):
+        column = dict(zip(names, values.T, strict=True))
+        reasons = {
+            "NaN or infinite fields": ~np.isfinite(values).all(axis=1),
+            f"range outside [0, {max_range_m:g}] m": ~(
+                (column["range_m"] >= 0) & (column["range_m"] <= max_range_m)
+            ),
+            f"radial speed above {max_speed_mps:g} m/s": ~(
+                np.abs(column["radial_velocity_mps"]) <= max_speed_mps
+            ),
+            "azimuth outside [0, pi]": ~(
+                (column["azimuth_rad"] >= 0) & (column["azimuth_rad"] <= math.pi)
+            ),
+            "negative variance": (values[:, names.index("range_variance_m2") :] < 0).any(axis=1),
+            # a standard deviation wider than what the radar measures at all
+            "variance beyond the measurable span": (
+                (column["range_variance_m2"] > max_range_m**2)
+                | (column["radial_velocity_variance_m2ps2"] > (2 * max_speed_mps) ** 2)
+                | (column["azimuth_variance_rad2"] > math.pi**2)
+            ),
+        }
+    bad = np.zeros(len(values), dtype=bool)
+    notes = []
+    for reason, hit in reasons.items():
+        new = hit & ~bad
+        if new.any():
+            notes.append(f"{reason}: " + ", ".join(f"#{i}" for i in np.flatnonzero(new)))
+        bad |= new
+    kept = np.flatnonzero(~bad)
+    if max_detections is not None and kept.size > max_detections:
+        order = kept[np.argsort(-column["snr_db"][kept], kind="stable")]
+        kept, extra = np.sort(order[:max_detections]), np.sort(order[max_detections:])
+        notes.append(
+            f"beyond max_detections = {max_detections}: " + ", ".join(f"#{i}" for i in extra)
         )
-    return out
+    out = Detections(*values[kept].T) if kept.size else Detections.empty()
+    return CheckedDetections(out, kept, len(values) - kept.size, "; ".join(notes))
+
+
+def _matrices(rows: Sequence[Sequence[float]], size: int, what: str) -> np.ndarray:
+    """(len(rows), size, size) of row-major fixed-length fields; a wrong length is malformed."""
+    if any(len(r) != size * size for r in rows):
+        raise MalformedMessageError(f"a {what} does not have {size * size} entries")
+    return np.array(rows, dtype=float).reshape(-1, size, size)
+
+
+MAX_COORDINATE_M = 1e5  # the scenario schema's position limit
+
+
+def detection_limits(scenario: Scenario) -> tuple[float, float]:
+    """(largest range [m], largest radial speed [m/s]) any radar of the scenario measures
+    unambiguously: c / (2 Delta f) and lambda / (4 T), the range and Doppler spans of the
+    OFDM frame."""
+    wf = scenario.radar.waveform
+    reach = float(range_from_delay_m(1.0 / wf.subcarrier_spacing_hz))
+    speed = float(
+        abs(radial_velocity_from_doppler_mps(0.5 / wf.symbol_interval_s,
+                                             scenario.radio.carrier_frequency_hz))
+    )  # fmt: skip
+    return reach, speed
 
 
 def camera_detections_from_msg(msg: CameraDetectionArray) -> tuple[np.ndarray, np.ndarray]:
-    """Road-frame positions (C, 2) and covariances (C, 2, 2) of camera detections; NaN or a
-    covariance that is not symmetric positive definite raises MalformedMessageError."""
+    """Road-frame positions (C, 2) and covariances (C, 2, 2) of camera detections; NaN, a
+    position beyond MAX_COORDINATE_M or a covariance that is not symmetric positive definite
+    raises MalformedMessageError."""
     xy = np.array([[d.x_m, d.y_m] for d in msg.detections], dtype=float).reshape(-1, 2)
-    cov = np.array([d.position_covariance for d in msg.detections], dtype=float).reshape(-1, 2, 2)
+    cov = _matrices([d.position_covariance for d in msg.detections], 2, "position covariance")
     if not (np.isfinite(xy).all() and np.isfinite(cov).all()):
         raise MalformedMessageError("camera detection with NaN or infinite fields")
+    if np.any(np.abs(xy) > MAX_COORDINATE_M):
+        raise MalformedMessageError(f"camera detection beyond {MAX_COORDINATE_M:g} m")
     det = cov[:, 0, 0] * cov[:, 1, 1] - cov[:, 0, 1] * cov[:, 1, 0]
     if np.any(cov[:, 0, 0] <= 0) or np.any(det <= 0) or not np.allclose(cov, cov.swapaxes(1, 2)):
         raise MalformedMessageError("camera position covariance is not symmetric positive definite")
@@ -259,8 +335,12 @@ def measurements_to_echo_msg(
     return msg
 
 
-def beamset_from_msg(msg: BeamformingCommand, num_antennas: int, num_rsus: int) -> BeamSet:
-    """Validated beams of a command; raises MalformedMessageError with the reason."""
+def beamset_from_msg(
+    msg: BeamformingCommand, num_antennas: int, num_rsus: int, max_power_w: float
+) -> BeamSet:
+    """Validated beams of a command; raises MalformedMessageError with the reason. Each
+    RSU's beams together may transmit at most ``max_power_w`` (P_max; 1e-6 relative
+    tolerance for float32 rounding)."""
     if msg.num_antennas != num_antennas:
         raise MalformedMessageError(
             f"num_antennas = {msg.num_antennas}, the RSU has {num_antennas}"
@@ -287,12 +367,20 @@ def beamset_from_msg(msg: BeamformingCommand, num_antennas: int, num_rsus: int) 
     norms = np.linalg.norm(weights, axis=1)
     if b and np.any(np.abs(norms - 1.0) > 1e-3):
         raise MalformedMessageError(
-            f"beams must be unit-norm, got norms {np.round(norms, 4).tolist()}"
+            f"beams must be unit-norm, got norms {np.round(norms[:8], 4).tolist()}"
+        )
+    rsu_index = np.array([beam.rsu_index for beam in msg.beams], dtype=int)
+    per_rsu = np.bincount(rsu_index, weights=powers, minlength=num_rsus)
+    if np.any(per_rsu > max_power_w * (1 + 1e-6)):
+        worst = int(np.argmax(per_rsu))
+        raise MalformedMessageError(
+            f"RSU {worst} would transmit {per_rsu[worst]:.4g} W over {np.sum(rsu_index == worst)} "
+            f"beam(s), above its budget P_max = {max_power_w:.4g} W"
         )
     return BeamSet(
         weights=weights,
         powers_w=powers,
-        rsu_index=np.array([beam.rsu_index for beam in msg.beams], dtype=int),
+        rsu_index=rsu_index,
         kind=np.array([beam.kind for beam in msg.beams], dtype=int),
         track_id=np.array([beam.track_id for beam in msg.beams], dtype=int),
         target_angle_rad=np.array([beam.target_azimuth_rad for beam in msg.beams], dtype=float),
@@ -421,12 +509,18 @@ def camera_from_msgs(info: CameraInfo, pose: PoseStamped) -> PinholeCamera:
     """The camera model of ``camera_info`` (K, size) and the mounting pose (optical-frame
     centre and camera -> road rotation): the inverse of :func:`camera_info_msg` and
     :func:`camera_pose_msg`."""
+    if len(info.k) != 9:
+        raise MalformedMessageError(f"camera_info with {len(info.k)} intrinsic entries, not 9")
     k = np.asarray(info.k, dtype=float).reshape(3, 3)
     q = pose.pose.orientation
     quaternion = np.array([q.x, q.y, q.z, q.w])
     centre = np.array([pose.pose.position.x, pose.pose.position.y, pose.pose.position.z])
     if not (np.isfinite(k).all() and k[0, 0] > 0 and k[1, 1] > 0 and info.width and info.height):
         raise MalformedMessageError("camera_info without a valid intrinsic matrix or size")
+    if max(info.width, info.height) > MAX_IMAGE_SIDE_PX:
+        raise MalformedMessageError(
+            f"camera_info of {info.width} x {info.height} px; at most {MAX_IMAGE_SIDE_PX} a side"
+        )
     norm = np.linalg.norm(quaternion)
     if not (np.isfinite(quaternion).all() and np.isfinite(centre).all() and norm > 0):
         raise MalformedMessageError("camera pose with NaN or a zero quaternion")
@@ -476,7 +570,8 @@ def aoi_inputs_from_msg(msg: TrackArray) -> TrackAoiInputs:
     """The scheduler's view of the confirmed and coasting tracks of a TrackArray; NaN in a
     used field is malformed."""
     tracks = [t for t in msg.tracks if t.status != TENTATIVE]
-    cov = np.array([t.position_covariance for t in tracks], dtype=float).reshape(-1, 2, 2)
+    cov = _matrices([t.position_covariance for t in tracks], 2, "track position covariance")
+    _matrices([t.state_covariance for t in tracks], 3, "track state covariance")
     out = TrackAoiInputs(
         track_id=np.array([t.id for t in tracks], dtype=np.int64),
         azimuth_rad=np.array([t.azimuth_rad for t in tracks], dtype=float),

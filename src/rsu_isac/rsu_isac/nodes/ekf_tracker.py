@@ -4,10 +4,16 @@ Subscribes ``radar/detections`` (RadarDetectionArray) and ``camera/detections``
 (CameraDetectionArray) in the RSU's namespace; publishes ``tracks`` (TrackArray: polar state
 and covariance, road-frame position, one-slot prediction, PCRB, semantic AoI) after every
 radar frame and ``tracks/markers`` (MarkerArray). Everything else is
-:class:`rsu_isac.core.tracker.Tracker`. A time step backwards or longer than
-``max_time_gap_s`` (bag loop, simulator restart) resets the tracks; ids keep counting.
-Malformed detections (NaN, negative variance, bad covariance) are logged, counted on
-/diagnostics and dropped.
+:class:`rsu_isac.core.tracker.Tracker`.
+
+Time: radar stamps pass a :class:`~rsu_isac.nodes.stream_gate.StreamGate`. A step backwards
+or longer than ``max_time_gap_s`` resets the tracks (ids keep counting; logged at WARN) only
+on a real time jump: the node's clock jumped with it (a restarted simulator's /clock), or
+three frames continue the new timeline (a looped bag); a single stray stamp is dropped. A
+camera frame stamped further than ``max_time_gap_s`` from the tracks' time is dropped,
+never a reset. Detections no radar reports (NaN, negative variance or range) are rejected
+one by one, beyond ``max_detections`` the weakest; a malformed camera message (bad
+covariance) is logged, counted on /diagnostics and dropped.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from rsu_isac.core.tracker import Tracker, TrackerConfig
 from rsu_isac.nodes.convert import (
     MalformedMessageError,
     camera_detections_from_msg,
+    detection_limits,
     detections_from_msgs,
     stamp_seconds,
     track_markers,
@@ -31,6 +38,7 @@ from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
+from rsu_isac.nodes.stream_gate import StreamGate, Verdict
 from rsu_isac_interfaces.msg import CameraDetectionArray, RadarDetectionArray, TrackArray
 
 ROAD_FRAME = "road"
@@ -109,27 +117,55 @@ class EkfTracker(Node):
                 f"{config.confirm_window}: no track could ever be confirmed"
             )
         seed = declare(self, "seed", -1, "UUID seed; -1 = the scenario's seed", -1, 2**31 - 1)
+        self.max_detections = declare(
+            self,
+            "max_detections",
+            256,
+            "radar detections per frame at most; beyond, the weakest are rejected",
+            1,
+            100000,
+        )
         self.tracker = Tracker.for_scenario(
             self.scenario, self.rsu_index, config, self.scenario.seed if seed < 0 else seed
         )
+        self._time_gate = StreamGate(ahead=config.max_time_gap_s)
+        self._limits = detection_limits(self.scenario)
         self.diagnostics = NodeDiagnostics(self)
         self._tracks_pub = self.create_publisher(TrackArray, "tracks", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "tracks/markers", RELIABLE)
-        self.create_subscription(RadarDetectionArray, "radar/detections", self._on_radar, RELIABLE)
-        self.create_subscription(
+        self.diagnostics.subscribe(
+            RadarDetectionArray, "radar/detections", self._on_radar, RELIABLE
+        )
+        self.diagnostics.subscribe(
             CameraDetectionArray, "camera/detections", self._on_camera, RELIABLE
         )
 
+    def _clock_s(self) -> float | None:
+        """The node's clock [s] (simulated time with use_sim_time), None before it runs."""
+        nanoseconds = self.get_clock().now().nanoseconds
+        return nanoseconds * 1e-9 if nanoseconds > 0 else None
+
     def _on_radar(self, msg: RadarDetectionArray) -> None:
         started = time.perf_counter()
-        try:
-            detections = detections_from_msgs(msg.detections)
-        except MalformedMessageError as exc:
-            self.diagnostics.drop("radar/detections", str(exc))
-            return
-        result = self.tracker.step(stamp_seconds(msg), detections)
-        if result.reset:
-            self.get_logger().info("time jumped: tracks reset")
+        stamp = stamp_seconds(msg)
+        verdict = self._time_gate.check(stamp, self._clock_s())
+        if verdict is Verdict.DROP:
+            raise MalformedMessageError(f"stamp {self._time_gate.describe(stamp)} [s]")
+        if verdict is Verdict.RESET:
+            previous = self.tracker.time_s
+            self.tracker.reset()
+            self.get_logger().warning(
+                f"time jumped from {previous:.3f} s to {stamp:.3f} s: tracks reset"
+            )
+        checked = detections_from_msgs(
+            msg.detections,
+            max_range_m=self._limits[0],
+            max_detections=self.max_detections,
+            max_speed_mps=self._limits[1],
+        )
+        if checked.num_rejected:
+            self.diagnostics.reject("radar/detections", checked.num_rejected, checked.reason)
+        self.tracker.step(stamp, checked.detections)
         view = self.tracker.view()
         self._tracks_pub.publish(
             tracks_to_msg(
@@ -142,12 +178,15 @@ class EkfTracker(Node):
         self.diagnostics.record(time.perf_counter() - started)
 
     def _on_camera(self, msg: CameraDetectionArray) -> None:
-        try:
-            xy, cov = camera_detections_from_msg(msg)
-        except MalformedMessageError as exc:
-            self.diagnostics.drop("camera/detections", str(exc))
-            return
-        self.tracker.camera_update(stamp_seconds(msg), xy, cov)
+        xy, cov = camera_detections_from_msg(msg)
+        stamp, now = stamp_seconds(msg), self.tracker.time_s
+        gap = self.tracker.config.max_time_gap_s
+        if now is not None and abs(stamp - now) > gap:
+            raise MalformedMessageError(
+                f"camera frame stamped {stamp:.3f} s, more than max_time_gap_s = {gap:g} s "
+                f"from the tracks' time {now:.3f} s"
+            )
+        self.tracker.camera_update(stamp, xy, cov)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -1,5 +1,10 @@
 """Parameter declaration with descriptors (description, range, choices) and start-up
-validation whose errors name the parameter and what is allowed."""
+validation whose errors name the parameter and what is allowed.
+
+Every parameter is read-only after start-up (the descriptor says so): the nodes build their
+solvers, trackers and simulators from the values once, so a ``ros2 param set`` that reported
+success would change nothing. The set is refused instead ("parameter ... cannot be set
+because it is read-only"); restart the node (or the launch) with the new value."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from rclpy.node import Node
 
 from rsu_isac.core.scenario import Scenario, resolve_scenario, scenario_names
 from rsu_isac.core.schema import SchemaError
-from rsu_isac.paths import scenarios_dir
+from rsu_isac.platform.paths import scenarios_dir
 
 
 class ParameterError(ValueError):
@@ -29,7 +34,7 @@ def declare(
     choices: Sequence[str] | None = None,
 ) -> Any:
     """Declare ``name`` and return its value, checked against [low, high] or ``choices``."""
-    descriptor = ParameterDescriptor(description=description)
+    descriptor = ParameterDescriptor(description=description, read_only=True)
     if choices is not None:
         descriptor.additional_constraints = "one of: " + ", ".join(choices)
     elif low is not None and high is not None:

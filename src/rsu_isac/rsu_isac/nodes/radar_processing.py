@@ -5,8 +5,10 @@ publishes ``radar/detections`` (RadarDetectionArray). Signal-level echoes go thr
 :func:`rsu_isac.core.radar_dsp.process_frame` (matched filtering, range-Doppler-angle FFTs,
 CA-CFAR, ML refinement, angle by matched filter or MUSIC); measurement-level echoes already
 carry detections and pass through unchanged, so the tracker sees one detection type either
-way. Malformed echoes (wrong shape, NaN, unknown abstraction or waveform) are logged,
-counted on /diagnostics and dropped.
+way. Malformed echoes (wrong shape, NaN, radio parameters outside physical bounds, unknown
+abstraction or waveform, more samples than ``max_frame_samples``) are logged, counted on
+/diagnostics and dropped; a measurement-level detection no radar could report (outside the
+instrumented range, NaN) is rejected on its own and the rest of the frame passes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 import numpy as np
 from rclpy.node import Node
 
+from rsu_isac.core.radar import range_from_delay_m
 from rsu_isac.core.radar_dsp import (
     ANGLE_METHODS,
     FrameGeometry,
@@ -34,15 +37,42 @@ from rsu_isac.nodes.qos import LARGE_SENSOR, RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
 
+# Physical bounds of an echo's radio parameters (the scenario schema's, widened): outside
+# them the transforms overflow or mean nothing.
+RADIO_LIMITS = {
+    "carrier_frequency_hz": (1e6, 1e12),
+    "subcarrier_spacing_hz": (1e2, 1e9),
+    "symbol_interval_s": (1e-9, 1.0),
+    "noise_variance_w": (1e-30, 1e6),
+    "antenna_spacing_wavelengths": (1e-3, 100.0),
+}
 
-def frame_from_msg(msg: RadarEcho) -> tuple[np.ndarray, np.ndarray, FrameGeometry]:
-    """Samples (N_r, L, N), known symbols (L, N) and geometry of a signal-level echo."""
+
+def geometry_from_msg(msg: RadarEcho) -> FrameGeometry:
+    """The radio parameters of an echo, each finite and within RADIO_LIMITS."""
+    values = {name: getattr(msg, name) for name in RADIO_LIMITS}
+    for name, value in values.items():
+        low, high = RADIO_LIMITS[name]
+        if not (math.isfinite(value) and low <= value <= high):
+            raise MalformedMessageError(f"{name} = {value:g} is outside [{low:g}, {high:g}]")
+    return FrameGeometry(*values.values())
+
+
+def frame_from_msg(
+    msg: RadarEcho, max_samples: int
+) -> tuple[np.ndarray, np.ndarray, FrameGeometry]:
+    """Samples (N_r, L, N), known symbols (L, N) and geometry of a signal-level echo of at
+    most ``max_samples`` samples."""
     if msg.waveform != "ofdm":
         raise MalformedMessageError(f"unknown waveform '{msg.waveform}' (expected 'ofdm')")
     shape = (msg.num_rx_antennas, msg.num_symbols, msg.num_subcarriers)
     cells = math.prod(shape)
     if cells == 0:
         raise MalformedMessageError(f"empty frame shape {shape}")
+    if cells > max_samples:
+        raise MalformedMessageError(
+            f"frame of {cells} samples {shape} exceeds parameter max_frame_samples = {max_samples}"
+        )
     if len(msg.real) != cells or len(msg.imag) != cells:
         raise MalformedMessageError(f"{len(msg.real)} samples for shape {shape} ({cells} expected)")
     symbols = msg.num_symbols * msg.num_subcarriers
@@ -65,16 +95,7 @@ def frame_from_msg(msg: RadarEcho) -> tuple[np.ndarray, np.ndarray, FrameGeometr
         raise MalformedMessageError("NaN or infinite samples")
     if np.any(tx == 0):
         raise MalformedMessageError("a known symbol is zero")
-    values = (
-        msg.carrier_frequency_hz,
-        msg.subcarrier_spacing_hz,
-        msg.symbol_interval_s,
-        msg.noise_variance_w,
-        msg.antenna_spacing_wavelengths,
-    )
-    if not all(math.isfinite(v) and v > 0 for v in values):
-        raise MalformedMessageError(f"radio parameters must be positive and finite: {values}")
-    return samples, tx, FrameGeometry(*values)
+    return samples, tx, geometry_from_msg(msg)
 
 
 class RadarProcessing(Node):
@@ -137,24 +158,34 @@ class RadarProcessing(Node):
                 1e5,
             ),
         )
+        self.max_frame_samples = declare(
+            self,
+            "max_frame_samples",
+            1 << 22,
+            "largest signal-level echo processed (N_r x L x N samples); larger ones are dropped",
+            1,
+            1 << 28,
+        )
         self.diagnostics = NodeDiagnostics(self)
         self._pub = self.create_publisher(RadarDetectionArray, "radar/detections", RELIABLE)
-        self.create_subscription(RadarEcho, "radar/echo", self._on_echo, LARGE_SENSOR)
+        self.diagnostics.subscribe(RadarEcho, "radar/echo", self._on_echo, LARGE_SENSOR)
 
     def _on_echo(self, msg: RadarEcho) -> None:
         started = time.perf_counter()
-        try:
-            if msg.abstraction == RadarEcho.ABSTRACTION_SIGNAL:
-                samples, tx, geometry = frame_from_msg(msg)
-                detections = detections_to_msgs(process_frame(samples, tx, geometry, self.config))
-            elif msg.abstraction == RadarEcho.ABSTRACTION_MEASUREMENT:
-                detections_from_msgs(msg.measurements)  # validates
-                detections = list(msg.measurements)
-            else:
-                raise MalformedMessageError(f"unknown abstraction {msg.abstraction}")
-        except MalformedMessageError as exc:
-            self.diagnostics.drop("radar/echo", str(exc))
-            return
+        if msg.abstraction == RadarEcho.ABSTRACTION_SIGNAL:
+            samples, tx, geometry = frame_from_msg(msg, self.max_frame_samples)
+            detections = detections_to_msgs(process_frame(samples, tx, geometry, self.config))
+        elif msg.abstraction == RadarEcho.ABSTRACTION_MEASUREMENT:
+            geometry = geometry_from_msg(msg)
+            reach = self.config.max_range_m or float(
+                range_from_delay_m(1.0 / geometry.subcarrier_spacing_hz)
+            )
+            checked = detections_from_msgs(msg.measurements, reach, self.config.max_detections)
+            if checked.num_rejected:
+                self.diagnostics.reject("radar/echo", checked.num_rejected, checked.reason)
+            detections = [msg.measurements[i] for i in checked.kept.tolist()]
+        else:
+            raise MalformedMessageError(f"unknown abstraction {msg.abstraction}")
         out = RadarDetectionArray(header=msg.header, slot=msg.slot, detections=detections)
         self._pub.publish(out)
         self.diagnostics.record(time.perf_counter() - started)

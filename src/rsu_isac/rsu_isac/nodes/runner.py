@@ -1,5 +1,5 @@
 """The common ``main`` of every node: keep freed memory in the heap
-(:mod:`rsu_isac.allocator`), init, build (parameter errors end the process with one line
+(:mod:`rsu_isac.platform.allocator`), init, build (parameter errors end the process with one line
 naming the parameter, exit status 2), spin until shut down or until the node sets ``done``,
 then ``close()`` if it has one."""
 
@@ -12,8 +12,8 @@ import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
-from rsu_isac.allocator import keep_heap_memory
 from rsu_isac.nodes.params import ParameterError
+from rsu_isac.platform.allocator import keep_heap_memory
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -> None:

@@ -7,6 +7,10 @@ Subscribes beamforming/command. In lockstep mode it waits, after each slot, for 
 of the next slot whenever a command publisher exists (bounded by lockstep_timeout_s), so a
 closed-loop run is deterministic; it also holds slot 1 until a command publisher appears
 and STARTUP_SETTLE_S more (at most startup_wait_s), like a simulator that starts paused.
+
+Commands are checked before they touch the road: malformed beams, a power budget above
+P_max per RSU, a slot further than COMMAND_SLOT_WINDOW from the simulator's, or a command
+older than the one applied, are logged, counted on /diagnostics and dropped.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, 
 ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
 FLUSH_TIMEOUT_S = 5.0  # longest wait at shutdown for readers to acknowledge the last samples
+COMMAND_SLOT_WINDOW = 50  # slots (1 s at 20 ms) a command's slot may differ from the road's
 
 
 # The paused start holds slot 1 this much longer once the simulator's own endpoints have
@@ -154,7 +159,7 @@ class TrafficSim(Node):
             name: self.create_publisher(RadarEcho, f"{name}/radar/echo", LARGE_SENSOR)
             for name in (self.scenario.rsus[i].name for i in self.scenario.receivers())
         }
-        self._command_sub = self.create_subscription(
+        self._command_sub = self.diagnostics.subscribe(
             BeamformingCommand, "beamforming/command", self._on_command, RELIABLE
         )
         own = {
@@ -189,14 +194,22 @@ class TrafficSim(Node):
 
     def _on_command(self, msg: BeamformingCommand) -> None:
         radio = self.scenario.radio
-        try:
-            beams = beamset_from_msg(msg, radio.array.num_tx_antennas, len(self.scenario.rsus))
-        except MalformedMessageError as exc:
-            self.diagnostics.drop("beamforming/command", str(exc))
-            return
+        slot = int(msg.slot)
+        if abs(slot - (self.sim.slot + 1)) > COMMAND_SLOT_WINDOW:
+            raise MalformedMessageError(
+                f"command for slot {slot}, more than {COMMAND_SLOT_WINDOW} slots from the "
+                f"next slot {self.sim.slot + 1}"
+            )
+        if slot < self._command_slot:
+            raise MalformedMessageError(
+                f"command for slot {slot} is older than the one applied (slot {self._command_slot})"
+            )
+        beams = beamset_from_msg(
+            msg, radio.array.num_tx_antennas, len(self.scenario.rsus), radio.max_power_w
+        )
         self.sim.apply(beams)
         self.commands_received += 1
-        self._command_slot = max(self._command_slot, int(msg.slot))
+        self._command_slot = slot
         self._policy = msg.policy
 
     def _waiting_for_command(self) -> bool:

@@ -145,7 +145,8 @@ def score_link(
     rates = rate_bps_hz(sinr_k)
     served = serving >= 0
     alignment = np.zeros(k)
-    rsu_of = np.where(served, beams.rsu_index[np.where(served, serving, 0)], -1)
+    rsu_of = np.full(k, -1)
+    rsu_of[served] = beams.rsu_index[serving[served]]
     for r, rsu in enumerate(scenario.rsus):
         mine = np.flatnonzero(rsu_of == r)
         if mine.size:

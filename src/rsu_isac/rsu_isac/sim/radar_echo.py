@@ -130,11 +130,17 @@ def synthesize_measurements(
     targets: Targets,
     weights: NDArray[np.complex128],
     powers_w: NDArray[np.float64],
+    max_range_m: float | None = None,
 ) -> Measurements:
     """Noisy (delay, Doppler, angle) of the vehicles whose post-processing SNR reaches the
     detection threshold. Each vehicle is illuminated by the beam with the largest
     p_b |a^H(theta) w_b|^2; SINR by 000 eq. (7), delay/Doppler variances eq. (8)-(9), angle
-    variance the CRLB of eq. (15)."""
+    variance the CRLB of eq. (15). Like the signal-level processing, which measures delay
+    in range bins and Doppler in Doppler bins, a radar reports only ranges within [0,
+    ``max_range_m``] (its instrumented range; default the unambiguous range c / (2 Delta f))
+    and Doppler shifts within the unambiguous +-1 / (2 T): a noisy estimate outside is a
+    miss (near the detection threshold the delay's standard deviation of eq. (8) reaches
+    tens of metres)."""
     radio, radar = scenario.radio, scenario.radar
     nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
     spacing = radio.array.spacing_wavelengths
@@ -171,6 +177,14 @@ def synthesize_measurements(
     delay = targets.delay_s[idx] + rng.normal(0.0, np.sqrt(var_tau[idx]))
     doppler = targets.doppler_hz[idx] + rng.normal(0.0, np.sqrt(var_mu[idx]))
     theta = np.clip(targets.theta_rx_rad[idx] + rng.normal(0.0, np.sqrt(var_theta[idx])), 0, np.pi)
+    max_delay = (
+        1.0 / radar.waveform.subcarrier_spacing_hz
+        if max_range_m is None
+        else float(round_trip_delay_s(max_range_m))
+    )
+    inside = (delay >= 0.0) & (delay <= max_delay)
+    inside &= np.abs(doppler) <= 0.5 / radar.waveform.symbol_interval_s
+    idx, delay, doppler, theta = idx[inside], delay[inside], doppler[inside], theta[inside]
     detections = Detections(
         range_m=range_from_delay_m(delay),
         radial_velocity_mps=radial_velocity_from_doppler_mps(doppler, fc),

@@ -211,9 +211,12 @@ class Simulator:
             targets = Targets.build(
                 sc, tx_xy, rx_xy, vehicles.position_xy, vehicles.velocity_xy, kappa
             )
-            dwells = [synthesize_measurements(self._radar_rng, sc, targets, weights, powers)]
+            reach = sc.max_echo_range_m(rx)  # the instrumented range the radar node gets
+            dwells = [synthesize_measurements(self._radar_rng, sc, targets, weights, powers, reach)]
             for j, (w, p) in enumerate(zip(sweep_weights, sweep_powers, strict=True)):
-                found = synthesize_measurements(self._radar_rng, sc, targets, w[None], p[None])
+                found = synthesize_measurements(
+                    self._radar_rng, sc, targets, w[None], p[None], reach
+                )
                 dwells.append(replace(found, beam_index=found.beam_index + len(powers) + j))
             return Echo(rx, None, strongest_per_vehicle(dwells))
         clutter_xy = np.array([c.position_m for c in sc.clutter]).reshape(-1, 2)

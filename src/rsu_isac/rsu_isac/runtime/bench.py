@@ -73,7 +73,7 @@ def _road_with_vehicles(count: int):
     import dataclasses
 
     from rsu_isac.core.scenario import InitialVehicle, load_named_scenario
-    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.platform.paths import scenarios_dir
 
     sc = load_named_scenario("urban", scenarios_dir())
     lanes = len(sc.road.lanes)
@@ -94,7 +94,7 @@ def sim_cases() -> list[Case]:
     """Simulator at the sizes of the simulator issue: traffic steps/s for ~50 and ~200
     vehicles per engine; echo synthesis and camera rendering per slot."""
     from rsu_isac.core.scenario import load_named_scenario
-    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.platform.paths import scenarios_dir
     from rsu_isac.sim.traffic import ENGINES, create_engine
     from rsu_isac.sim.world import SimConfig, Simulator
 
@@ -144,7 +144,7 @@ def radar_cases() -> list[Case]:
     """Radar processing of one signal-level echo with about 20 vehicles, N_RA = 32."""
     from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
     from rsu_isac.core.scenario import load_named_scenario
-    from rsu_isac.paths import scenarios_dir
+    from rsu_isac.platform.paths import scenarios_dir
     from rsu_isac.sim.world import SimConfig, Simulator
 
     sc = load_named_scenario("seed004", scenarios_dir())

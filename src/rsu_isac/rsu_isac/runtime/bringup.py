@@ -1,6 +1,6 @@
 """The pip-only runner of ``rsu-isac sim``: one process per node of the graph description
-(rsu_isac.graph), a recorder in this process, a progress bar, a clean shutdown and the
-report (rsu_isac.report).
+(rsu_isac.runtime.graph), a recorder in this process, a progress bar, a clean shutdown and the
+report (rsu_isac.runtime.report).
 
 Order: the stack's nodes start first; once every one of them is in the ROS graph and the
 policy is subscribed to every RSU's tracks, the simulator starts (it holds slot 1 until
@@ -32,10 +32,10 @@ from sensor_msgs.msg import CameraInfo, Image
 from rsu_isac.bags.play import BagPlayer
 from rsu_isac.bags.record import BagRecorder
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.graph import GraphOptions, NodeSpec, node_environment, node_graph
 from rsu_isac.nodes.qos import LATCHED
-from rsu_isac.paths import config_dir
-from rsu_isac.report import RunRecord, TrackSnapshot, write_report
+from rsu_isac.platform.paths import config_dir
+from rsu_isac.runtime.graph import GraphOptions, NodeSpec, node_environment, node_graph
+from rsu_isac.runtime.report import RunRecord, TrackSnapshot, write_report
 from rsu_isac_interfaces.msg import (
     AoiState,
     BeamformingCommand,

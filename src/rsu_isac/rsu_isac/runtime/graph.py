@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.paths import config_dir
-from rsu_isac.workspace import DDS_PROFILES_FILE, DDS_PROFILES_VARIABLE
+from rsu_isac.platform.paths import config_dir
+from rsu_isac.platform.workspace import DDS_PROFILES_FILE, DDS_PROFILES_VARIABLE
 
 GRAPHS = ("sim", "rsu")  # with the simulator, or the stack alone (real sensors, bag replay)
 # Every node process runs OpenBLAS on one thread: the graph's processes share the cores, and

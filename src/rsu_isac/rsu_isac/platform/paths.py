@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rsu_isac.workspace import find_workspace
+from rsu_isac.platform.workspace import find_workspace
 
 
 def share_dir() -> Path:

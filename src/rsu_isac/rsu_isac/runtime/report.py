@@ -1,6 +1,6 @@
 """End-of-run report of a closed-loop run on ROS (``rsu-isac sim``): what the recorder
 collected per slot, turned into ``report.json`` and PNG plots. Pure Python: the recorder
-(rsu_isac.bringup) fills a :class:`RunRecord` from messages."""
+(rsu_isac.runtime.bringup) fills a :class:`RunRecord` from messages."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rsu_isac.workspace import INTERFACES_PACKAGE, find_workspace
+from rsu_isac.platform.workspace import INTERFACES_PACKAGE, find_workspace
 
 SETUP_HINT = "run `make setup` in the repository root"
 

@@ -1,5 +1,5 @@
 """What ``launch/*.launch.py`` need, so that the launch files stay declarations: the
-launch arguments, their translation into the graph options of rsu_isac.graph (the same
+launch arguments, their translation into the graph options of rsu_isac.runtime.graph (the same
 description ``rsu-isac sim`` starts), and launch_ros Node actions for the node specs.
 
 launch and launch_ros come with a ROS 2 install, not with the pip set-up: they are
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rsu_isac.core.scenario import resolve_scenario
-from rsu_isac.graph import GraphOptions, NodeSpec, node_environment, node_graph
+from rsu_isac.runtime.graph import GraphOptions, NodeSpec, node_environment, node_graph
 
 # name -> (default, description), in the order ``ros2 launch -s`` shows them
 ARGUMENTS = {

@@ -1,0 +1,103 @@
+"""``rsu-isac bag``: record, inspect and play rosbag2 bags."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _bag_record(path, args: argparse.Namespace) -> int:
+    """Record topics of a running graph (all, or --topics) for --duration wall seconds or
+    until Ctrl-C; message types are taken from the graph."""
+    import time
+
+    import rclpy
+
+    from rsu_isac.bags.record import BagRecorder, discover_topics
+
+    with rclpy.init():
+        probe = rclpy.create_node("rsu_isac_bag_probe")
+        deadline = time.monotonic() + args.wait
+        while True:  # DDS discovery takes a few seconds
+            rclpy.spin_once(probe, timeout_sec=0.1)
+            try:
+                topics = discover_topics(probe, args.topics)
+                break
+            except ValueError as exc:
+                if time.monotonic() > deadline:
+                    print(f"rsu-isac bag: {exc}", file=sys.stderr)
+                    return 1
+        try:
+            recorder = BagRecorder(path, topics)
+        except FileExistsError as exc:
+            print(f"rsu-isac bag: {exc}", file=sys.stderr)
+            return 1
+        end = time.monotonic() + args.duration if args.duration > 0 else float("inf")
+        try:
+            while time.monotonic() < end:
+                rclpy.spin_once(recorder, timeout_sec=0.1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            recorder.close()
+    print(f"recorded {sum(recorder.counts.values())} messages on {len(topics)} topics to {path}")
+    return 0
+
+
+def _cmd_bag(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import rclpy
+
+    from rsu_isac.bags.play import BagPlayer
+
+    path = Path(args.bag)
+    if args.bag_command == "record":
+        return _bag_record(path, args)
+    if args.bag_command == "info":
+        from rosbags.highlevel import AnyReader
+
+        if not path.exists():
+            print(f"rsu-isac bag: no bag at {path}", file=sys.stderr)
+            return 1
+        with AnyReader([path]) as reader:
+            print(f"{path}: {reader.message_count} messages, {reader.duration * 1e-9:.3f} s")
+            for c in sorted(reader.connections, key=lambda c: c.topic):
+                print(f"  {c.topic:<32} {c.msgtype:<44} {c.msgcount}")
+        return 0
+    with rclpy.init():
+        try:
+            player = BagPlayer(path, args.topics, args.qos)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"rsu-isac bag: {exc}", file=sys.stderr)
+            return 1
+        try:
+            while True:
+                player.play(args.rate, spin=lambda: rclpy.spin_once(player, timeout_sec=0))
+                if not args.loop:
+                    break
+        except KeyboardInterrupt:
+            pass
+        finally:
+            player.close()
+    print(f"published {player.published} messages from {path}")
+    return 0
+
+
+def add_commands(sub) -> None:
+    bag = sub.add_parser("bag", help="record, inspect or play rosbag2 bags (MCAP, sqlite3)")
+    bag.add_argument("bag_command", choices=("info", "play", "record"))
+    bag.add_argument("bag", help="bag directory")
+    bag.add_argument("--rate", type=float, default=1.0, help="play: rate factor (0 = max)")
+    bag.add_argument("--loop", action="store_true", help="play: start over at the end")
+    bag.add_argument("--topics", nargs="+", help="play / record: only these topics")
+    bag.add_argument(
+        "--duration", type=float, default=0.0, help="record: wall seconds (0: until Ctrl-C)"
+    )
+    bag.add_argument(
+        "--wait", type=float, default=10.0, help="record: seconds to wait for the topics"
+    )
+    bag.add_argument(
+        "--qos", default="reliable", choices=("reliable", "best_effort"), help="play: QoS"
+    )
+    bag.set_defaults(func=_cmd_bag)

@@ -1,0 +1,245 @@
+"""The closed loop: ``sim`` (the node graph on ROS), ``replay`` (a bag through the stack)
+and ``eval`` (headless)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rsu_isac.cli.common import scenario_or_exit, valid_choices
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from tqdm import tqdm
+
+    from rsu_isac.core.ekf import MOTION_MODELS
+    from rsu_isac.loop.closed_loop import EvalConfig, evaluate
+    from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
+    from rsu_isac.sim.traffic import ENGINES
+    from rsu_isac.sim.world import ABSTRACTIONS
+
+    scenario = scenario_or_exit(args.scenario, "eval")
+    if not valid_choices(
+        "eval",
+        {
+            "--abstraction": (args.abstraction, ABSTRACTIONS),
+            "--aoi-policy": (args.aoi_policy, SCHEDULER_POLICIES),
+            "--engine": (args.engine, ENGINES),
+            "--motion-model": (args.motion_model, MOTION_MODELS),
+        },
+    ):
+        return 2
+    config = EvalConfig(
+        policy=args.policy,
+        slots=args.slots,
+        seed=args.seed,
+        abstraction=args.abstraction,
+        engine=args.engine,
+        assignment=args.assignment,
+        power_split=args.power_split,
+        aoi_policy=args.aoi_policy,
+        max_power_dbm=args.pmax_dbm,
+        motion_model=args.motion_model,
+        rf_snr_db=args.rf_snr_db,
+        lstm_checkpoint=args.lstm_checkpoint,
+    )
+    if args.max_coast_serve_slots is not None:
+        config = dataclasses.replace(config, max_coast_serve_slots=args.max_coast_serve_slots)
+    with tqdm(total=args.slots, desc=f"eval {args.policy}", unit="slot", disable=args.json) as bar:
+        try:
+            result = evaluate(scenario, config, progress=lambda n: bar.update(1))
+        except ValueError as exc:
+            print(f"rsu-isac eval: {exc}", file=sys.stderr)
+            return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(k) for k in result)
+        for key, value in result.items():
+            text = f"{value:.6g}" if isinstance(value, float) else str(value)
+            print(f"{key:<{width}}  {text}")
+    return 0
+
+
+def _cmd_sim(args: argparse.Namespace) -> int:
+    import json
+    import time
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from rsu_isac.beamforming.policies import POLICIES
+    from rsu_isac.runtime.bench import machine_description
+    from rsu_isac.runtime.bringup import run_graph
+    from rsu_isac.runtime.graph import GraphOptions
+    from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
+    from rsu_isac.sim.traffic import ENGINES
+    from rsu_isac.sim.world import ABSTRACTIONS
+
+    scenario = scenario_or_exit(args.scenario, "sim")
+    if not valid_choices(
+        "sim",
+        {
+            "--policy": (args.policy, POLICIES),
+            "--engine": (args.engine, ENGINES),
+            "--abstraction": (args.abstraction, ABSTRACTIONS),
+            **({"--aoi-policy": (args.aoi_policy, SCHEDULER_POLICIES)} if args.aoi_policy else {}),
+        },
+    ):
+        return 2
+    if args.aoi_policy and args.camera_period < 1:
+        print(
+            "rsu-isac sim: --aoi-policy needs camera frames (--camera-period >= 1)", file=sys.stderr
+        )
+        return 2
+    options = GraphOptions(
+        scenario=scenario,
+        scenario_arg=args.scenario,
+        policy=args.policy,
+        engine=args.engine,
+        abstraction=args.abstraction,
+        duration_s=args.duration,
+        seed=args.seed,
+        camera_period_slots=args.camera_period,
+        aoi_policy=args.aoi_policy,
+    )
+    out = Path(args.out)
+    meta = {
+        "command": "rsu-isac " + " ".join(sys.argv[1:]),
+        "scenario": scenario.name,
+        "policy": args.policy,
+        "engine": args.engine,
+        "abstraction": args.abstraction,
+        "aoi_policy": args.aoi_policy or "none",
+        "duration_s": args.duration,
+        "seed": args.seed if args.seed >= 0 else scenario.seed,
+        "machine": machine_description(),
+    }
+    total = round(args.duration / scenario.slot_s)
+    started = time.monotonic()
+    with tqdm(total=total, desc=f"sim {scenario.name} / {args.policy}", unit="slot") as bar:
+        try:
+            summary = run_graph(
+                options,
+                out,
+                meta,
+                progress=bar.update,
+                record=Path(args.record) if args.record else None,
+            )
+        except (RuntimeError, FileExistsError) as exc:
+            print(f"rsu-isac sim: {exc}", file=sys.stderr)
+            return 1
+    summary["wall_clock_s"] = round(time.monotonic() - started, 1)
+    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(
+        f"sum rate {summary['sum_rate_bps_hz']:.3f} bit/s/Hz, Jain {summary['jain_fairness']:.3f}, "
+        f"angle RMSE {summary['angle_rmse_deg']:.3g} deg (sqrt PCRB "
+        f"{summary['sqrt_pcrb_angle_deg']:.3g}), late commands {summary['late_or_lost_commands']}"
+    )
+    plots = ", ".join(p.name for p in sorted(out.glob("*.png")))
+    print(f"report: {out / 'report.json'}, plots: {plots}")
+    return 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rsu_isac.runtime.bench import machine_description
+    from rsu_isac.runtime.bringup import run_replay
+    from rsu_isac.runtime.graph import GraphOptions
+
+    scenario = scenario_or_exit(args.scenario, "replay")
+    options = GraphOptions(scenario=scenario, scenario_arg=args.scenario, policy=args.policy)
+    meta = {
+        "command": "rsu-isac " + " ".join(sys.argv[1:]),
+        "scenario": scenario.name,
+        "policy": args.policy,
+        "machine": machine_description(),
+    }
+    try:
+        summary = run_replay(options, Path(args.bag), Path(args.out), meta, args.rate)
+    except (RuntimeError, FileNotFoundError, ValueError) as exc:
+        print(f"rsu-isac replay: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"replayed {args.bag}: tracked share {summary['tracked_vehicle_share']:.3f}, angle RMSE "
+        f"{summary['angle_rmse_deg']:.3g} deg, range RMSE {summary['range_rmse_m']:.3g} m; "
+        f"report {Path(args.out) / 'report.json'}"
+    )
+    return 0
+
+
+def add_commands(sub) -> None:
+    """The closed loop on ROS (sim) and headless (eval)."""
+    sim = sub.add_parser(
+        "sim",
+        help="run the full node graph on ROS in lockstep and write a report (main command)",
+        description="Start traffic_sim, radar_processing, ekf_tracker and beamforming_policy "
+        "(one process each, from the same graph description as launch/sim.launch.py), run the "
+        "simulated duration in lockstep, stop cleanly and write report.json and PNG plots.",
+    )
+    sim.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
+    sim.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    sim.add_argument("--engine", default="embedded", help="embedded or sumo")
+    sim.add_argument("--abstraction", default="signal", help="signal or measurement")
+    sim.add_argument("--duration", type=float, default=10.0, help="simulated seconds")
+    sim.add_argument("--seed", type=int, default=-1, help="random seed (-1: the scenario's)")
+    sim.add_argument("--out", default="runs/latest", help="report directory")
+    sim.add_argument("--record", metavar="BAG", help="also record the run into this MCAP bag")
+    sim.add_argument(
+        "--camera-period", type=int, default=5, help="a camera frame every N slots (0: none)"
+    )
+    sim.add_argument(
+        "--aoi-policy",
+        default="",
+        help="add camera_semantics and aoi_scheduler with this camera schedule "
+        "(radar_only, vision_only, threshold, lstm); default: radar only, no camera nodes",
+    )
+    sim.set_defaults(func=_cmd_sim)
+
+    replay = sub.add_parser(
+        "replay", help="play a bag into the stack (no simulator) and report its tracks"
+    )
+    replay.add_argument("--bag", required=True, help="bag directory")
+    replay.add_argument("--scenario", default="seed000", help="scenario the bag was recorded in")
+    replay.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    replay.add_argument("--rate", type=float, default=1.0, help="playback rate (1 = real time)")
+    replay.add_argument("--out", default="runs/replay", help="report directory")
+    replay.set_defaults(func=_cmd_replay)
+
+    evaluation = sub.add_parser(
+        "eval",
+        help="headless closed loop (traffic, radar, tracker, policy, link): one JSON summary",
+        description="Run the closed loop without ROS for N slots and print sum rate, genie "
+        "sum rate, fairness, tracking RMSE vs PCRB, energy, misalignment and policy time.",
+    )
+    evaluation.add_argument("--scenario", default="seed000", help="scenario name")
+    evaluation.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    evaluation.add_argument("--slots", type=int, default=500, help="slots to run")
+    evaluation.add_argument("--seed", type=int, default=0, help="random seed")
+    evaluation.add_argument("--abstraction", default="measurement", help="signal or measurement")
+    evaluation.add_argument("--engine", default="embedded", help="embedded or sumo")
+    evaluation.add_argument("--assignment", default="distance", help="distance, greedy, heuristic")
+    evaluation.add_argument("--power-split", default="equal", help="equal or water_filling")
+    evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
+    evaluation.add_argument(
+        "--rf-snr-db",
+        type=float,
+        default=None,
+        help="set the sensing noise so that the reference vehicle's echo SNR is this (003 Fig. 5)",
+    )
+    evaluation.add_argument(
+        "--lstm-checkpoint", default=None, help="temporal expert of --aoi-policy lstm"
+    )
+    evaluation.add_argument("--motion-model", default="cartesian", help="EKF state")
+    evaluation.add_argument("--pmax-dbm", type=float, help="power budget (default: scenario's)")
+    evaluation.add_argument(
+        "--max-coast-serve-slots",
+        type=int,
+        help="serve a coasting track at most this many missed slots (default 2)",
+    )
+    evaluation.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluation.set_defaults(func=_cmd_eval)
