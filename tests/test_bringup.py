@@ -3,10 +3,13 @@ slots in lockstep, clean shutdown, report and plots. Every slot after the first 
 by the policy's own command and every vehicle of the scenario is tracked."""
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
+import rclpy
 
 from tests.ros_helpers import REPO
 
@@ -77,3 +80,114 @@ def test_rsu_isac_sim_with_the_camera_schedule(tmp_path):
     assert 0.0 <= report["mean_misalignment_probability"] <= 0.1, report
     assert report["dropped_messages"] == {}, report
     assert_clean_exit(out, 6)
+
+
+def test_seed004_at_the_measurement_level_keeps_lockstep(tmp_path):
+    """Negative-range detections used to drop whole frames: the tracker and policy skipped
+    slots and the simulator waited out its 5 s timeout (2 s took ~180 s, 32 late commands,
+    40 dropped echoes)."""
+    out = tmp_path / "run"
+    report = run_sim(
+        out, "--scenario", "seed004", "--abstraction", "measurement", "--duration", "2.0"
+    )
+    assert report["slots_scored"] == 100 and report["late_or_lost_commands"] == 0, report
+    assert report["dropped_messages"] == {} and report["node_errors"] == {}, report
+    assert report["valid"] and report["wall_clock_s"] < 120, report
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--duration", "0"], "--duration 0 must be in (0, 86400] s"),
+        (["--duration", "nan"], "--duration nan must be in"),
+        (["--duration", "1e8"], "--duration 1e+08 must be in"),
+        (["--seed", "-5"], "--seed -5 must be -1"),
+        (["--camera-period", "-3"], "--camera-period -3 must be in [0, 100000]"),
+        (["--out", "/etc/hostname"], "--out /etc/hostname is a file, not a folder"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_starts(tmp_path, args, error):
+    command = [sys.executable, "-m", "rsu_isac.cli", "sim", "--out", str(tmp_path / "x"), *args]
+    result = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"rsu-isac sim: {error}"), line
+
+
+def _start_sim(out, *args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "rsu_isac.cli", "sim", "--duration", "30", "--out", str(out), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _wait_for_slots(out, process) -> None:
+    """Until the simulator has run a few seconds (its log says it started)."""
+    deadline = time.monotonic() + 120
+    log = out / "logs" / "root_traffic_sim.log"
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and "scenario" in log.read_text():
+            time.sleep(3.0)  # a few seconds of slots
+            return
+        time.sleep(0.2)
+    raise AssertionError("the simulator never started")
+
+
+@pytest.mark.parametrize("fault", ["sigint", "kill_tracker"])
+def test_ctrl_c_and_a_dead_node_end_with_a_partial_report(tmp_path, fault):
+    out = tmp_path / "run"
+    process = _start_sim(out, "--abstraction", "measurement")
+    _wait_for_slots(out, process)
+    if fault == "sigint":
+        process.send_signal(signal.SIGINT)
+    else:
+        subprocess.run(["pkill", "-KILL", "-f", "rsu_isac.nodes.ekf_tracker.*__node:="], check=True)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == (130 if fault == "sigint" else 1), stderr[-2000:]
+    assert "Traceback" not in stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == ("interrupted" if fault == "sigint" else "failed")
+    assert not report["valid"] and report["slots_scored"] > 0
+    if fault == "kill_tracker":
+        assert "/rsu0/ekf_tracker exited early" in report["failure"]
+    assert f"partial report of {report['slots_scored']} scored slots" in stderr
+    if fault == "sigint":
+        assert_clean_exit(out, 4)
+
+
+def test_a_killed_runner_leaves_no_node_behind(tmp_path):
+    out = tmp_path / "run"
+    process = _start_sim(out, "--abstraction", "measurement")
+    _wait_for_slots(out, process)
+    process.kill()
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        left = subprocess.run(
+            ["pgrep", "-af", "rsu_isac.nodes.*__node:="],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if not left.stdout.strip():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"orphans: {left.stdout}")
+
+
+def test_a_domain_with_nodes_in_it_is_refused(tmp_path):
+    """Two runs on one ROS_DOMAIN_ID mixed their topics and both exited 0."""
+    with rclpy.init():
+        squatter = rclpy.create_node("someone_elses_node")
+        process = _start_sim(tmp_path / "run")
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            rclpy.spin_once(squatter, timeout_sec=0.1)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1, stderr[-2000:]
+    assert "already has nodes (/someone_elses_node)" in stderr

@@ -4,6 +4,7 @@ and wide tables."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def valid_choices(command: str, checks: dict[str, tuple[str, tuple[str, ...]]]) -> bool:
@@ -43,3 +44,18 @@ def scenario_or_exit(name: str, command: str):
     except SchemaError as exc:
         print(f"rsu-isac {command}: {exc}", file=sys.stderr)
         sys.exit(2)
+
+
+def writable_dir_error(path: Path, flag: str) -> str | None:
+    """Why ``path`` cannot take a run's output (checked before the run starts), or None;
+    the folder is created."""
+    if path.exists() and not path.is_dir():
+        return f"{flag} {path} is a file, not a folder"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".rsu_isac_write_test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"{flag} {path} is not writable: {exc.strerror}"
+    return None

@@ -4,9 +4,10 @@ and ``eval`` (headless)."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-from rsu_isac.cli.common import scenario_or_exit, valid_choices
+from rsu_isac.cli.common import scenario_or_exit, valid_choices, writable_dir_error
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -64,8 +65,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_DURATION_S = 86400.0  # a day of simulated time; longer runs belong in eval
+
+
+def _sim_arguments_error(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``rsu-isac sim``'s numbers, checked before anything starts."""
+    if not (math.isfinite(args.duration) and 0 < args.duration <= MAX_DURATION_S):
+        return f"--duration {args.duration:g} must be in (0, {MAX_DURATION_S:g}] s"
+    if not -1 <= args.seed <= 2**31 - 1:
+        return f"--seed {args.seed} must be -1 (the scenario's) or in [0, 2^31 - 1]"
+    if not 0 <= args.camera_period <= 100_000:
+        return f"--camera-period {args.camera_period} must be in [0, 100000] (0: no camera)"
+    if args.aoi_policy and args.camera_period < 1:
+        return "--aoi-policy needs camera frames (--camera-period >= 1)"
+    return None
+
+
 def _cmd_sim(args: argparse.Namespace) -> int:
-    import json
     import time
     from pathlib import Path
 
@@ -75,6 +91,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from rsu_isac.runtime.bench import machine_description
     from rsu_isac.runtime.bringup import run_graph
     from rsu_isac.runtime.graph import GraphOptions
+    from rsu_isac.runtime.report import save_report
     from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
     from rsu_isac.sim.traffic import ENGINES
     from rsu_isac.sim.world import ABSTRACTIONS
@@ -90,10 +107,11 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         },
     ):
         return 2
-    if args.aoi_policy and args.camera_period < 1:
-        print(
-            "rsu-isac sim: --aoi-policy needs camera frames (--camera-period >= 1)", file=sys.stderr
-        )
+    problem = _sim_arguments_error(args) or writable_dir_error(Path(args.out), "--out")
+    if args.record and Path(args.record).exists():
+        problem = problem or f"--record {args.record} exists; choose a new bag path"
+    if problem:
+        print(f"rsu-isac sim: {problem}", file=sys.stderr)
         return 2
     options = GraphOptions(
         scenario=scenario,
@@ -121,26 +139,39 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     total = round(args.duration / scenario.slot_s)
     started = time.monotonic()
     with tqdm(total=total, desc=f"sim {scenario.name} / {args.policy}", unit="slot") as bar:
-        try:
-            summary = run_graph(
-                options,
-                out,
-                meta,
-                progress=bar.update,
-                record=Path(args.record) if args.record else None,
-            )
-        except (RuntimeError, FileExistsError) as exc:
-            print(f"rsu-isac sim: {exc}", file=sys.stderr)
-            return 1
+        summary = run_graph(
+            options,
+            out,
+            meta,
+            progress=bar.update,
+            record=Path(args.record) if args.record else None,
+        )
     summary["wall_clock_s"] = round(time.monotonic() - started, 1)
-    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    save_report(summary, out)
+    return _print_run_end("sim", summary, out)
+
+
+def _print_run_end(command: str, summary: dict, out) -> int:
+    """The run's closing lines; the exit status (0 valid, 1 failed or invalid, 130 Ctrl-C)."""
+    if summary["status"] != "complete":
+        print(
+            f"rsu-isac {command}: {summary['status']}: {summary['failure']}; partial report "
+            f"of {summary['slots_scored']} scored slots in {out / 'report.json'}",
+            file=sys.stderr,
+        )
+        return 130 if summary["status"] == "interrupted" else 1
     print(
         f"sum rate {summary['sum_rate_bps_hz']:.3f} bit/s/Hz, Jain {summary['jain_fairness']:.3f}, "
         f"angle RMSE {summary['angle_rmse_deg']:.3g} deg (sqrt PCRB "
-        f"{summary['sqrt_pcrb_angle_deg']:.3g}), late commands {summary['late_or_lost_commands']}"
+        f"{summary['sqrt_pcrb_angle_deg']:.3g}), late commands {summary['late_or_lost_commands']}, "
+        f"wall time {summary.get('wall_clock_s', float('nan')):g} s"
     )
     plots = ", ".join(p.name for p in sorted(out.glob("*.png")))
     print(f"report: {out / 'report.json'}, plots: {plots}")
+    if not summary["valid"]:
+        print(f"rsu-isac {command}: invalid run: {'; '.join(summary['invalid_reasons'])}",
+              file=sys.stderr)  # fmt: skip
+        return 1
     return 0
 
 

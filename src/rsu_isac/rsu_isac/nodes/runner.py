@@ -1,4 +1,5 @@
-"""The common ``main`` of every node: keep freed memory in the heap
+"""The common ``main`` of every node: die with the runner that started it
+(:func:`rsu_isac.platform.process.die_with_parent`), keep freed memory in the heap
 (:mod:`rsu_isac.platform.allocator`), init, build (parameter errors end the process with one line
 naming the parameter, exit status 2), spin until shut down or until the node sets ``done``,
 then ``close()`` if it has one."""
@@ -14,9 +15,11 @@ from rclpy.node import Node
 
 from rsu_isac.nodes.params import ParameterError
 from rsu_isac.platform.allocator import keep_heap_memory
+from rsu_isac.platform.process import die_with_parent
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -> None:
+    die_with_parent()
     keep_heap_memory()
     try:
         with rclpy.init(args=args):

@@ -284,9 +284,10 @@ class TrafficSim(Node):
     def close(self) -> None:
         """Publish the last diagnostics and wait (bounded) until every reliable reader has
         acknowledged what was sent: a process that exits first takes its unsent samples,
-        the last slots' scores among them, with it."""
-        self.diagnostics.publish()
+        the last slots' scores among them, with it. After Ctrl-C (rclpy has shut the
+        context down) there is nothing left to publish on."""
         if self.context.ok():
+            self.diagnostics.publish()
             for pub in (
                 self._clock_pub,
                 self._truth_pub,

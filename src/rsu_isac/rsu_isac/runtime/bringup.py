@@ -7,16 +7,28 @@ policy is subscribed to every RSU's tracks, the simulator starts (it holds slot 
 the policy and the radar nodes are matched, then runs in lockstep for the duration). When
 it has simulated the duration it exits; the others get SIGINT and are waited for. Each
 node's output goes to ``<out>/logs/<node>.log``; a traceback there fails the run.
+
+What can go wrong is caught and still reported: a node that dies, Ctrl-C (or SIGTERM) and
+a stack that does not come up end the run with a partial report naming what failed and
+how many slots were scored (:class:`RunFailedError`, :class:`RunInterruptedError`). Node processes
+die with the runner even when it is killed (``platform.process.die_with_parent``, which
+every node's ``main`` calls when the runner names itself in RSU_ISAC_PARENT_PID). A run
+never shares its ROS domain: with ``ROS_DOMAIN_ID`` unset a free domain is picked, with it
+set a domain that already has nodes is refused, and nodes or publishers that appear on the
+run's topics mid-run mark it invalid (:func:`validity`), as do late or lost commands above
+MAX_LATE_SHARE and exceptions contained in the nodes.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +38,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 
@@ -34,8 +47,9 @@ from rsu_isac.bags.record import BagRecorder
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.nodes.qos import LATCHED
 from rsu_isac.platform.paths import config_dir
+from rsu_isac.platform.process import PARENT_PID_VARIABLE
 from rsu_isac.runtime.graph import GraphOptions, NodeSpec, node_environment, node_graph
-from rsu_isac.runtime.report import RunRecord, TrackSnapshot, write_report
+from rsu_isac.runtime.report import RunRecord, TrackSnapshot, summarize, write_report
 from rsu_isac_interfaces.msg import (
     AoiState,
     BeamformingCommand,
@@ -51,6 +65,86 @@ from rsu_isac_interfaces.msg import (
 RECORD_QOS = QoSProfile(depth=500, reliability=ReliabilityPolicy.RELIABLE)
 STARTUP_TIMEOUT_S = 60.0
 SHUTDOWN_TIMEOUT_S = 15.0
+DISCOVERY_S = 3.5  # DDS discovery of the nodes already in a domain (announced every 3 s)
+DOMAIN_CANDIDATES = range(1, 102)  # Fast DDS's port mapping fits domains 0-101 per host
+GRAPH_CHECK_PERIOD_S = 1.0  # how often a run looks for foreign nodes mid-run
+MAX_LATE_SHARE = 0.01  # late or lost commands in more of the slots make a run invalid
+
+
+class RunFailedError(RuntimeError):
+    """A run could not go on (a node died, the stack did not come up, the domain is in
+    use); the text says what failed."""
+
+
+class RunInterruptedError(RuntimeError):
+    """The run was stopped by Ctrl-C or SIGTERM."""
+
+
+_signals: list[int] = []  # SIGINT / SIGTERM received during a run, not yet acted on
+
+
+def _note_signal(signum, _frame) -> None:
+    """Signal handler: only remember the signal. Raising here could unwind through rclpy's
+    C++ code mid-call; the runner's loops call :func:`_check_interrupt` instead."""
+    _signals.append(signum)
+
+
+def _check_interrupt() -> None:
+    if _signals:
+        raise RunInterruptedError(f"interrupted by {signal.Signals(_signals[0]).name}")
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """SIGINT and SIGTERM are noted for the runner's loops (not left to rclpy's handlers,
+    which would shut the context down before the report is written)."""
+    _signals.clear()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, _note_signal)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _nodes_in_domain(domain: int, wait_s: float) -> list[str]:
+    """Fully qualified names of the nodes DDS discovers in ``domain`` within ``wait_s``."""
+    with rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO):
+        probe = rclpy.create_node("rsu_isac_domain_probe")
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            _check_interrupt()
+            rclpy.spin_once(probe, timeout_sec=0.1)
+        names = probe.get_node_names_and_namespaces()
+        probe.destroy_node()
+    own = "rsu_isac_domain_probe"
+    return sorted(f"{ns.rstrip('/')}/{name}" for name, ns in names if name != own)
+
+
+def run_domain() -> int:
+    """The ROS domain of a run: ``ROS_DOMAIN_ID`` if set, refused when nodes are already
+    there (another run's, whose topics would mix with this one's); otherwise the first free
+    domain of a shuffled candidate list."""
+    given = os.environ.get("ROS_DOMAIN_ID", "").strip()
+    if given:
+        if not given.isdigit() or int(given) > 232:
+            raise RunFailedError(f"ROS_DOMAIN_ID={given!r} is not a domain id (0-232)")
+        busy = _nodes_in_domain(int(given), DISCOVERY_S)
+        if busy:
+            raise RunFailedError(
+                f"ROS_DOMAIN_ID={given} already has nodes ({', '.join(busy[:5])}): another run "
+                "there would mix its topics with this one's; choose a free domain or unset "
+                "ROS_DOMAIN_ID to have one picked"
+            )
+        return int(given)
+    candidates = list(DOMAIN_CANDIDATES)
+    random.Random(os.getpid()).shuffle(candidates)
+    for domain in candidates[:8]:
+        if not _nodes_in_domain(domain, DISCOVERY_S):
+            return domain
+    raise RunFailedError("no free ROS domain among 8 tried; set ROS_DOMAIN_ID")
 
 
 class Recorder(Node):
@@ -132,23 +226,30 @@ class Recorder(Node):
                     float(values["processing_ms_p50"]),
                     float(values["processing_ms_p99"]),
                 )
-            dropped = {
-                k.split(":", 1)[1]: int(v) for k, v in values.items() if k.startswith("dropped:")
-            }
-            if dropped:
-                self.record.dropped[status.name] = dropped
+            for kind, counts in (("dropped", self.record.dropped), ("errors", self.record.errors)):
+                found = {
+                    k.split(":", 1)[1]: int(v)
+                    for k, v in values.items()
+                    if k.startswith(f"{kind}:")
+                }
+                if found:
+                    counts[status.name] = found
 
 
-def _start(spec: NodeSpec, logs: Path, stack: ExitStack) -> subprocess.Popen:
-    log = stack.enter_context(
-        (logs / f"{spec.namespace.strip('/') or 'root'}_{spec.name}.log").open("w")
-    )
+def _log_path(spec: NodeSpec, logs: Path) -> Path:
+    return logs / f"{spec.namespace.strip('/') or 'root'}_{spec.name}.log"
+
+
+def _start(spec: NodeSpec, logs: Path, stack: ExitStack, domain: int) -> subprocess.Popen:
+    log = stack.enter_context(_log_path(spec, logs).open("w"))
+    env = {**os.environ, **node_environment(), "ROS_DOMAIN_ID": str(domain)}
+    env[PARENT_PID_VARIABLE] = str(os.getpid())  # the node dies with this process
     process = subprocess.Popen(
         [sys.executable, "-m", spec.module, *spec.ros_args(config_dir())],
-        env={**os.environ, **node_environment()},
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=True,  # Ctrl-C reaches the runner, which stops the nodes in order
     )
     stack.callback(_stop, process)
     return process
@@ -167,16 +268,24 @@ def _stop(process: subprocess.Popen) -> None:
 class _Spinner:
     """Spins the runner's own nodes and watches the node processes."""
 
-    def __init__(self, nodes: list[Node], processes: dict[str, subprocess.Popen]) -> None:
+    def __init__(self, nodes: list[Node]) -> None:
         self.executor = SingleThreadedExecutor()
         for node in nodes:
             self.executor.add_node(node)
-        self.processes = processes
+        self.processes: dict[str, tuple[subprocess.Popen, Path]] = {}  # name: process, log
+
+    def start(self, spec: NodeSpec, logs: Path, stack: ExitStack, domain: int) -> None:
+        process = _start(spec, logs, stack, domain)
+        self.processes[spec.fully_qualified_name] = (process, _log_path(spec, logs))
 
     def once(self) -> None:
-        for name, p in self.processes.items():
-            if p.poll() is not None and name != "traffic_sim":
-                raise RuntimeError(f"node {name} exited early with status {p.returncode}")
+        _check_interrupt()
+        for name, (p, log) in self.processes.items():
+            if p.poll() is not None and name != "/traffic_sim":
+                raise RunFailedError(
+                    f"node {name} exited early with status {p.returncode}{_last_line(log)} "
+                    f"(log: {log})"
+                )
         self.executor.spin_once(timeout_sec=0.02)
 
     def until(self, condition, timeout_s: float) -> bool:
@@ -222,13 +331,49 @@ def _wait_for_stack(spinner: _Spinner, recorder: Recorder, specs, scenario, logs
         )
 
     if not spinner.until(ready, STARTUP_TIMEOUT_S):
-        raise RuntimeError(f"the stack did not come up within {STARTUP_TIMEOUT_S:g} s; see {logs}")
+        raise RunFailedError(
+            f"the stack did not come up within {STARTUP_TIMEOUT_S:g} s; see {logs}"
+        )
 
 
-def _check_logs(logs: Path) -> None:
-    failures = [p.name for p in sorted(logs.glob("*.log")) if "Traceback" in p.read_text()]
-    if failures:
-        raise RuntimeError(f"tracebacks in {', '.join(failures)} (in {logs})")
+def _last_line(log: Path) -> str:
+    """': <the last line of a node's log>' (empty when it has none)."""
+    lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
+    return f": {lines[-1][-300:]}" if lines else ""
+
+
+def _tracebacks(logs: Path) -> list[str]:
+    return [p.name for p in sorted(logs.glob("*.log")) if "Traceback" in p.read_text()]
+
+
+def _foreign_nodes(recorder: Node, expected: set[tuple[str, str]]) -> list[str]:
+    """Nodes in the run's domain that are neither the run's nor the runner's own."""
+    own = {"rsu_isac_recorder", "rsu_isac_bag_recorder", "rsu_isac_bag_player"}
+    return sorted(
+        f"{ns.rstrip('/')}/{name}"
+        for name, ns in recorder.get_node_names_and_namespaces()
+        if (name, ns) not in expected and name not in own
+    )
+
+
+def validity(summary: dict, foreign: list[str], failure: str | None) -> list[str]:
+    """Why a run's figures cannot be trusted (empty: valid)."""
+    reasons = []
+    if failure:
+        reasons.append(failure)
+    slots = int(summary.get("slots_scored") or 0)
+    late = int(summary.get("late_or_lost_commands") or 0)
+    if slots and late > MAX_LATE_SHARE * slots:
+        reasons.append(
+            f"{late} of {slots} slots ran on late or lost commands (> {MAX_LATE_SHARE:.0%}): "
+            "a node stalled or hung"
+        )
+    if foreign:
+        reasons.append(f"foreign nodes in the run's domain: {', '.join(foreign[:5])}")
+    errors = {n: c for n, c in summary.get("node_errors", {}).items() if c}
+    if errors:
+        reasons.append(f"nodes contained exceptions: {errors}")
+    return reasons
 
 
 def run_graph(
@@ -240,45 +385,73 @@ def run_graph(
 ) -> dict:
     """Start the ``sim`` graph, run it for ``options.duration_s`` of simulated time, stop it
     cleanly and write the report into ``out`` (and, with ``record``, a bag of the run).
-    ``progress(n)`` is called with the number of new slots as they pass."""
+    ``progress(n)`` is called with the number of new slots as they pass. A failed or
+    interrupted run still writes the report of what it scored, with ``status`` and
+    ``failure`` saying what happened; ``valid`` says whether its figures can be trusted."""
     specs = node_graph("sim", options)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     scenario = options.scenario
     total = round(options.duration_s / scenario.slot_s)
-    with rclpy.init(), ExitStack() as stack:
-        recorder = Recorder(scenario)
-        nodes: list[Node] = [recorder]
-        if record is not None:
-            camera_info = f"{scenario.rsus[0].name}/camera/camera_info"
-            bag = BagRecorder(record, record_topics(scenario), qos={camera_info: LATCHED})
-            stack.callback(bag.close)
-            nodes.append(bag)
-        processes = {s.fully_qualified_name: _start(s, logs, stack) for s in specs[:-1]}
-        spinner = _Spinner(nodes, processes)
-        _wait_for_stack(spinner, recorder, specs[:-1], scenario, logs)
-        # the simulator holds slot 1 until the recorder hears it too
-        sim_spec = replace(
-            specs[-1],
-            overrides={
-                **specs[-1].overrides,
-                "wait_for_subscribers": "link/metrics,sim/ground_truth",
-            },
+    status, failure, foreign = "complete", None, []
+    recorder = None
+    with _interruptible():
+        try:
+            domain = run_domain()
+            with (
+                rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO),
+                ExitStack() as stack,
+            ):
+                recorder = Recorder(scenario)
+                nodes: list[Node] = [recorder]
+                if record is not None:
+                    camera_info = f"{scenario.rsus[0].name}/camera/camera_info"
+                    bag = BagRecorder(record, record_topics(scenario), qos={camera_info: LATCHED})
+                    stack.callback(bag.close)
+                    nodes.append(bag)
+                spinner = _Spinner(nodes)
+                for spec in specs[:-1]:
+                    spinner.start(spec, logs, stack, domain)
+                _wait_for_stack(spinner, recorder, specs[:-1], scenario, logs)
+                # the simulator holds slot 1 until the recorder hears it too
+                overrides = {**specs[-1].overrides}
+                overrides["wait_for_subscribers"] = "link/metrics,sim/ground_truth"
+                spinner.start(replace(specs[-1], overrides=overrides), logs, stack, domain)
+                foreign = _run_to_end(spinner, recorder, specs, progress)
+                # messages still in flight
+                spinner.until(lambda: len(recorder.record.sum_rate) >= total, 5.0)
+        except RunInterruptedError as exc:
+            status, failure = "interrupted", str(exc)
+        except RunFailedError as exc:
+            status, failure = "failed", str(exc)
+    if failure is None and _tracebacks(logs):
+        status, failure = "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
+    record_ = recorder.record if recorder is not None else RunRecord()
+    summary = summarize(record_, scenario, meta)
+    reasons = validity(summary, foreign, failure)
+    summary.update(status=status, failure=failure, valid=not reasons, invalid_reasons=reasons)
+    write_report(summary, record_, scenario, out)
+    return summary
+
+
+def _run_to_end(spinner: _Spinner, recorder: Recorder, specs, progress) -> list[str]:
+    """Spin until the simulator exits; the foreign nodes seen meanwhile."""
+    sim, log = spinner.processes["/traffic_sim"]
+    expected = {(s.name, s.namespace or "/") for s in specs}
+    shown, foreign, checked = 0, set(), time.monotonic()
+    while sim.poll() is None:
+        spinner.until(lambda: False, 0.1)
+        if progress is not None and recorder.last_slot > shown:
+            progress(recorder.last_slot - shown)
+            shown = recorder.last_slot
+        if time.monotonic() - checked > GRAPH_CHECK_PERIOD_S:
+            foreign.update(_foreign_nodes(recorder, expected))
+            checked = time.monotonic()
+    if sim.returncode != 0:
+        raise RunFailedError(
+            f"traffic_sim exited with {sim.returncode}{_last_line(log)} (log: {log})"
         )
-        sim = _start(sim_spec, logs, stack)
-        processes["traffic_sim"] = sim
-        shown = 0
-        while sim.poll() is None:
-            spinner.until(lambda: False, 0.1)
-            if progress is not None and recorder.last_slot > shown:
-                progress(recorder.last_slot - shown)
-                shown = recorder.last_slot
-        if sim.returncode != 0:
-            raise RuntimeError(f"traffic_sim exited with {sim.returncode}; see {logs}")
-        # messages still in flight
-        spinner.until(lambda: len(recorder.record.sum_rate) >= total, 5.0)
-    _check_logs(logs)
-    return write_report(recorder.record, scenario, meta, out)
+    return sorted(foreign)
 
 
 def run_replay(
@@ -294,18 +467,38 @@ def run_replay(
     produced = {"/beamforming/command"} | {
         f"/{r.name}/{t}" for r in scenario.rsus for t in ("tracks", "radar/detections")
     }
-    with rclpy.init(), ExitStack() as stack:
-        recorder = Recorder(scenario)
-        player = BagPlayer(bag, topics=None)
-        stack.callback(player.close)
-        player.drop_topics(produced)
-        processes = {s.fully_qualified_name: _start(s, logs, stack) for s in specs}
-        spinner = _Spinner([recorder, player], processes)
-        _wait_for_stack(spinner, recorder, specs, scenario, logs)
-        inputs = ["/sim/ground_truth"] + [f"/{r.name}/radar/echo" for r in scenario.rsus]
-        if not spinner.until(lambda: player.matched(inputs), STARTUP_TIMEOUT_S):
-            raise RuntimeError(f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}")
-        player.play(rate, spin=spinner.once)
-        spinner.until(lambda: False, 2.0)  # the last frames through the stack
-    _check_logs(logs)
-    return write_report(recorder.record, scenario, {**meta, "bag": str(bag)}, out)
+    status, failure, recorder = "complete", None, None
+    with _interruptible():
+        try:
+            domain = run_domain()
+            with (
+                rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO),
+                ExitStack() as stack,
+            ):
+                recorder = Recorder(scenario)
+                player = BagPlayer(bag, topics=None)
+                stack.callback(player.close)
+                player.drop_topics(produced)
+                spinner = _Spinner([recorder, player])
+                for spec in specs:
+                    spinner.start(spec, logs, stack, domain)
+                _wait_for_stack(spinner, recorder, specs, scenario, logs)
+                inputs = ["/sim/ground_truth"] + [f"/{r.name}/radar/echo" for r in scenario.rsus]
+                if not spinner.until(lambda: player.matched(inputs), STARTUP_TIMEOUT_S):
+                    raise RunFailedError(
+                        f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}"
+                    )
+                player.play(rate, spin=spinner.once)
+                spinner.until(lambda: False, 2.0)  # the last frames through the stack
+        except RunInterruptedError as exc:
+            status, failure = "interrupted", str(exc)
+        except RunFailedError as exc:
+            status, failure = "failed", str(exc)
+    if failure is None and _tracebacks(logs):
+        status, failure = "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
+    record_ = recorder.record if recorder is not None else RunRecord()
+    summary = summarize(record_, scenario, {**meta, "bag": str(bag)})
+    reasons = [failure] if failure else []
+    summary.update(status=status, failure=failure, valid=not reasons, invalid_reasons=reasons)
+    write_report(summary, record_, scenario, out)
+    return summary

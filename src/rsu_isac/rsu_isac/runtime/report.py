@@ -5,6 +5,7 @@ collected per slot, turned into ``report.json`` and PNG plots. Pure Python: the 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +44,7 @@ class RunRecord:
     tracks: dict[tuple[int, int], TrackSnapshot] = field(default_factory=dict)  # (slot, rsu)
     latency_ms: dict[str, tuple[float, float]] = field(default_factory=dict)  # node: p50, p99
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)  # node: topic: count
+    errors: dict[str, dict[str, int]] = field(default_factory=dict)  # contained exceptions
     last_beams: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # weights, powers, rsu
 
 
@@ -91,6 +93,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
             n: {"p50": p50, "p99": p99} for n, (p50, p99) in sorted(record.latency_ms.items())
         },
         "dropped_messages": record.dropped,
+        "node_errors": {n: sum(c.values()) for n, c in sorted(record.errors.items())},
     }
 
 
@@ -110,14 +113,31 @@ def _tracked(record: RunRecord, slot: int, scenario: Scenario) -> tuple[int, int
     return int(np.sum(tracked_vehicles(truth, xy))), len(truth)
 
 
+def json_safe(value: object) -> object:
+    """``value`` with every NaN or infinite float replaced by None (JSON has no NaN: strict
+    parsers such as jq and browsers reject it)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def save_report(summary: dict[str, object], out: Path) -> None:
+    """``out``/report.json: strict JSON (NaN written as null)."""
+    text = json.dumps(json_safe(summary), indent=2, allow_nan=False)
+    (out / "report.json").write_text(text + "\n")
+
+
 def write_report(
-    record: RunRecord, scenario: Scenario, meta: dict[str, object], out: Path
-) -> dict[str, object]:
+    summary: dict[str, object], record: RunRecord, scenario: Scenario, out: Path
+) -> None:
+    """report.json and the plots of a run (also of a run that scored no slot)."""
     out.mkdir(parents=True, exist_ok=True)
-    summary = summarize(record, scenario, meta)
-    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    save_report(summary, out)
     plot_all(record, scenario, out)
-    return summary
 
 
 def plot_all(record: RunRecord, scenario: Scenario, out: Path) -> None:

@@ -1,0 +1,26 @@
+"""Child processes that die with their parent: a node process started by ``rsu-isac sim``
+must not outlive the command, even when the command is killed with SIGKILL and has no
+chance to stop it (Linux ``prctl(PR_SET_PDEATHSIG)``)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+PARENT_PID_VARIABLE = "RSU_ISAC_PARENT_PID"  # set by a runner for the processes it starts
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """When a runner started this process and named itself in PARENT_PID_VARIABLE, ask the
+    kernel to send ``sig`` to this process when the runner dies; if it is already gone,
+    exit at once. Does nothing otherwise, or off Linux."""
+    parent = os.environ.get(PARENT_PID_VARIABLE, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    parent_pid = int(parent)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+    if os.getppid() != parent_pid:
+        os._exit(1)
