@@ -14,6 +14,7 @@ from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rosbags.rosbag2 import StoragePlugin, Writer
 
+from rsu_isac.bags.files import add_chunk_crcs
 from rsu_isac.bags.types import type_name, typestore
 
 RECORD_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
@@ -37,6 +38,7 @@ class BagRecorder(Node):
         )
         if path.exists():
             raise FileExistsError(f"bag {path} exists; choose another --bag / --out")
+        self._path = path
         self._writer = Writer(path, version=9, storage_plugin=StoragePlugin.MCAP)
         self._writer.open()
         self.counts: dict[str, int] = {}
@@ -60,7 +62,10 @@ class BagRecorder(Node):
         self.counts[name] += 1
 
     def close(self) -> None:
+        """Finish the bag: metadata.yaml, and a CRC for every chunk of the MCAP file."""
         self._writer.close()
+        for mcap in self._path.glob("*.mcap"):
+            add_chunk_crcs(mcap)
 
 
 def discover_topics(node: Node, wanted: list[str] | None) -> dict[str, type]:

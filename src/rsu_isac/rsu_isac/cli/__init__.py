@@ -10,6 +10,7 @@ sourced.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from rsu_isac import __version__
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # `rsu-isac bag info | head`: a closed pipe ends the command quietly, as it does a shell
+    # tool, instead of a BrokenPipeError traceback
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     reexec_with_ros_environment(argv)

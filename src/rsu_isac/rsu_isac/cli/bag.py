@@ -44,33 +44,26 @@ def _bag_record(path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_bag(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _bag_info(path) -> int:
+    """Topics, types and message counts as read from the file; where the bag's metadata
+    claims other counts, both."""
+    from rsu_isac.bags.files import bag_contents
 
+    contents = bag_contents(path)
+    print(f"{path}: {contents.messages} messages, {contents.duration_s:.3f} s")
+    for t in contents.topics:
+        claim = "" if t.claimed == t.messages else f"  (metadata claims {t.claimed})"
+        print(f"  {t.topic:<32} {t.msgtype:<44} {t.messages}{claim}")
+    return 0
+
+
+def _bag_play(path, args: argparse.Namespace) -> int:
     import rclpy
 
     from rsu_isac.bags.play import BagPlayer
 
-    path = Path(args.bag)
-    if args.bag_command == "record":
-        return _bag_record(path, args)
-    if args.bag_command == "info":
-        from rosbags.highlevel import AnyReader
-
-        if not path.exists():
-            print(f"rsu-isac bag: no bag at {path}", file=sys.stderr)
-            return 1
-        with AnyReader([path]) as reader:
-            print(f"{path}: {reader.message_count} messages, {reader.duration * 1e-9:.3f} s")
-            for c in sorted(reader.connections, key=lambda c: c.topic):
-                print(f"  {c.topic:<32} {c.msgtype:<44} {c.msgcount}")
-        return 0
     with rclpy.init():
-        try:
-            player = BagPlayer(path, args.topics, args.qos)
-        except (FileNotFoundError, ValueError) as exc:
-            print(f"rsu-isac bag: {exc}", file=sys.stderr)
-            return 1
+        player = BagPlayer(path, args.topics, args.qos)
         try:
             while True:
                 player.play(args.rate, spin=lambda: rclpy.spin_once(player, timeout_sec=0))
@@ -82,6 +75,20 @@ def _cmd_bag(args: argparse.Namespace) -> int:
             player.close()
     print(f"published {player.published} messages from {path}")
     return 0
+
+
+def _cmd_bag(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from rsu_isac.bags.files import BagError
+
+    path = Path(args.bag)
+    commands = {"record": _bag_record, "info": lambda p, _: _bag_info(p), "play": _bag_play}
+    try:
+        return commands[args.bag_command](path, args)
+    except (BagError, FileExistsError, ValueError) as exc:
+        print(f"rsu-isac bag: {exc}", file=sys.stderr)
+        return 1
 
 
 def add_commands(sub) -> None:

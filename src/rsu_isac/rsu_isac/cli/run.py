@@ -176,13 +176,26 @@ def _print_run_end(command: str, summary: dict, out) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    import time
     from pathlib import Path
 
+    from rsu_isac.beamforming.policies import POLICIES
     from rsu_isac.runtime.bench import machine_description
     from rsu_isac.runtime.bringup import run_replay
     from rsu_isac.runtime.graph import GraphOptions
+    from rsu_isac.runtime.report import save_report
 
     scenario = scenario_or_exit(args.scenario, "replay")
+    if not valid_choices("replay", {"--policy": (args.policy, POLICIES)}):
+        return 2
+    problem = writable_dir_error(Path(args.out), "--out")
+    if not (math.isfinite(args.rate) and 0 <= args.rate <= 1000):
+        problem = f"--rate {args.rate:g} must be in [0, 1000] (0: lockstep)"
+    if not Path(args.bag).is_dir():
+        problem = problem or f"--bag {args.bag}: no bag folder there"
+    if problem:
+        print(f"rsu-isac replay: {problem}", file=sys.stderr)
+        return 2
     options = GraphOptions(scenario=scenario, scenario_arg=args.scenario, policy=args.policy)
     meta = {
         "command": "rsu-isac " + " ".join(sys.argv[1:]),
@@ -190,17 +203,26 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         "policy": args.policy,
         "machine": machine_description(),
     }
-    try:
-        summary = run_replay(options, Path(args.bag), Path(args.out), meta, args.rate)
-    except (RuntimeError, FileNotFoundError, ValueError) as exc:
-        print(f"rsu-isac replay: {exc}", file=sys.stderr)
-        return 1
+    out = Path(args.out)
+    started = time.monotonic()
+    summary = run_replay(options, Path(args.bag), out, meta, args.rate)
+    summary["wall_clock_s"] = round(time.monotonic() - started, 1)
+    save_report(summary, out)
+    if summary["status"] != "complete":
+        return _print_run_end("replay", summary, out)
+    replay = summary["replay"]
     print(
-        f"replayed {args.bag}: tracked share {summary['tracked_vehicle_share']:.3f}, angle RMSE "
-        f"{summary['angle_rmse_deg']:.3g} deg, range RMSE {summary['range_rmse_m']:.3g} m; "
-        f"report {Path(args.out) / 'report.json'}"
+        f"replayed {args.bag} ({replay['mode']}): {replay['echoes_played']} echoes, "
+        f"{replay['echoes_not_tracked']} not tracked; tracked share "
+        f"{_number(summary['tracked_vehicle_share'])}, angle RMSE "
+        f"{_number(summary['angle_rmse_deg'])} deg, range RMSE {_number(summary['range_rmse_m'])}"
+        f" m; report {out / 'report.json'}"
     )
     return 0
+
+
+def _number(value) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.3g}"
 
 
 def add_commands(sub) -> None:
@@ -237,7 +259,13 @@ def add_commands(sub) -> None:
     replay.add_argument("--bag", required=True, help="bag directory")
     replay.add_argument("--scenario", default="seed000", help="scenario the bag was recorded in")
     replay.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
-    replay.add_argument("--rate", type=float, default=1.0, help="playback rate (1 = real time)")
+    replay.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="0 (default): lockstep, every echo tracked before the next slot plays; R > 0: "
+        "R x real time, echoes the stack misses are counted in the report",
+    )
     replay.add_argument("--out", default="runs/replay", help="report directory")
     replay.set_defaults(func=_cmd_replay)
 

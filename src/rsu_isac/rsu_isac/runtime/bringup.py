@@ -42,6 +42,7 @@ from rclpy.signals import SignalHandlerOptions
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 
+from rsu_isac.bags.files import BagError
 from rsu_isac.bags.play import BagPlayer
 from rsu_isac.bags.record import BagRecorder
 from rsu_isac.core.scenario import Scenario
@@ -154,6 +155,7 @@ class Recorder(Node):
         super().__init__("rsu_isac_recorder")
         self.record = RunRecord()
         self.last_slot = 0
+        self.track_messages = dict.fromkeys(scenario.receivers(), 0)  # per RSU index
         self.create_subscription(LinkMetrics, "link/metrics", self._on_link, RECORD_QOS)
         self.create_subscription(VehicleStateArray, "sim/ground_truth", self._on_truth, RECORD_QOS)
         self.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, RECORD_QOS)
@@ -198,6 +200,7 @@ class Recorder(Node):
         ).reshape(-1, 2)
 
     def _on_tracks(self, rsu: int, msg: TrackArray) -> None:
+        self.track_messages[rsu] += 1
         ok = [t for t in msg.tracks if t.status == Track.STATUS_CONFIRMED]
         self.record.tracks[(int(msg.slot), rsu)] = TrackSnapshot(
             rsu,
@@ -455,11 +458,14 @@ def _run_to_end(spinner: _Spinner, recorder: Recorder, specs, progress) -> list[
 
 
 def run_replay(
-    options: GraphOptions, bag: Path, out: Path, meta: dict[str, object], rate: float = 1.0
+    options: GraphOptions, bag: Path, out: Path, meta: dict[str, object], rate: float = 0.0
 ) -> dict:
     """Start the ``rsu`` graph (the stack without the simulator), play ``bag`` into it
-    (its sensor topics, ground truth and link score; /clock from the bag's timeline) and
-    write the report of the tracks it produces."""
+    (its sensor topics, ground truth and link score; /clock from the bag's timeline, never
+    the stack's own outputs it may hold) and write the report of the tracks it produces.
+    At ``rate`` 0 every echo is tracked before the next slot is played (lockstep: the same
+    report on an idle or a loaded machine); at a rate > 0 the bag is replayed against the
+    wall clock and the report counts the echoes the stack did not answer."""
     specs = node_graph("rsu", options)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -467,7 +473,7 @@ def run_replay(
     produced = {"/beamforming/command"} | {
         f"/{r.name}/{t}" for r in scenario.rsus for t in ("tracks", "radar/detections")
     }
-    status, failure, recorder = "complete", None, None
+    status, failure, recorder, player = "complete", None, None, None
     with _interruptible():
         try:
             domain = run_domain()
@@ -488,16 +494,36 @@ def run_replay(
                     raise RunFailedError(
                         f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}"
                     )
-                player.play(rate, spin=spinner.once)
-                spinner.until(lambda: False, 2.0)  # the last frames through the stack
+                echoes = {i: f"/{scenario.rsus[i].name}/radar/echo" for i in scenario.receivers()}
+
+                def tracked() -> bool:  # every echo played so far has come back as tracks
+                    return all(
+                        recorder.track_messages[i] >= player.published_by_topic.get(t, 0)
+                        for i, t in echoes.items()
+                    )
+
+                player.play(rate, spin=spinner.once, ready=tracked)
+                spinner.until(tracked, 5.0)  # the last frames through the stack
         except RunInterruptedError as exc:
             status, failure = "interrupted", str(exc)
-        except RunFailedError as exc:
+        except (RunFailedError, BagError) as exc:
             status, failure = "failed", str(exc)
     if failure is None and _tracebacks(logs):
         status, failure = "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
     record_ = recorder.record if recorder is not None else RunRecord()
     summary = summarize(record_, scenario, {**meta, "bag": str(bag)})
+    if player is not None and recorder is not None:
+        echoes_played = sum(
+            player.published_by_topic.get(f"/{scenario.rsus[i].name}/radar/echo", 0)
+            for i in scenario.receivers()
+        )
+        summary["replay"] = {
+            "mode": "lockstep" if rate == 0 else f"real time x{rate:g}",
+            "messages_played": player.published,
+            "echoes_played": echoes_played,
+            "echoes_not_tracked": max(echoes_played - sum(recorder.track_messages.values()), 0),
+            "lockstep_timeouts": player.late_waits,
+        }
     reasons = [failure] if failure else []
     summary.update(status=status, failure=failure, valid=not reasons, invalid_reasons=reasons)
     write_report(summary, record_, scenario, out)
