@@ -191,3 +191,15 @@ def test_a_domain_with_nodes_in_it_is_refused(tmp_path):
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 1, stderr[-2000:]
     assert "already has nodes (/someone_elses_node)" in stderr
+
+
+def test_what_makes_a_run_invalid():
+    from rsu_isac.runtime.bringup import MAX_LATE_SHARE, validity
+
+    clean = {"slots_scored": 500, "late_or_lost_commands": 0, "node_errors": {}}
+    assert validity(clean, [], None) == []
+    late = {**clean, "late_or_lost_commands": int(MAX_LATE_SHARE * 500) + 1}  # a hung node
+    assert "late or lost commands" in validity(late, [], None)[0]
+    assert "foreign nodes" in validity(clean, ["/other_run/traffic_sim"], None)[0]
+    assert "contained exceptions" in validity({**clean, "node_errors": {"/a": 2}}, [], None)[0]
+    assert validity(clean, [], "node /x exited early") == ["node /x exited early"]

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 RSU_ISAC = Path(sys.prefix) / "bin" / "rsu-isac"
 # What `rsu-isac` and the ROS wheels' start-up hook add; a plain shell has none of it.
 ROS_VARS = (
@@ -83,3 +85,34 @@ def test_bench_rejects_unknown_suite(tmp_path):
     result = run("bench", "nope", env=plain_shell_env(), cwd=tmp_path)
     assert result.returncode == 2
     assert "unknown benchmark suite 'nope'; valid: core, sim, radar" in result.stderr
+
+
+def test_bad_input_files_give_one_line_errors(tmp_path):
+    """A bad checkpoint, and a missing or non-mapping parameter file of a node, end with one
+    line, not a traceback."""
+    env = plain_shell_env()
+    (tmp_path / "bad.pt").write_text("not a checkpoint")
+    result = run(
+        "eval", "--scenario", "seed003", "--aoi-policy", "lstm", "--slots", "3",
+        "--lstm-checkpoint", str(tmp_path / "bad.pt"), "--json", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"rsu-isac eval: cannot load the LSTM temporal expert from {tmp_path}")
+    (tmp_path / "list.yaml").write_text("- a\n")
+    for params in (tmp_path / "missing.yaml", tmp_path / "list.yaml"):
+        node = run(
+            "exec", "--", sys.executable, "-m", "rsu_isac.nodes.ekf_tracker",
+            "--ros-args", "--params-file", str(params), env=env, cwd=tmp_path,
+        )  # fmt: skip
+        assert node.returncode == 2, node.stderr
+        assert "Traceback" not in node.stderr
+        assert "ekf_tracker: cannot start: " in node.stderr and str(params) in node.stderr
+
+
+def test_eval_json_is_strict_json(tmp_path):
+    """NaN is not JSON (jq and browsers reject it): a run without AoI writes null."""
+    result = run("eval", "--slots", "3", "--json", env=plain_shell_env(), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert summary["slots"] == 3

@@ -1,6 +1,7 @@
 """Scenario files: every shipped one loads; each kind of bad file fails with one clear line."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -102,6 +103,20 @@ def test_unknown_channel_model(tmp_path):
         ),
         (lambda d: d["traffic"].update(class_probabilities=[0.5, 0.2, 0.2]), "must sum to 1"),
         (lambda d: d.update(name="other"), "key 'name' = 'other' must match the file name"),
+        # combined sizes: a frame needing 128 GiB, 20,000 vehicles on a 200 m lane
+        (
+            lambda d: (
+                d["radio"]["array"].update(num_rx_antennas=1024)
+                or d["radar"]["waveform"].update(num_symbols=4096, num_subcarriers=512)
+            ),
+            "key 'radar.waveform': a radar frame of 1024 x 4096 x 512 samples",
+        ),
+        (
+            lambda d: d["traffic"].update(
+                initial_vehicles=[{"x_m": 0.0, "lane": 0, "vehicle_class": "car"}] * 20000
+            ),
+            "key 'traffic.initial_vehicles': 20000 vehicles in lane 0",
+        ),
     ],
 )
 def test_other_bad_files_name_the_key(tmp_path, mutate, fragment):
@@ -151,3 +166,25 @@ def test_max_echo_range_is_the_farthest_road_point(name):
         assert scenario.max_echo_range_m(i) == pytest.approx(np.max(path) / 2, rel=1e-9)
     # the RSUs that run a radar and a tracker: all but the transmit-only one
     assert scenario.receivers() == [i for i, r in enumerate(scenario.rsus) if r.role != "transmit"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "root:$6$secretsalt$hash:19000:0:99999:7:::\n",  # /etc/shadow
+        "seed: the secret passphrase\n",
+        "[secret1, secret2]\n",
+    ],
+)
+def test_an_error_never_prints_the_files_content(tmp_path, text):
+    """A path to the wrong file (``--scenario /etc/shadow``) named its first line."""
+    path = tmp_path / "wrong.yaml"
+    path.write_text(text)
+    message = error_of(path)
+    assert "secret" not in message, message
+
+
+def test_unreadable_and_endless_files_fail_with_one_line(tmp_path):
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    assert error_of(tmp_path / "binary.yaml").endswith("not UTF-8 text")
+    assert error_of(Path("/dev/zero")).endswith("larger than 1 MiB")

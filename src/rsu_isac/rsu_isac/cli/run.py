@@ -18,6 +18,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from rsu_isac.core.ekf import MOTION_MODELS
     from rsu_isac.loop.closed_loop import EvalConfig, evaluate
+    from rsu_isac.runtime.report import json_safe
     from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES
     from rsu_isac.sim.traffic import ENGINES
     from rsu_isac.sim.world import ABSTRACTIONS
@@ -56,7 +57,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             print(f"rsu-isac eval: {exc}", file=sys.stderr)
             return 2
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(json_safe(result), allow_nan=False))
     else:
         width = max(len(k) for k in result)
         for key, value in result.items():

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
 from rclpy.node import Node
 
 from rsu_isac.nodes.params import ParameterError
@@ -22,7 +23,12 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -
     die_with_parent()
     keep_heap_memory()
     try:
-        with rclpy.init(args=args):
+        context = rclpy.init(args=args)
+    except _rclpy.RCLError as exc:  # e.g. a missing or malformed --params-file
+        print(f"{name}: cannot start: {str(exc).splitlines()[0]}", file=sys.stderr)
+        sys.exit(2)
+    try:
+        with context:
             try:
                 node = make_node()
             except ParameterError as exc:

@@ -87,6 +87,9 @@ class LstmExpert:
             data = torch.load(path, map_location="cpu", weights_only=True)
             network = TemporalExpert(data["hidden_size"], data["num_layers"])
             network.load_state_dict(data["state_dict"])
-        except (OSError, KeyError, RuntimeError) as exc:
-            raise ValueError(f"cannot load the LSTM temporal expert from {path}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - a foreign file fails in many ways (pickle, zip)
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            raise ValueError(
+                f"cannot load the LSTM temporal expert from {path}: {reason}"
+            ) from None
         return LstmExpert(network, max_aoi_slots, int(data["sequence_length"]), seed)
