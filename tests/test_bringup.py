@@ -98,22 +98,35 @@ def test_seed004_at_the_measurement_level_keeps_lockstep(tmp_path):
 @pytest.mark.parametrize(
     ("args", "error"),
     [
-        (["--duration", "0"], "--duration 0 must be in (0, 86400] s"),
+        (["--duration", "0"], "--duration 0 must be in (0, 86400] s"),  # never ended before
         (["--duration", "nan"], "--duration nan must be in"),
+        (["--duration", "inf"], "--duration inf must be in"),
+        (["--duration", "-1"], "--duration -1 must be in"),
         (["--duration", "1e8"], "--duration 1e+08 must be in"),
         (["--seed", "-5"], "--seed -5 must be -1"),
         (["--camera-period", "-3"], "--camera-period -3 must be in [0, 100000]"),
-        (["--out", "/etc/hostname"], "--out /etc/hostname is a file, not a folder"),
     ],
 )
-def test_bad_arguments_are_refused_before_anything_starts(tmp_path, args, error):
-    command = [sys.executable, "-m", "rsu_isac.cli", "sim", "--out", str(tmp_path / "x"), *args]
-    result = subprocess.run(
-        command, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert result.returncode == 2
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith(f"rsu-isac sim: {error}"), line
+def test_bad_numbers_are_refused(args, error):
+    from rsu_isac.cli import build_parser
+    from rsu_isac.cli.run import _sim_arguments_error
+
+    assert _sim_arguments_error(build_parser().parse_args(["sim", *args])).startswith(error)
+
+
+def test_bad_arguments_are_refused_in_one_line_before_anything_starts(tmp_path):
+    for args, error in (
+        (["--duration", "0"], "--duration 0 must be in (0, 86400] s"),
+        (["--out", "/etc/hostname"], "--out /etc/hostname is a file, not a folder"),
+    ):
+        command = [sys.executable, "-m", "rsu_isac.cli", "sim", "--out", str(tmp_path), *args]
+        result = subprocess.run(
+            command, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 2
+        (line,) = result.stderr.strip().splitlines()
+        assert line == f"rsu-isac sim: {error}", line
+        assert not (tmp_path / "logs").exists()  # nothing started
 
 
 def _start_sim(out, *args):

@@ -1,6 +1,7 @@
 """ekf_tracker on real DDS: simulator detections become confirmed tracks at the vehicles,
-camera detections reset the AoI, a time jump resets the tracks, malformed detections are
-counted and dropped, and bad parameters stop the node with a named error."""
+camera detections reset the AoI, a time jump resets the tracks (a stray stamp does not),
+a malformed detection is rejected alone and counted, and bad parameters stop the node with a
+named error."""
 
 import copy
 import subprocess
@@ -111,15 +112,16 @@ def test_tracks_camera_time_jump_and_malformed_input():
         aoi = sorted(t.aoi_s for t in received[-1].tracks)
         assert aoi[0] == pytest.approx(0.0, abs=1e-9) and aoi[-1] > 0.5
 
-        # malformed detections are dropped, counted, and the node keeps running
+        # a malformed detection is rejected alone, counted, and the node keeps running
         bad = copy.deepcopy(msg)
         bad.detections[0].azimuth_variance_rad2 = float("nan")
-        radar.publish(bad)
-        radar.publish(bad)
+        bad.header.stamp, bad.slot = frames[-1][0].header.stamp, msg.slot + 1
+        assert send(bad)
+        assert len(received[-1].tracks) == 3  # the two other vehicles' detections were used
         assert spin_until(
             node,
             lambda: any(
-                kv.key == "dropped:radar/detections" and int(kv.value) >= 2
+                kv.key == "rejected:radar/detections" and int(kv.value) >= 1
                 for m in diagnostics
                 for s in m.status
                 for kv in s.values
@@ -127,9 +129,15 @@ def test_tracks_camera_time_jump_and_malformed_input():
             30,
             tracker,
         )
-        # time jumps back (bag loop): tracks reset with new ids
+        # time jumps back (bag loop): one stray frame is dropped, three frames of the new
+        # timeline reset the tracks, with new ids
         old_ids = {t.id for t in received[-1].tracks}
-        assert send(frames[0][0])
+        answered = len(received)
+        for stray, _ in frames[:2]:
+            radar.publish(stray)
+            spin_until(node, lambda: False, 0.3, tracker)
+        assert len(received) == answered  # neither was taken (1 of 3, 2 of 3)
+        assert send(frames[2][0])
         fresh = received[-1].tracks
         assert len(fresh) == 3  # confirmed at once: the detections are far above 20 dB
         assert all(t.status == Track.STATUS_CONFIRMED and t.hits == 1 for t in fresh), [
