@@ -3,9 +3,11 @@ slots in lockstep, clean shutdown, report and plots. Every slot after the first 
 by the policy's own command and every vehicle of the scenario is tracked."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -129,39 +131,57 @@ def test_bad_arguments_are_refused_in_one_line_before_anything_starts(tmp_path):
         assert not (tmp_path / "logs").exists()  # nothing started
 
 
-def _start_sim(out, *args):
-    return subprocess.Popen(
-        [sys.executable, "-m", "rsu_isac.cli", "sim", "--duration", "30", "--out", str(out), *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+class _Sim:
+    """``rsu-isac sim --duration 30`` in the background; its stderr (the progress bar) is
+    collected by a thread so that a test can wait for scored slots."""
 
+    def __init__(self, out, *args: str) -> None:
+        command = [sys.executable, "-m", "rsu_isac.cli", "sim", "--duration", "30"]
+        self.process = subprocess.Popen(
+            [*command, "--out", str(out), *args],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self.chunks: list[bytes] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-def _wait_for_slots(out, process) -> None:
-    """Until the simulator has run a few seconds (its log says it started)."""
-    deadline = time.monotonic() + 120
-    log = out / "logs" / "root_traffic_sim.log"
-    while time.monotonic() < deadline and process.poll() is None:
-        if log.exists() and "scenario" in log.read_text():
-            time.sleep(3.0)  # a few seconds of slots
-            return
-        time.sleep(0.2)
-    raise AssertionError("the simulator never started")
+    def _read(self) -> None:
+        for chunk in iter(lambda: self.process.stderr.read1(4096), b""):
+            self.chunks.append(chunk)
+
+    @property
+    def stderr(self) -> str:
+        return b"".join(self.chunks).decode(errors="replace")
+
+    def wait_for_slots(self, slots: int = 20) -> None:
+        """Until the progress bar has passed ``slots`` scored slots."""
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.process.poll() is None:
+            shown = re.findall(r"\| *(\d+)/1500", self.stderr)
+            if shown and int(shown[-1]) >= slots:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"no {slots} slots scored: {self.stderr[-2000:]}")
+
+    def end(self, timeout_s: float = 120) -> str:
+        self.process.wait(timeout=timeout_s)
+        self.reader.join(timeout=10)
+        return self.stderr
 
 
 @pytest.mark.parametrize("fault", ["sigint", "kill_tracker"])
 def test_ctrl_c_and_a_dead_node_end_with_a_partial_report(tmp_path, fault):
     out = tmp_path / "run"
-    process = _start_sim(out, "--abstraction", "measurement")
-    _wait_for_slots(out, process)
+    sim = _Sim(out, "--abstraction", "measurement")
+    sim.wait_for_slots()
     if fault == "sigint":
-        process.send_signal(signal.SIGINT)
+        sim.process.send_signal(signal.SIGINT)
     else:
         subprocess.run(["pkill", "-KILL", "-f", "rsu_isac.nodes.ekf_tracker.*__node:="], check=True)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == (130 if fault == "sigint" else 1), stderr[-2000:]
+    stderr = sim.end()
+    assert sim.process.returncode == (130 if fault == "sigint" else 1), stderr[-2000:]
     assert "Traceback" not in stderr
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == ("interrupted" if fault == "sigint" else "failed")
@@ -174,11 +194,10 @@ def test_ctrl_c_and_a_dead_node_end_with_a_partial_report(tmp_path, fault):
 
 
 def test_a_killed_runner_leaves_no_node_behind(tmp_path):
-    out = tmp_path / "run"
-    process = _start_sim(out, "--abstraction", "measurement")
-    _wait_for_slots(out, process)
-    process.kill()
-    process.communicate(timeout=30)
+    sim = _Sim(tmp_path / "run", "--abstraction", "measurement")
+    sim.wait_for_slots()
+    sim.process.kill()
+    sim.end(30)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         left = subprocess.run(
@@ -197,12 +216,12 @@ def test_a_domain_with_nodes_in_it_is_refused(tmp_path):
     """Two runs on one ROS_DOMAIN_ID mixed their topics and both exited 0."""
     with rclpy.init():
         squatter = rclpy.create_node("someone_elses_node")
-        process = _start_sim(tmp_path / "run")
+        sim = _Sim(tmp_path / "run")
         deadline = time.monotonic() + 60
-        while process.poll() is None and time.monotonic() < deadline:
+        while sim.process.poll() is None and time.monotonic() < deadline:
             rclpy.spin_once(squatter, timeout_sec=0.1)
-        _, stderr = process.communicate(timeout=30)
-    assert process.returncode == 1, stderr[-2000:]
+        stderr = sim.end(30)
+    assert sim.process.returncode == 1, stderr[-2000:]
     assert "already has nodes (/someone_elses_node)" in stderr
 
 

@@ -14,18 +14,7 @@ from typing import Any
 import numpy as np
 from rosidl_parser import definition as d
 
-INT_RANGES = {
-    "int8": (-128, 127),
-    "uint8": (0, 255),
-    "char": (0, 255),
-    "octet": (0, 255),
-    "int16": (-(2**15), 2**15 - 1),
-    "uint16": (0, 2**16 - 1),
-    "int32": (-(2**31), 2**31 - 1),
-    "uint32": (0, 2**32 - 1),
-    "int64": (-(2**63), 2**63 - 1),
-    "uint64": (0, 2**64 - 1),
-}
+from rsu_isac.nodes.fuzz import INT_LIMITS as INT_RANGES
 
 
 def _message_class(namespaced: d.NamespacedType) -> type:

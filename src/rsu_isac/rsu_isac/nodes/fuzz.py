@@ -181,9 +181,10 @@ def valid_stream(scenario: Scenario, slots: int, seed: int) -> list[dict[str, An
 
 # hostile values per field type; assignments the generated setters refuse are skipped
 _FLOATS = (math.nan, math.inf, -math.inf, 1e300, -1e300, 3.4e38, -3.4e38, 0.0, -1.0, 1e-300)
-_INT_LIMITS = {
+INT_LIMITS = {  # the range of each integer type of the ROS IDL
     "int8": (-(2**7), 2**7 - 1),
     "uint8": (0, 2**8 - 1),
+    "char": (0, 2**8 - 1),
     "octet": (0, 2**8 - 1),
     "int16": (-(2**15), 2**15 - 1),
     "uint16": (0, 2**16 - 1),
@@ -198,8 +199,8 @@ def _hostile(field_type: str, value: Any, rng: np.random.Generator) -> list[Any]
     """Candidate hostile values of one field, most hostile first (shuffled)."""
     if field_type in ("float", "double"):
         out = list(_FLOATS)
-    elif field_type in _INT_LIMITS:
-        low, high = _INT_LIMITS[field_type]
+    elif field_type in INT_LIMITS:
+        low, high = INT_LIMITS[field_type]
         out = [low, high, 0, min(high, int(value) + 10**6), max(low, int(value) - 1), high // 2]
     elif field_type == "boolean":
         out = [not value]

@@ -27,7 +27,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -346,7 +346,14 @@ def _last_line(log: Path) -> str:
 
 
 def _tracebacks(logs: Path) -> list[str]:
-    return [p.name for p in sorted(logs.glob("*.log")) if "Traceback" in p.read_text()]
+    """The node logs with a traceback, other than that of a node stopped while it was still
+    importing its modules (a KeyboardInterrupt from the runner's SIGINT)."""
+    failed = []
+    for path in sorted(logs.glob("*.log")):
+        text = path.read_text(errors="replace")
+        if "Traceback" in text and text.rstrip().splitlines()[-1] != "KeyboardInterrupt":
+            failed.append(path.name)
+    return failed
 
 
 def _foreign_nodes(recorder: Node, expected: set[tuple[str, str]]) -> list[str]:
@@ -379,6 +386,38 @@ def validity(summary: dict, foreign: list[str], failure: str | None) -> list[str
     return reasons
 
 
+def _guarded(body: Callable[[ExitStack, int], None], logs: Path) -> tuple[str, str | None]:
+    """Run ``body(stack, domain)`` in a fresh rclpy context on the run's ROS domain, with
+    Ctrl-C and SIGTERM noted, and say how it went: ("complete", None), ("interrupted",
+    why) or ("failed", why); a traceback in a node's log is a failure too."""
+    with _interruptible():
+        try:
+            domain = run_domain()
+            with (
+                rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO),
+                ExitStack() as stack,
+            ):
+                body(stack, domain)
+        except RunInterruptedError as exc:
+            return "interrupted", str(exc)
+        except (RunFailedError, BagError) as exc:
+            return "failed", str(exc)
+    if _tracebacks(logs):
+        return "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
+    return "complete", None
+
+
+def _finish(
+    summary: dict, outcome: tuple[str, str | None], reasons: list[str], record: RunRecord,
+    scenario: Scenario, out: Path,
+) -> dict:  # fmt: skip
+    """The report of a run, with its status, failure and validity, written into ``out``."""
+    status, failure = outcome
+    summary.update(status=status, failure=failure, valid=not reasons, invalid_reasons=reasons)
+    write_report(summary, record, scenario, out)
+    return summary
+
+
 def run_graph(
     options: GraphOptions,
     out: Path,
@@ -396,45 +435,34 @@ def run_graph(
     logs.mkdir(parents=True, exist_ok=True)
     scenario = options.scenario
     total = round(options.duration_s / scenario.slot_s)
-    status, failure, foreign = "complete", None, []
-    recorder = None
-    with _interruptible():
-        try:
-            domain = run_domain()
-            with (
-                rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO),
-                ExitStack() as stack,
-            ):
-                recorder = Recorder(scenario)
-                nodes: list[Node] = [recorder]
-                if record is not None:
-                    camera_info = f"{scenario.rsus[0].name}/camera/camera_info"
-                    bag = BagRecorder(record, record_topics(scenario), qos={camera_info: LATCHED})
-                    stack.callback(bag.close)
-                    nodes.append(bag)
-                spinner = _Spinner(nodes)
-                for spec in specs[:-1]:
-                    spinner.start(spec, logs, stack, domain)
-                _wait_for_stack(spinner, recorder, specs[:-1], scenario, logs)
-                # the simulator holds slot 1 until the recorder hears it too
-                overrides = {**specs[-1].overrides}
-                overrides["wait_for_subscribers"] = "link/metrics,sim/ground_truth"
-                spinner.start(replace(specs[-1], overrides=overrides), logs, stack, domain)
-                foreign = _run_to_end(spinner, recorder, specs, progress)
-                # messages still in flight
-                spinner.until(lambda: len(recorder.record.sum_rate) >= total, 5.0)
-        except RunInterruptedError as exc:
-            status, failure = "interrupted", str(exc)
-        except RunFailedError as exc:
-            status, failure = "failed", str(exc)
-    if failure is None and _tracebacks(logs):
-        status, failure = "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
+    recorder: Recorder | None = None
+    foreign: list[str] = []
+
+    def session(stack: ExitStack, domain: int) -> None:
+        nonlocal recorder, foreign
+        recorder = Recorder(scenario)
+        nodes: list[Node] = [recorder]
+        if record is not None:
+            camera_info = f"{scenario.rsus[0].name}/camera/camera_info"
+            bag = BagRecorder(record, record_topics(scenario), qos={camera_info: LATCHED})
+            stack.callback(bag.close)
+            nodes.append(bag)
+        spinner = _Spinner(nodes)
+        for spec in specs[:-1]:
+            spinner.start(spec, logs, stack, domain)
+        _wait_for_stack(spinner, recorder, specs[:-1], scenario, logs)
+        # the simulator holds slot 1 until the recorder hears it too
+        overrides = {**specs[-1].overrides, "wait_for_subscribers": "link/metrics,sim/ground_truth"}
+        spinner.start(replace(specs[-1], overrides=overrides), logs, stack, domain)
+        foreign = _run_to_end(spinner, recorder, specs, progress)
+        # messages still in flight
+        spinner.until(lambda: len(recorder.record.sum_rate) >= total, 5.0)
+
+    outcome = _guarded(session, logs)
     record_ = recorder.record if recorder is not None else RunRecord()
     summary = summarize(record_, scenario, meta)
-    reasons = validity(summary, foreign, failure)
-    summary.update(status=status, failure=failure, valid=not reasons, invalid_reasons=reasons)
-    write_report(summary, record_, scenario, out)
-    return summary
+    reasons = validity(summary, foreign, outcome[1])
+    return _finish(summary, outcome, reasons, record_, scenario, out)
 
 
 def _run_to_end(spinner: _Spinner, recorder: Recorder, specs, progress) -> list[str]:
@@ -473,58 +501,43 @@ def run_replay(
     produced = {"/beamforming/command"} | {
         f"/{r.name}/{t}" for r in scenario.rsus for t in ("tracks", "radar/detections")
     }
-    status, failure, recorder, player = "complete", None, None, None
-    with _interruptible():
-        try:
-            domain = run_domain()
-            with (
-                rclpy.init(domain_id=domain, signal_handler_options=SignalHandlerOptions.NO),
-                ExitStack() as stack,
-            ):
-                recorder = Recorder(scenario)
-                player = BagPlayer(bag, topics=None)
-                stack.callback(player.close)
-                player.drop_topics(produced)
-                spinner = _Spinner([recorder, player])
-                for spec in specs:
-                    spinner.start(spec, logs, stack, domain)
-                _wait_for_stack(spinner, recorder, specs, scenario, logs)
-                inputs = ["/sim/ground_truth"] + [f"/{r.name}/radar/echo" for r in scenario.rsus]
-                if not spinner.until(lambda: player.matched(inputs), STARTUP_TIMEOUT_S):
-                    raise RunFailedError(
-                        f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}"
-                    )
-                echoes = {i: f"/{scenario.rsus[i].name}/radar/echo" for i in scenario.receivers()}
+    echoes = {i: f"/{scenario.rsus[i].name}/radar/echo" for i in scenario.receivers()}
+    recorder: Recorder | None = None
+    player: BagPlayer | None = None
 
-                def tracked() -> bool:  # every echo played so far has come back as tracks
-                    return all(
-                        recorder.track_messages[i] >= player.published_by_topic.get(t, 0)
-                        for i, t in echoes.items()
-                    )
+    def tracked() -> bool:  # every echo played so far has come back as tracks
+        return all(
+            recorder.track_messages[i] >= player.published_by_topic.get(t, 0)
+            for i, t in echoes.items()
+        )
 
-                player.play(rate, spin=spinner.once, ready=tracked)
-                spinner.until(tracked, 5.0)  # the last frames through the stack
-        except RunInterruptedError as exc:
-            status, failure = "interrupted", str(exc)
-        except (RunFailedError, BagError) as exc:
-            status, failure = "failed", str(exc)
-    if failure is None and _tracebacks(logs):
-        status, failure = "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
+    def session(stack: ExitStack, domain: int) -> None:
+        nonlocal recorder, player
+        recorder = Recorder(scenario)
+        player = BagPlayer(bag, topics=None)
+        stack.callback(player.close)
+        player.drop_topics(produced)
+        spinner = _Spinner([recorder, player])
+        for spec in specs:
+            spinner.start(spec, logs, stack, domain)
+        _wait_for_stack(spinner, recorder, specs, scenario, logs)
+        inputs = ["/sim/ground_truth"] + [f"/{r.name}/radar/echo" for r in scenario.rsus]
+        if not spinner.until(lambda: player.matched(inputs), STARTUP_TIMEOUT_S):
+            raise RunFailedError(f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}")
+        player.play(rate, spin=spinner.once, ready=tracked)
+        spinner.until(tracked, 5.0)  # the last frames through the stack
+
+    outcome = _guarded(session, logs)
     record_ = recorder.record if recorder is not None else RunRecord()
     summary = summarize(record_, scenario, {**meta, "bag": str(bag)})
     if player is not None and recorder is not None:
-        echoes_played = sum(
-            player.published_by_topic.get(f"/{scenario.rsus[i].name}/radar/echo", 0)
-            for i in scenario.receivers()
-        )
+        played = sum(player.published_by_topic.get(t, 0) for t in echoes.values())
         summary["replay"] = {
             "mode": "lockstep" if rate == 0 else f"real time x{rate:g}",
             "messages_played": player.published,
-            "echoes_played": echoes_played,
-            "echoes_not_tracked": max(echoes_played - sum(recorder.track_messages.values()), 0),
+            "echoes_played": played,
+            "echoes_not_tracked": max(played - sum(recorder.track_messages.values()), 0),
             "lockstep_timeouts": player.late_waits,
         }
-    reasons = [failure] if failure else []
-    summary.update(status=status, failure=failure, valid=not reasons, invalid_reasons=reasons)
-    write_report(summary, record_, scenario, out)
-    return summary
+    reasons = [outcome[1]] if outcome[1] else []
+    return _finish(summary, outcome, reasons, record_, scenario, out)
