@@ -35,7 +35,7 @@ if ! stamp_ok torch 2.13.0; then
   stamp torch 2.13.0
 fi
 
-# 3. pinned requirements, then the CMake export path fix of DESIGN.md section 5
+# 3. pinned requirements, then the CMake export path fix of docs/architecture.md
 REQ_DIGEST="$(digest requirements.txt)"
 if ! stamp_ok requirements "$REQ_DIGEST"; then
   log "installing pinned requirements (ROS 2 Kilted wheels, numerics, solvers, SUMO)"

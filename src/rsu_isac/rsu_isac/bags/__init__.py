@@ -1,3 +1,3 @@
 """rosbag2 (MCAP, with message definitions) recording and replay through the pure-Python
 ``rosbags`` library: bags written here play in ``ros2 bag play`` elsewhere, and bags written
-elsewhere replay here (DESIGN.md section 5)."""
+elsewhere replay here (docs/architecture.md)."""

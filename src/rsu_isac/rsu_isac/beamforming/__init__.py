@@ -1,2 +1,2 @@
 """Beamforming policies behind one interface: predicted vehicles -> beams, powers and (for
-several RSUs) the vehicle-to-RSU assignment (DESIGN.md section 2)."""
+several RSUs) the vehicle-to-RSU assignment (docs/architecture.md)."""

@@ -68,8 +68,8 @@ class MaxMinSocp:
     problem; Wiesel, Eldar, Shamai, IEEE TSP 2006): SINR_k >= t for all k is
     sqrt(1 + 1/t) Re(g_k w_k) >= ||[g_k W, 1]||, Im(g_k w_k) = 0 (the phase of each w_k is
     free), ||W||_F^2 <= P. The problem is built once per (K, N) with cvxpy Parameters and
-    re-solved by Clarabel; a SolverError near the boundary counts as infeasible (DESIGN.md
-    section 5)."""
+    re-solved by Clarabel; a SolverError near the boundary counts as infeasible
+    (docs/architecture.md)."""
 
     num_vehicles: int
     num_antennas: int

@@ -12,7 +12,7 @@ Charnes-Cooper substitution X = s R_s, s >= 0:
          g_k^H X g_k <= s b_k        (user k keeps SINR >= gamma_k, b_k its slack)
          tr X <= s P_s,  X >= 0 (Hermitian PSD)
 
-solved with SCS (DESIGN.md section 5: Clarabel is slow on this SDP). R_s = X / s.
+solved with SCS (docs/architecture.md: Clarabel is slow on this SDP). R_s = X / s.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     # tool, instead of a BrokenPipeError traceback
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     argv = sys.argv[1:] if argv is None else argv
+    reexec_with_ros_environment(argv)  # first: the parser imports the experiment registry
     args = build_parser().parse_args(argv)
-    reexec_with_ros_environment(argv)
     keep_heap_memory()
     return args.func(args)

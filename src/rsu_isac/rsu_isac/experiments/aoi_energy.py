@@ -1,5 +1,6 @@
-"""System energy of the camera schedules over RF SNR (``rsu-isac aoi-energy``): 003's
-Fig. 5 (energy vs SNR per policy) and Fig. 4 (sensing MAE over time) in our setting.
+"""System energy of the camera schedules over RF SNR (``rsu-isac experiment aoi-energy``):
+003's Fig. 5 (energy vs SNR per policy) in our setting; each row also keeps the sensing
+MAE over time (003 Fig. 4).
 
 Each (policy, RF SNR) runs the headless closed loop (``closed_loop.ClosedLoop``) on the
 scenario with the sensing noise set by ``closed_loop.with_rf_snr``, predictive MRT beams
@@ -23,7 +24,6 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.loop.closed_loop import EvalConfig, run_slots, summarize
 from rsu_isac.perception.camera_detector import DetectorConfig
 
-MAE_WINDOW_SLOTS = 25  # smoothing of the MAE-over-time panel
 # slots until the camera's temporal-median background window is full (a frame per slot)
 WARMUP_SLOTS = DetectorConfig().background_frames * DetectorConfig().background_stride
 
@@ -78,49 +78,3 @@ def run(
         sum_rate_bps_hz=summary["sum_rate_bps_hz"],
         angle_mae_deg=[r["angle_mae_deg"] for r in everything],
     )
-
-
-def plot(rows: list[AoiEnergyRow], mae_snr_db: float, slot_s: float, path) -> None:
-    """Energy vs RF SNR per policy (model solid, measured dashed; 003 Fig. 5) beside the
-    angle MAE over time at ``mae_snr_db`` (003 Fig. 4)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for i, policy in enumerate(dict.fromkeys(r.policy for r in rows)):
-        mine = sorted((r for r in rows if r.policy == policy), key=lambda r: r.rf_snr_db)
-        snr = [r.rf_snr_db for r in mine]
-        colour = f"C{i}"
-        left.plot(snr, [r.energy_model_j for r in mine], "o-", color=colour, label=policy)
-        left.plot(snr, [r.energy_measured_j for r in mine], "s--", color=colour, alpha=0.6)
-        at = [r for r in mine if r.rf_snr_db == mae_snr_db]
-        if at:
-            mae = np.asarray(at[0].angle_mae_deg, dtype=float)
-            t = np.arange(1, len(mae) + 1) * slot_s
-            label = policy if np.isfinite(mae).any() else f"{policy} (no confirmed track)"
-            right.plot(t, mae, color=colour, alpha=0.25)
-            right.plot(t, _moving_mean(mae, MAE_WINDOW_SLOTS), color=colour, label=label)
-    left.set(xlabel="RF SNR [dB]", ylabel="system energy per slot [J]")
-    left.set_title("energy: model eq. (3)-(7) solid, measured sweeps dashed")
-    left.legend()
-    left.grid(alpha=0.3)
-    right.set(xlabel="time [s]", ylabel="angle MAE of confirmed tracks [deg]", yscale="log")
-    right.set_title(
-        f"angle MAE at RF SNR {mae_snr_db:g} dB ({MAE_WINDOW_SLOTS}-slot mean; per slot faint)"
-    )
-    right.legend()
-    right.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over the finite values of the last ``window`` slots (NaN if none)."""
-    finite = np.isfinite(values)
-    sums = np.convolve(np.where(finite, values, 0.0), np.ones(window))[: len(values)]
-    counts = np.convolve(finite.astype(float), np.ones(window))[: len(values)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(counts > 0, sums / counts, np.nan)

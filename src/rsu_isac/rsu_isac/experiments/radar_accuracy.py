@@ -10,7 +10,7 @@ off-grid range, Doppler and angle per trial. The SNR is the coherent post-proces
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -203,48 +203,3 @@ def albersheim_snr_db(pd: float, pfa: float) -> float:
     a = np.log(0.62 / pfa)
     b = np.log(pd / (1 - pd))
     return float(10.0 * np.log10(a + 0.12 * a * b + 1.7 * b))
-
-
-def table(snrs: list[float], trials: int, seed: int) -> list[dict[str, object]]:
-    return [
-        asdict(accuracy_row(method, snr, trials, seed))
-        for method in ("matched_filter", "music")
-        for snr in snrs
-    ]
-
-
-def plot(rows: list[dict[str, object]], path: str) -> None:
-    """RMSE / CRB and Pd over SNR, matched filter vs MUSIC, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for method, style in (("matched_filter", "-o"), ("music", "--s")):
-        mine = [r for r in rows if r["method"] == method]
-        snr = [r["snr_db"] for r in mine]
-        for key, label in (
-            ("range_rmse_over_crb", "range"),
-            ("doppler_rmse_over_crb", "Doppler"),
-            ("angle_rmse_over_crb", "angle"),
-        ):
-            axes[0].semilogy(snr, [r[key] for r in mine], style, label=f"{label}, {method}")
-        axes[1].plot(snr, [r["detection_probability"] for r in mine], style, label=method)
-    axes[0].axhline(2.0, color="grey", lw=0.8, ls=":")
-    axes[0].set(
-        xlabel="post-processing SNR [dB]",
-        ylabel="RMSE / sqrt(CRB)",
-        title="estimation accuracy vs the CRB",
-    )
-    axes[0].legend(fontsize=7)
-    axes[1].set(
-        xlabel="post-processing SNR [dB]",
-        ylabel="detection probability",
-        title="detection (design Pfa 1e-4 per cell)",
-        ylim=(0, 1.02),
-    )
-    axes[1].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

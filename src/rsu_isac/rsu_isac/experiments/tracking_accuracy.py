@@ -302,30 +302,3 @@ def highway(
         update_ms_p50=float(np.percentile(ms, 50)),
         update_ms_p99=float(np.percentile(ms, 99)),
     )
-
-
-def plot(results: list[MonteCarloResult], path: str, slot_s: float) -> None:
-    """RMSE and sqrt(PCRB) of angle and range over time (004 Fig. 11 analogue)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for r in results:
-        t = np.arange(1, len(r.rmse_angle_deg) + 1) * slot_s
-        label = f"{r.motion_model}, noise {r.sensing_noise_dbm:g} dBm"
-        axes[0].semilogy(t, r.rmse_angle_deg, label=f"RMSE {label}")
-        axes[0].semilogy(t, r.sqrt_pcrb_angle_deg, "--", label=f"sqrt PCRB {label}")
-        axes[1].semilogy(t, r.rmse_range_m, label=f"RMSE {label}")
-        axes[1].semilogy(t, r.sqrt_pcrb_range_m, "--", label=f"sqrt PCRB {label}")
-    axes[0].set_ylabel("angle [deg]")
-    axes[1].set_ylabel("range [m]")
-    for ax in axes:
-        ax.set_xlabel("time [s]")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(f"EKF vs PCRB, {results[0].runs} Monte-Carlo runs (000 setting)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -1,4 +1,4 @@
-"""aoi_scheduler: tracks -> camera schedule and AoI state (DESIGN.md section 3).
+"""aoi_scheduler: tracks -> camera schedule and AoI state (docs/architecture.md).
 
 Subscribes ``tracks`` (TrackArray of the camera's RSU); publishes ``aoi/schedule``
 (AoiSchedule: camera on/off for the next slot, the scheduled tracks and their regions) and

@@ -1,4 +1,4 @@
-"""beamforming_policy: tracks -> beams of the next slot (DESIGN.md section 3).
+"""beamforming_policy: tracks -> beams of the next slot (docs/architecture.md).
 
 One node for all RSUs of the scenario (004's digital twin): it subscribes ``<rsu>/tracks``
 of every receiving RSU, and once every RSU has reported slot n (or a later slot arrives)

@@ -1,4 +1,4 @@
-"""camera_semantics: camera frames -> vehicle detections on the road (DESIGN.md section 3).
+"""camera_semantics: camera frames -> vehicle detections on the road (docs/architecture.md).
 
 Subscribes ``camera/image_raw`` (bgr8), ``camera/camera_info`` and ``camera/pose``
 (latched: intrinsics and mounting pose, from which the image-to-road homography comes) and

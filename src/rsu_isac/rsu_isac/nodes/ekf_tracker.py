@@ -1,4 +1,4 @@
-"""ekf_tracker: detections -> tracks of one RSU (DESIGN.md section 3).
+"""ekf_tracker: detections -> tracks of one RSU (docs/architecture.md).
 
 Subscribes ``radar/detections`` (RadarDetectionArray) and ``camera/detections``
 (CameraDetectionArray) in the RSU's namespace; publishes ``tracks`` (TrackArray: polar state

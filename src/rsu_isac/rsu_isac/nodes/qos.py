@@ -1,4 +1,4 @@
-"""QoS profiles shared by every node (DESIGN.md section 3).
+"""QoS profiles shared by every node (docs/architecture.md).
 
 Deviation from the design's "sensor streams best-effort": a signal-level radar frame is
 about 2 MB and a camera frame about 1 MB; with best effort, Fast DDS drops a whole sample

@@ -1,4 +1,4 @@
-"""radar_processing: radar echo -> detections (DESIGN.md section 3).
+"""radar_processing: radar echo -> detections (docs/architecture.md).
 
 Subscribes ``radar/echo`` (RadarEcho; large-sensor QoS, see :mod:`rsu_isac.nodes.qos`) and
 publishes ``radar/detections`` (RadarDetectionArray). Signal-level echoes go through

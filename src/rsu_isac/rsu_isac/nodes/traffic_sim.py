@@ -1,4 +1,4 @@
-"""traffic_sim: the simulated road (DESIGN.md section 3).
+"""traffic_sim: the simulated road (docs/architecture.md).
 
 Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receiving RSU,
 <rsu0>/camera/image_raw (every camera_period_slots) with camera_info and the mounting pose

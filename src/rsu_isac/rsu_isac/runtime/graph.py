@@ -1,4 +1,4 @@
-"""The one description of the node graph (DESIGN.md section 3, 5): which nodes run, in
+"""The one description of the node graph (docs/architecture.md): which nodes run, in
 which namespace, with which parameter file and overrides. ``launch/*.launch.py`` (a real
 ROS 2 install) and ``rsu-isac sim`` (pip-only, one process per node) both build their
 processes from it, so the two can never drift.

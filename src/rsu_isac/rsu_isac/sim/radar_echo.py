@@ -1,6 +1,6 @@
 """Radar echo synthesis with the beams the RSU actually commanded (closed loop).
 
-Two abstractions (DESIGN.md section 3):
+Two abstractions (docs/architecture.md):
 
 * signal level: the OFDM ISAC frame per receive antenna, frequency domain,
   Y[m, l, n] = sum_k c_k b_m(theta_rx,k) exp(-j 2 pi n df tau_k) exp(j 2 pi mu_k l T) s[l, n]

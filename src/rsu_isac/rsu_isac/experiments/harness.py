@@ -1,0 +1,314 @@
+"""One harness for every experiment (``rsu-isac experiment NAME``).
+
+An experiment is a grid of settings, each run once per seed: a *cell* (setting x seed) is a
+pure function of its setting and seed, so cells run in any order, in this process or as Ray
+tasks on this machine's cores or on a cluster, and give the same numbers. Into its output
+folder an experiment writes
+
+- ``cells.jsonl``: every finished cell as it finishes (a re-run with the same folder skips
+  them: resumable after Ctrl-C or a failure);
+- ``cells.csv``: every cell, one row per setting x seed in grid order (byte-identical
+  whatever the worker count);
+- ``table.md``: per setting the mean of each metric over the seeds and its 95 % confidence
+  interval (Student t);
+- ``figure.png``; ``manifest.json``: command line, git commit, seeds, quick or full, package
+  versions, machine, worker count, wall time, cells run and skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+SIGNIFICANT_DIGITS = 10  # cell values as stored: BLAS summation order stays below this
+PACKAGES = ("numpy", "scipy", "cvxpy", "torch", "opencv-python-headless", "ray", "rsu_isac")
+
+Setting = dict[str, Any]
+Metrics = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment (see :mod:`rsu_isac.experiments.registry`)."""
+
+    name: str
+    figure: str  # the paper figure or claim it stands for
+    claim: str  # what the paper (or the issue's bar) says, with the paper's own numbers
+    grid: Callable[[bool], list[Setting]]  # quick -> the settings
+    cell: Callable[[Setting, int, bool], Metrics]  # (setting, seed, quick) -> metrics
+    metrics: tuple[str, ...]  # what the table shows, in order
+    x: str  # the setting plotted along the figure's x axis
+    plotted: tuple[str, ...]  # metrics in the figure (one panel each)
+    seeds: int = 3  # default number of seeds
+    runtime: str = ""  # expected full runtime on the 2-core machine
+    compare: Callable[[list[dict[str, Any]]], list[str]] = field(default=lambda rows: [])
+    notes: str = ""  # why ours differs where it does (no numbers: those come from the runs)
+
+
+def cell_key(setting: Setting, seed: int) -> str:
+    return json.dumps({"setting": setting, "seed": seed}, sort_keys=True)
+
+
+def _stored(value: float) -> float:
+    """A metric as stored: finite values to SIGNIFICANT_DIGITS, anything else NaN."""
+    value = float(value)
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else math.nan
+
+
+def run_cell(experiment: Experiment, setting: Setting, seed: int, quick: bool) -> dict:
+    """One cell's row: its setting, seed and metrics (as stored)."""
+    metrics = experiment.cell(setting, seed, quick)
+    return {**setting, "seed": seed, **{k: _stored(v) for k, v in metrics.items()}}
+
+
+@dataclass
+class RunResult:
+    rows: list[dict[str, Any]]  # every cell, sorted
+    ran: int
+    skipped: int
+    wall_s: float
+
+
+def run(
+    experiment: Experiment,
+    seeds: Sequence[int],
+    out: Path,
+    quick: bool = False,
+    workers: int = 1,
+    ray_address: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run the cells of ``experiment`` not yet in ``out`` and write its outputs there.
+    ``workers`` 1 runs in this process; more run as local Ray tasks, and ``ray_address``
+    runs them on that Ray cluster."""
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    done_path = out / "cells.jsonl"
+    done = _finished(done_path, quick)
+    todo = [
+        (setting, seed)
+        for setting in experiment.grid(quick)
+        for seed in seeds
+        if cell_key(setting, seed) not in done
+    ]
+    skipped = len(experiment.grid(quick)) * len(seeds) - len(todo)
+    if progress is not None and skipped:
+        progress(skipped)
+    with done_path.open("a") as log:
+
+        def keep(row: dict) -> None:
+            done[_key_of(row)] = row
+            log.write(json.dumps({"quick": quick, "row": row}) + "\n")
+            log.flush()
+            if progress is not None:
+                progress(1)
+
+        if workers <= 1 and ray_address is None:
+            for setting, seed in todo:
+                keep(run_cell(experiment, setting, seed, quick))
+        else:
+            _run_on_ray(experiment, todo, quick, workers, ray_address, keep)
+    rows = [done[cell_key(s, seed)] for s in experiment.grid(quick) for seed in seeds]
+    result = RunResult(rows, len(todo), skipped, time.monotonic() - started)
+    _write_outputs(experiment, result, seeds, out, quick, workers, ray_address)
+    return result
+
+
+def _finished(path: Path, quick: bool) -> dict[str, dict]:
+    """The cells already in ``path`` (of the same quick / full kind)."""
+    done = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["quick"] == quick:
+                done[_key_of(entry["row"])] = entry["row"]
+    return done
+
+
+def _key_of(row: dict) -> str:
+    """The cell key of a stored row (its setting is every non-metric column before seed)."""
+    names = list(row)
+    setting = {k: row[k] for k in names[: names.index("seed")]}
+    return cell_key(setting, row["seed"])
+
+
+def _run_on_ray(experiment, todo, quick, workers, ray_address, keep) -> None:
+    import ray
+
+    if ray_address is None:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    else:
+        ray.init(address=ray_address, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1)(run_cell)
+        pending = [remote.remote(experiment, setting, seed, quick) for setting, seed in todo]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            keep(ray.get(ready[0]))
+    finally:
+        ray.shutdown()
+
+
+def confidence_interval(values: Sequence[float]) -> tuple[float, float]:
+    """(mean, half-width of the 95 % confidence interval, Student t) of finite values;
+    the half-width is NaN for fewer than two."""
+    v = np.asarray([x for x in values if math.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return math.nan, math.nan
+    if v.size == 1:
+        return float(v[0]), math.nan
+    half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
+    return float(v.mean()), float(half)
+
+
+def summary_rows(experiment: Experiment, rows: list[dict], quick: bool) -> list[dict]:
+    """Per setting (grid order): the setting, the seed count and (mean, CI) per metric."""
+    out = []
+    for setting in experiment.grid(quick):
+        mine = [r for r in rows if all(r[k] == v for k, v in setting.items())]
+        entry = {**setting, "seeds": len(mine)}
+        for metric in experiment.metrics:
+            entry[metric] = confidence_interval([r.get(metric, math.nan) for r in mine])
+        out.append(entry)
+    return out
+
+
+def _format(mean: float, half: float) -> str:
+    if not math.isfinite(mean):
+        return "n/a"
+    text = f"{mean:.4g}"
+    return text if not math.isfinite(half) else f"{text} ± {half:.2g}"
+
+
+def markdown_table(experiment: Experiment, summary: list[dict]) -> str:
+    settings = [k for k in summary[0] if k not in experiment.metrics and k != "seeds"]
+    head = [*settings, "seeds", *experiment.metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for entry in summary:
+        cells = [str(entry[k]) for k in settings] + [str(entry["seeds"])]
+        cells += [_format(*entry[m]) for m in experiment.metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    path.write_text(buffer.getvalue())
+
+
+def plot(experiment: Experiment, summary: list[dict], path: Path) -> None:
+    """One panel per plotted metric: mean and 95 % CI over the seeds against the x setting,
+    one line per combination of the other settings."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = experiment.plotted
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    others = [k for k in summary[0] if k not in (experiment.x, "seeds", *experiment.metrics)]
+    series: dict[str, list[dict]] = {}
+    for entry in summary:
+        label = ", ".join(f"{entry[k]}" for k in others) or experiment.name
+        series.setdefault(label, []).append(entry)
+    for ax, metric in zip(axes[0], panels, strict=True):
+        for label, entries in series.items():
+            xs = [e[experiment.x] for e in entries]
+            means = np.array([e[metric][0] for e in entries], dtype=float)
+            halves = np.nan_to_num(np.array([e[metric][1] for e in entries], dtype=float))
+            numeric = all(isinstance(x, int | float) for x in xs)
+            positions = xs if numeric else list(range(len(xs)))
+            ax.errorbar(positions, means, yerr=halves, marker="o", capsize=3, label=label)
+            if not numeric:
+                ax.set_xticks(positions, [str(x) for x in xs], rotation=20)
+        ax.set_xlabel(experiment.x)
+        ax.set_title(metric, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"{experiment.name} ({experiment.figure}): mean and 95 % CI over seeds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _write_outputs(experiment, result, seeds, out, quick, workers, ray_address) -> None:
+    write_csv(result.rows, out / "cells.csv")
+    summary = summary_rows(experiment, result.rows, quick)
+    (out / "table.md").write_text(markdown_table(experiment, summary))
+    plot(experiment, summary, out / "figure.png")
+    from rsu_isac.runtime.bench import machine_description
+
+    manifest = {
+        "experiment": experiment.name,
+        "figure": experiment.figure,
+        "command": "rsu-isac " + " ".join(sys.argv[1:]),
+        "git_commit": _git_commit(),
+        "seeds": list(seeds),
+        "quick": quick,
+        "workers": workers,
+        "ray_address": ray_address,
+        "packages": _versions(),
+        "machine": machine_description(),
+        "wall_s": round(result.wall_s, 1),
+        "cells_run": result.ran,
+        "cells_skipped": result.skipped,
+        "comparison": experiment.compare(summary_as_dicts(summary)),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def summary_as_dicts(summary: list[dict]) -> list[dict]:
+    """The summary with (mean, CI) pairs as {"mean": , "ci95": } (JSON-friendly)."""
+    return [
+        {k: {"mean": v[0], "ci95": v[1]} if isinstance(v, tuple) else v for k, v in e.items()}
+        for e in summary
+    ]
+
+
+def _git_commit() -> str:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+        return result.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out

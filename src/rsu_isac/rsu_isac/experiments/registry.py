@@ -1,0 +1,392 @@
+"""The registry of experiments (``rsu-isac experiment --list``): each one a grid of settings
+run once per seed through :mod:`rsu_isac.experiments.harness`, on the measurement code of
+its own module. A cell takes its seed as the seed of every random draw it makes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from functools import cache
+
+from rsu_isac.core.ekf import MOTION_MODELS
+from rsu_isac.core.scenario import Scenario, load_named_scenario
+from rsu_isac.experiments import (
+    aoi_energy,
+    assignment,
+    camera_accuracy,
+    policy_timing,
+    radar_accuracy,
+    tracking_accuracy,
+)
+from rsu_isac.experiments.harness import Experiment, Metrics, Setting
+from rsu_isac.platform.paths import scenarios_dir
+
+
+@cache
+def _scenario(name: str) -> Scenario:
+    return load_named_scenario(name, scenarios_dir())
+
+
+def _mean(entry: dict, metric: str) -> float:
+    value = entry[metric]
+    return value["mean"] if isinstance(value, dict) else value[0]
+
+
+def _ordering(summary: list[dict], by: str, metrics: tuple[str, ...], label: str) -> list[str]:
+    """Per value of ``by``: the metrics in decreasing order of their means."""
+    lines = []
+    for entry in summary:
+        order = sorted(metrics, key=lambda m: -_mean(entry, m))
+        values = ", ".join(f"{m} {_mean(entry, m):.4g}" for m in order)
+        lines.append(f"{label} {entry[by]}: {' > '.join(order)} ({values})")
+    return lines
+
+
+# --- radar processing vs the CRB (tests/core/test_radar_dsp.py checks single frames) ---
+
+
+def _radar_grid(quick: bool) -> list[Setting]:
+    snrs = [20.0] if quick else [10.0, 13.0, 16.0, 20.0, 25.0, 30.0]
+    return [{"method": m, "snr_db": s} for m in ("matched_filter", "music") for s in snrs]
+
+
+def _radar_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    row = radar_accuracy.accuracy_row(
+        setting["method"], setting["snr_db"], 10 if quick else 100, seed
+    )
+    out = asdict(row)
+    return {k: out[k] for k in RADAR_METRICS}
+
+
+RADAR_METRICS = (
+    "detection_probability",
+    "range_rmse_over_crb",
+    "doppler_rmse_over_crb",
+    "angle_rmse_over_crb",
+    "angle_rmse_deg",
+)
+
+
+def _radar_compare(summary: list[dict]) -> list[str]:
+    ideal = radar_accuracy.albersheim_snr_db(0.99, 1e-4)
+    lines = [f"Albersheim: an ideal single-look detector needs {ideal:.1f} dB for Pd 0.99"]
+    for e in summary:
+        if e["method"] == "matched_filter":
+            lines.append(
+                f"matched filter at {e['snr_db']:g} dB: Pd {_mean(e, 'detection_probability'):.3f}"
+                f", angle RMSE/CRB {_mean(e, 'angle_rmse_over_crb'):.3g}"
+            )
+    return lines
+
+
+def _false_alarm_grid(quick: bool) -> list[Setting]:
+    return [{"configured_pfa": p} for p in ([1e-3] if quick else [1e-4, 1e-3])]
+
+
+def _false_alarm_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    pfa = setting["configured_pfa"]
+    measured = radar_accuracy.false_alarms_per_cell(2 if quick else 10, seed, pfa)
+    return {"false_alarms_per_cell": measured, "measured_over_configured": measured / pfa}
+
+
+def _resolution_grid(quick: bool) -> list[Setting]:
+    return [{"method": m} for m in ("matched_filter", "music")]
+
+
+def _resolution_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    rate = radar_accuracy.resolution_rate(setting["method"], 5 if quick else 40, seed)
+    return {"resolved_share": rate}
+
+
+# --- tracking: EKF vs PCRB, one vehicle (000's setting) and the seed004 highway ---
+
+
+def _tracking_grid(quick: bool) -> list[Setting]:
+    noises = [45.0] if quick else [-80.0, 45.0]
+    return [{"motion_model": m, "sensing_noise_dbm": n} for n in noises for m in MOTION_MODELS]
+
+
+def _tracking_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    result = tracking_accuracy.single_vehicle_monte_carlo(
+        _scenario("seed000"),
+        setting["motion_model"],
+        4 if quick else 50,
+        seed,
+        setting["sensing_noise_dbm"],
+    )
+    return {
+        "angle_rmse_over_sqrt_pcrb": result.steady_angle_ratio,
+        "range_rmse_over_sqrt_pcrb": result.steady_range_ratio,
+        "detections_angle_ratio": result.steady_measurement_angle_ratio,
+        "median_echo_snr_db": result.median_echo_snr_db,
+    }
+
+
+def _highway_grid(quick: bool) -> list[Setting]:
+    drops = [0.0] if quick else [0.0, 0.3]
+    return [{"motion_model": m, "drop_probability": d} for d in drops for m in MOTION_MODELS]
+
+
+def _highway_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    result = tracking_accuracy.highway(
+        _scenario("seed004"),
+        setting["motion_model"],
+        150 if quick else 2000,
+        seed,
+        setting["drop_probability"],
+    )
+    keys = (
+        "purity",
+        "id_switches_per_1000_track_slots",
+        "confirmed_within_5_slots",
+        "position_rmse_m",
+        "prediction_angle_rmse_deg",
+        "mean_vehicles",
+    )
+    return {k: getattr(result, k) for k in keys}
+
+
+# --- assignment (004 Fig. 7 analogue) ---
+
+
+def _assignment_grid(quick: bool) -> list[Setting]:
+    return [{"vehicles": k} for k in ([4, 10] if quick else [4, 10, 20, 50])]
+
+
+def _assignment_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    rows = assignment.compare(_scenario("seed004"), setting["vehicles"], 1, "fp_pgd", seed)
+    return {f"{r.method}_bps_hz": r.per_vehicle_rate_bps_hz for r in rows}
+
+
+ASSIGNMENT_METRICS = ("distance_bps_hz", "greedy_bps_hz", "heuristic_bps_hz")
+
+
+# --- precoder solve time ---
+
+
+def _timing_grid(quick: bool) -> list[Setting]:
+    sizes = [(32, 3)] if quick else [(n, k) for n in (32, 64) for k in (3, 8, 20)]
+    return [{"antennas": n, "vehicles": k} for n, k in sizes]
+
+
+def _timing_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    rows = policy_timing.solve_times_ms(
+        (setting["vehicles"],), (setting["antennas"],), 2 if quick else 5, seed, budget_s=2.0
+    )
+    return {
+        f"{r['policy']}_ms": math.nan if r["median_ms"] is None else r["median_ms"] for r in rows
+    }
+
+
+TIMING_METRICS = ("predictive_mrt_ms", "zf_ms", "maxmin_socp_ms", "wmmse_ms", "fp_pgd_ms")
+
+
+# --- camera and AoI scheduling (003) ---
+
+
+def _camera_grid(quick: bool) -> list[Setting]:
+    return [{"frame_period_slots": 1 if quick else 5}]
+
+
+def _camera_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    result = camera_accuracy.measure(
+        _scenario("seed003"), 2.0 if quick else 60.0, setting["frame_period_slots"], seed
+    )
+    return {k: getattr(result, k) for k in CAMERA_METRICS}
+
+
+CAMERA_METRICS = ("detected_share", "error_median_m", "error_p95_m", "class_accuracy", "ms_median")
+
+
+def _aoi_grid(quick: bool) -> list[Setting]:
+    policies = ["radar_only", "threshold"] if quick else ["radar_only", "vision_only", "threshold"]
+    snrs = [10.0] if quick else [0.0, 5.0, 10.0, 15.0, 20.0]
+    return [{"policy": p, "rf_snr_db": s} for p in policies for s in snrs]
+
+
+def _aoi_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    row = aoi_energy.run(
+        _scenario("seed003"),
+        setting["policy"],
+        setting["rf_snr_db"],
+        20 if quick else 250,
+        seed,
+        warmup_slots=60 if quick else aoi_energy.WARMUP_SLOTS,
+    )
+    return {k: getattr(row, k) for k in AOI_METRICS}
+
+
+AOI_METRICS = (
+    "energy_model_j",
+    "energy_measured_j",
+    "mean_misalignment_probability",
+    "sum_rate_bps_hz",
+)
+
+
+def _aoi_compare(summary: list[dict]) -> list[str]:
+    by = {(e["policy"], e["rf_snr_db"]): e for e in summary}
+    lines = []
+    for (policy, snr), e in by.items():
+        vision = by.get(("vision_only", snr))
+        if policy == "threshold" and vision is not None:
+            ratio = _mean(e, "energy_model_j") / _mean(vision, "energy_model_j")
+            lines.append(
+                f"{snr:g} dB: threshold / vision-only = {ratio:.2f}, threshold mean P_misa "
+                f"{_mean(e, 'mean_misalignment_probability'):.3f}"
+            )
+    return lines
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e
+    for e in (
+        Experiment(
+            name="radar-accuracy",
+            figure="radar bar: RMSE vs CRB, Pd",
+            claim="Matched filtering reaches the CRB in range, Doppler and angle at high SNR; "
+            "the issue's bar asked for Pd >= 0.99 at 10 dB post-processing SNR.",
+            grid=_radar_grid,
+            cell=_radar_cell,
+            metrics=RADAR_METRICS,
+            x="snr_db",
+            plotted=("detection_probability", "angle_rmse_over_crb"),
+            seeds=3,
+            runtime="about 4 min",
+            compare=_radar_compare,
+            notes="Pd 0.99 at 10 dB is below what any detector reaches at a usable false-alarm "
+            "rate (Albersheim); our Hann tapers cost another 3 x 1.76 dB.",
+        ),
+        Experiment(
+            name="radar-false-alarms",
+            figure="CA-CFAR false alarms per cell on noise-only frames",
+            claim="A CA-CFAR threshold designed for a false-alarm probability per cell "
+            "should measure that rate on noise alone.",
+            grid=_false_alarm_grid,
+            cell=_false_alarm_cell,
+            metrics=("false_alarms_per_cell", "measured_over_configured"),
+            x="configured_pfa",
+            plotted=("measured_over_configured",),
+            seeds=3,
+            runtime="about 2 min",
+            notes="The Hann tapers correlate neighbouring training cells, so the CA-CFAR "
+            "factor for independent cells is not exact (the real-time issue calibrates it).",
+        ),
+        Experiment(
+            name="radar-resolution",
+            figure="002: MUSIC vs matched filter, two vehicles one beamwidth apart",
+            claim="002: MUSIC resolves targets the spatial matched filter cannot.",
+            grid=_resolution_grid,
+            cell=_resolution_cell,
+            metrics=("resolved_share",),
+            x="method",
+            plotted=("resolved_share",),
+            seeds=3,
+            runtime="about 1 min",
+        ),
+        Experiment(
+            name="tracking-accuracy",
+            figure="000 / 004: EKF RMSE vs sqrt(PCRB)",
+            claim="004 Fig. 11: the EKF's error follows the root PCRB.",
+            grid=_tracking_grid,
+            cell=_tracking_cell,
+            metrics=(
+                "angle_rmse_over_sqrt_pcrb",
+                "range_rmse_over_sqrt_pcrb",
+                "detections_angle_ratio",
+                "median_echo_snr_db",
+            ),
+            x="sensing_noise_dbm",
+            plotted=("angle_rmse_over_sqrt_pcrb", "range_rmse_over_sqrt_pcrb"),
+            seeds=3,
+            runtime="about 3 min",
+        ),
+        Experiment(
+            name="tracking-highway",
+            figure="multi-target tracking on the 004 highway",
+            claim="Not a paper figure: purity, identity switches and confirmation latency of "
+            "the tracker on seed004's Poisson traffic.",
+            grid=_highway_grid,
+            cell=_highway_cell,
+            metrics=(
+                "purity",
+                "id_switches_per_1000_track_slots",
+                "confirmed_within_5_slots",
+                "position_rmse_m",
+                "prediction_angle_rmse_deg",
+                "mean_vehicles",
+            ),
+            x="drop_probability",
+            plotted=("purity", "confirmed_within_5_slots"),
+            seeds=3,
+            runtime="about 4 min",
+        ),
+        Experiment(
+            name="assignment",
+            figure="004 Fig. 7 (assignment part)",
+            claim="004: heuristic > greedy > distance-based assignment in per-vehicle throughput.",
+            grid=_assignment_grid,
+            cell=_assignment_cell,
+            metrics=ASSIGNMENT_METRICS,
+            x="vehicles",
+            plotted=ASSIGNMENT_METRICS,
+            seeds=20,
+            runtime="about 3 min",
+            compare=lambda s: _ordering(s, "vehicles", ASSIGNMENT_METRICS, "K ="),
+            notes="Placements are random vehicles on the seed004 road with the exact LoS "
+            "channel (no tracking); greedy falls below distance at small K as 004 reports.",
+        ),
+        Experiment(
+            name="policy-timing",
+            figure="solve time per policy vs K and N",
+            claim="Not a paper figure: the real-time issue's budget is the 20 ms slot.",
+            grid=_timing_grid,
+            cell=_timing_cell,
+            metrics=TIMING_METRICS,
+            x="vehicles",
+            plotted=("maxmin_socp_ms", "fp_pgd_ms"),
+            seeds=1,
+            runtime="about 3 min",
+            notes="Wall-clock times: they vary with the machine's load, unlike every other "
+            "experiment's numbers.",
+        ),
+        Experiment(
+            name="camera-accuracy",
+            figure="camera detections vs ground truth (003 setting)",
+            claim="Not a paper figure: the camera's detection share, position error and time "
+            "per frame on seed003.",
+            grid=_camera_grid,
+            cell=_camera_cell,
+            metrics=(
+                "detected_share",
+                "error_median_m",
+                "error_p95_m",
+                "class_accuracy",
+                "ms_median",
+            ),
+            x="frame_period_slots",
+            plotted=("detected_share", "error_median_m"),
+            seeds=3,
+            runtime="about 3 min",
+        ),
+        Experiment(
+            name="aoi-energy",
+            figure="003 Fig. 5 (energy vs RF SNR, rule-based schedules)",
+            claim="003: vision-only costs 40 J per slot; RL-H-MoE 20-25 J at 10 dB (>40 % "
+            "saving); radar-only costs more than vision-only.",
+            grid=_aoi_grid,
+            cell=_aoi_cell,
+            metrics=AOI_METRICS,
+            x="rf_snr_db",
+            plotted=("energy_model_j", "mean_misalignment_probability"),
+            seeds=3,
+            runtime="about 25 min",
+            compare=_aoi_compare,
+            notes="Radar-only costs more than vision-only only at low RF SNR: our radar and EKF "
+            "hold the beams at 10-20 dB, where 003 assumes radar-only errors diverge.",
+        ),
+    )
+}
+
+
+QUICK_SEEDS = 2  # seeds of a --quick run: a confidence interval needs two

@@ -1,0 +1,95 @@
+"""The experiment harness: every registered experiment runs in its small version, the
+worker count does not change a number, finished cells are skipped, and a Ray cluster given
+by address runs the cells."""
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from rsu_isac.experiments import harness
+from rsu_isac.experiments.registry import EXPERIMENTS
+
+
+def test_confidence_interval_against_the_t_table():
+    mean, half = harness.confidence_interval([1.0, 2.0, 3.0, math.nan])
+    # t(0.975, 2 dof) = 4.303 (statistical tables); sd 1, n 3
+    assert mean == 2.0 and half == pytest.approx(4.303 / math.sqrt(3), rel=1e-3)
+    assert math.isnan(harness.confidence_interval([5.0])[1])
+
+
+@pytest.mark.parametrize("name", sorted(EXPERIMENTS))
+def test_every_experiment_runs_its_quick_version(tmp_path, name):
+    experiment = EXPERIMENTS[name]
+    started = time.monotonic()
+    result = harness.run(experiment, [0, 1], tmp_path, quick=True)
+    assert time.monotonic() - started < 120  # "under a minute" on an idle box
+    grid = experiment.grid(True)
+    assert len(result.rows) == 2 * len(grid) and result.ran == len(result.rows)
+    lines = (tmp_path / "cells.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(result.rows)
+    assert lines[0].split(",")[: len(grid[0]) + 1] == [*grid[0], "seed"]
+    table = (tmp_path / "table.md").read_text()
+    assert all(m in table for m in experiment.metrics)
+    assert (tmp_path / "figure.png").stat().st_size > 5000
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["seeds"] == [0, 1] and manifest["quick"] is True
+    assert {"git_commit", "packages", "machine", "wall_s", "command"} <= set(manifest)
+
+
+def test_finished_cells_are_skipped(tmp_path):
+    experiment = EXPERIMENTS["assignment"]
+    first = harness.run(experiment, [0], tmp_path, quick=True)
+    again = harness.run(experiment, [0, 1], tmp_path, quick=True)
+    assert again.skipped == first.ran and again.ran == first.ran
+    assert again.rows[0] == first.rows[0]
+
+
+def test_one_and_two_workers_write_identical_csv(tmp_path):
+    experiment = EXPERIMENTS["assignment"]
+    harness.run(experiment, [0, 1], tmp_path / "one", quick=True, workers=1)
+    harness.run(experiment, [0, 1], tmp_path / "two", quick=True, workers=2)
+    one = (tmp_path / "one" / "cells.csv").read_bytes()
+    assert one == (tmp_path / "two" / "cells.csv").read_bytes()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_ray_cluster_given_by_address_runs_the_cells(tmp_path):
+    """A Ray head started here (`ray start --head`, another port) stands in for a cluster."""
+    port = _free_port()
+    ray = os.path.join(os.path.dirname(sys.executable), "ray")
+    head = subprocess.Popen(
+        [ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+         "--disable-usage-stats", "--block"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        result = harness.run(
+            EXPERIMENTS["assignment"], [0, 1], tmp_path, quick=True,
+            ray_address=f"127.0.0.1:{port}",
+        )  # fmt: skip
+        assert result.ran == 4
+        manifest = json.loads((tmp_path / "manifest.json").read_text())
+        assert manifest["ray_address"] == f"127.0.0.1:{port}"
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
