@@ -195,7 +195,7 @@ def test_ctrl_c_and_a_dead_node_end_with_a_partial_report(tmp_path, fault):
 
 def test_a_killed_runner_leaves_no_node_behind(tmp_path):
     sim = _Sim(tmp_path / "run", "--abstraction", "measurement")
-    sim.wait_for_slots()
+    sim.wait_for_slots(1)
     sim.process.kill()
     sim.end(30)
     deadline = time.monotonic() + 20

@@ -101,9 +101,10 @@ def test_bad_input_files_give_one_line_errors(tmp_path):
     assert line.startswith(f"rsu-isac eval: cannot load the LSTM temporal expert from {tmp_path}")
     (tmp_path / "list.yaml").write_text("- a\n")
     for params in (tmp_path / "missing.yaml", tmp_path / "list.yaml"):
-        node = run(
-            "exec", "--", sys.executable, "-m", "rsu_isac.nodes.ekf_tracker",
-            "--ros-args", "--params-file", str(params), env=env, cwd=tmp_path,
+        node = subprocess.run(  # this test runs inside the ROS environment already
+            [sys.executable, "-m", "rsu_isac.nodes.ekf_tracker", "--ros-args",
+             "--params-file", str(params)],
+            capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
         assert node.returncode == 2, node.stderr
         assert "Traceback" not in node.stderr

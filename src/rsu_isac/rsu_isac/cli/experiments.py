@@ -57,10 +57,18 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
         return 2
     seeds = list(range(args.seed, args.seed + count))
     cells = len(experiment.grid(args.quick)) * len(seeds)
-    with tqdm(total=cells, desc=experiment.name, unit="cell") as bar:
-        result = harness.run(
-            experiment, seeds, out, args.quick, args.workers, args.ray_address, bar.update
+    try:
+        with tqdm(total=cells, desc=experiment.name, unit="cell") as bar:
+            result = harness.run(
+                experiment, seeds, out, args.quick, args.workers, args.ray_address, bar.update
+            )
+    except KeyboardInterrupt:
+        print(
+            f"rsu-isac experiment: interrupted; the finished cells are kept in "
+            f"{out / 'cells.jsonl'}: run the same command again to resume",
+            file=sys.stderr,
         )
+        return 130
     print((out / "table.md").read_text(), end="")
     for line in json.loads((out / "manifest.json").read_text())["comparison"]:
         print(line)
