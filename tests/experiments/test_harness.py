@@ -93,3 +93,24 @@ def test_a_ray_cluster_given_by_address_runs_the_cells(tmp_path):
     finally:
         os.killpg(head.pid, signal.SIGTERM)
         head.wait(timeout=60)
+
+
+def test_the_results_page_takes_its_numbers_from_the_outputs(tmp_path):
+    from rsu_isac.experiments.results import build
+
+    harness.run(EXPERIMENTS["radar-resolution"], [0, 1], tmp_path / "radar-resolution", True)
+    page = build(tmp_path)
+    table = (tmp_path / "radar-resolution" / "table.md").read_text().rstrip()
+    assert table in page
+    assert (
+        "rsu-isac experiment radar-resolution --out docs/results/radar-resolution --quick" in page
+    )
+    assert "Not run yet: `rsu-isac experiment aoi-energy --out docs/results/aoi-energy`" in page
+
+
+def test_the_command_lists_the_experiments_and_refuses_unknown_ones():
+    base = [sys.executable, "-m", "rsu_isac.cli", "experiment"]
+    listed = subprocess.run([*base, "--list"], capture_output=True, text=True, check=False)
+    assert listed.returncode == 0 and all(name in listed.stdout for name in EXPERIMENTS)
+    wrong = subprocess.run([*base, "nope"], capture_output=True, text=True, check=False)
+    assert wrong.returncode == 2 and wrong.stderr.startswith("rsu-isac experiment: NAME 'nope'")

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from rclpy.parameter import Parameter
 
+from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+from rsu_isac.beamforming.policies import create_policy
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.scenario import load_named_scenario
 from rsu_isac.nodes.beamforming_policy import BeamformingPolicy
@@ -38,18 +40,23 @@ def test_simulated_measurements_are_within_the_radars_instrumented_range():
     150 slots): a noisy delay outside the range window is a miss, as in range bins."""
     sc = load_named_scenario("seed004", scenarios_dir())
     sim = Simulator(sc, SimConfig(abstraction="measurement", seed=0, camera_period_slots=0))
+    policy = create_policy("predictive_mrt", RadioContext(sc))  # beams at the true vehicles
     reach = [sc.max_echo_range_m(i) for i in sc.receivers()]
     count = 0
     try:
-        for _ in range(150):
-            for echo, limit in zip(sim.step().echoes, reach, strict=True):
+        for n in range(150):  # before: 119 of these 300 frames held a negative range
+            out = sim.step()
+            for echo, limit in zip(out.echoes, reach, strict=True):
                 d = echo.measurements.detections
                 count += len(d)
                 assert np.all((d.range_m >= 0) & (d.range_m <= limit))
                 assert np.all(np.abs(d.doppler_hz) <= 0.5 / sc.radar.waveform.symbol_interval_s)
+            v = out.vehicles
+            truth = PredictedVehicles(v.vehicle_id, v.position_xy, v.velocity_xy)
+            sim.apply(policy.decide(truth, n + 1))
     finally:
         sim.close()
-    assert count > 300  # the vehicles are still detected
+    assert count > 1000  # the vehicles are still detected
 
 
 def test_one_bad_detection_is_rejected_alone(stream):

@@ -132,7 +132,10 @@ def _finished(path: Path, quick: bool) -> dict[str, dict]:
     done = {}
     if path.exists():
         for line in path.read_text().splitlines():
-            entry = json.loads(line)
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # a line cut off by Ctrl-C: that cell runs again
+                continue
             if entry["quick"] == quick:
                 done[_key_of(entry["row"])] = entry["row"]
     return done

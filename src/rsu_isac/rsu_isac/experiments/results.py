@@ -50,7 +50,7 @@ def section(name: str, folder: Path) -> str:
     lines += [
         f"![{name}](results/{name}/figure.png)",
         "",
-        f"Regenerate: `{command(name)}`{' --quick' if manifest['quick'] else ''}. "
+        f"Regenerate: `{command(name)}{' --quick' if manifest['quick'] else ''}`. "
         f"This run: {manifest['wall_s']:g} s of wall time with {manifest['workers']} "
         f"worker(s) on {manifest['machine']}, commit {manifest['git_commit'][:12]}; "
         f"per-cell values in [cells.csv](results/{name}/cells.csv).",
