@@ -232,6 +232,7 @@ def test_what_makes_a_run_invalid():
     assert validity(clean, [], None) == []
     late = {**clean, "late_or_lost_commands": int(MAX_LATE_SHARE * 500) + 1}  # a hung node
     assert "late or lost commands" in validity(late, [], None)[0]
-    assert "foreign nodes" in validity(clean, ["/other_run/traffic_sim"], None)[0]
+    foreign = ["/traffic_sim on /link/metrics"]  # a second simulator in the domain
+    assert "foreign publishers" in validity(clean, foreign, None)[0]
     assert "contained exceptions" in validity({**clean, "node_errors": {"/a": 2}}, [], None)[0]
     assert validity(clean, [], "node /x exited early") == ["node /x exited early"]

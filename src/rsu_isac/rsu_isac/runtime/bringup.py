@@ -14,9 +14,9 @@ how many slots were scored (:class:`RunFailedError`, :class:`RunInterruptedError
 die with the runner even when it is killed (``platform.process.die_with_parent``, which
 every node's ``main`` calls when the runner names itself in RSU_ISAC_PARENT_PID). A run
 never shares its ROS domain: with ``ROS_DOMAIN_ID`` unset a free domain is picked, with it
-set a domain that already has nodes is refused, and nodes or publishers that appear on the
-run's topics mid-run mark it invalid (:func:`validity`), as do late or lost commands above
-MAX_LATE_SHARE and exceptions contained in the nodes.
+set a domain that already has nodes is refused before the simulator starts, and publishers
+of other nodes that appear on the run's topics mid-run mark it invalid (:func:`validity`),
+as do late or lost commands above MAX_LATE_SHARE and exceptions contained in the nodes.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ DISCOVERY_S = 3.5  # DDS discovery of the nodes already in a domain (announced e
 DOMAIN_CANDIDATES = range(1, 102)  # Fast DDS's port mapping fits domains 0-101 per host
 GRAPH_CHECK_PERIOD_S = 1.0  # how often a run looks for foreign nodes mid-run
 MAX_LATE_SHARE = 0.01  # late or lost commands in more of the slots make a run invalid
+RUNNER_NODES = {"rsu_isac_recorder", "rsu_isac_bag_recorder", "rsu_isac_bag_player"}
 
 
 class RunFailedError(RuntimeError):
@@ -125,20 +126,13 @@ def _nodes_in_domain(domain: int, wait_s: float) -> list[str]:
 
 
 def run_domain() -> int:
-    """The ROS domain of a run: ``ROS_DOMAIN_ID`` if set, refused when nodes are already
-    there (another run's, whose topics would mix with this one's); otherwise the first free
+    """The ROS domain of a run: ``ROS_DOMAIN_ID`` if set (whether other nodes are there is
+    checked while the stack starts, :func:`_wait_for_stack`); otherwise the first free
     domain of a shuffled candidate list."""
     given = os.environ.get("ROS_DOMAIN_ID", "").strip()
     if given:
         if not given.isdigit() or int(given) > 232:
             raise RunFailedError(f"ROS_DOMAIN_ID={given!r} is not a domain id (0-232)")
-        busy = _nodes_in_domain(int(given), DISCOVERY_S)
-        if busy:
-            raise RunFailedError(
-                f"ROS_DOMAIN_ID={given} already has nodes ({', '.join(busy[:5])}): another run "
-                "there would mix its topics with this one's; choose a free domain or unset "
-                "ROS_DOMAIN_ID to have one picked"
-            )
         return int(given)
     candidates = list(DOMAIN_CANDIDATES)
     random.Random(os.getpid()).shuffle(candidates)
@@ -320,15 +314,27 @@ def record_topics(scenario: Scenario) -> dict[str, type]:
 
 
 def _wait_for_stack(spinner: _Spinner, recorder: Recorder, specs, scenario, logs) -> None:
+    """Until every node of ``specs`` is up and matched (and DDS has had DISCOVERY_S to show
+    the domain's other nodes); a node that is not the run's, already in its domain, ends
+    the run before the simulator starts."""
     expected = {(s.name, s.namespace or "/") for s in specs}
     receivers = [scenario.rsus[i].name for i in scenario.receivers()]
+    started = time.monotonic()
 
     def ready() -> bool:
+        foreign = _foreign_nodes(recorder, expected)
+        if foreign:
+            raise RunFailedError(
+                f"ROS_DOMAIN_ID={os.environ.get('ROS_DOMAIN_ID', '')} already has nodes "
+                f"({', '.join(foreign[:5])}): another run there would mix its topics with this "
+                "one's; choose a free domain or unset ROS_DOMAIN_ID to have one picked"
+            )
         names = set(recorder.get_node_names_and_namespaces())
         # the recorder's readers matched to the trackers' writers (the graph alone lists
         # endpoints before they match); the policy's reader is seen through the graph
         return (
-            expected <= names
+            time.monotonic() - started >= DISCOVERY_S
+            and expected <= names
             and all(sub.get_publisher_count() >= 1 for sub in recorder.track_subs)
             and all(recorder.count_subscribers(f"/{r}/tracks") >= 2 for r in receivers)
         )
@@ -358,12 +364,26 @@ def _tracebacks(logs: Path) -> list[str]:
 
 def _foreign_nodes(recorder: Node, expected: set[tuple[str, str]]) -> list[str]:
     """Nodes in the run's domain that are neither the run's nor the runner's own."""
-    own = {"rsu_isac_recorder", "rsu_isac_bag_recorder", "rsu_isac_bag_player"}
     return sorted(
         f"{ns.rstrip('/')}/{name}"
         for name, ns in recorder.get_node_names_and_namespaces()
-        if (name, ns) not in expected and name not in own
+        if (name, ns) not in expected and name not in RUNNER_NODES
     )
+
+
+def _foreign_publishers(recorder: Node, expected: set[tuple[str, str]]) -> list[str]:
+    """Nodes other than the run's that publish on a topic of the run (a second run on the
+    domain, a bag played into it); watchers that only subscribe (RViz, ros2 topic echo) are
+    no harm."""
+    found = set()
+    for topic, _ in recorder.get_topic_names_and_types():
+        if topic in ("/rosout", "/parameter_events", "/diagnostics"):
+            continue
+        for info in recorder.get_publishers_info_by_topic(topic):
+            name, ns = info.node_name, info.node_namespace or "/"
+            if (name, ns) not in expected and name not in RUNNER_NODES:
+                found.add(f"{ns.rstrip('/')}/{name} on {topic}")
+    return sorted(found)
 
 
 def validity(summary: dict, foreign: list[str], failure: str | None) -> list[str]:
@@ -379,7 +399,7 @@ def validity(summary: dict, foreign: list[str], failure: str | None) -> list[str
             "a node stalled or hung"
         )
     if foreign:
-        reasons.append(f"foreign nodes in the run's domain: {', '.join(foreign[:5])}")
+        reasons.append(f"foreign publishers on the run's topics: {', '.join(foreign[:5])}")
     errors = {n: c for n, c in summary.get("node_errors", {}).items() if c}
     if errors:
         reasons.append(f"nodes contained exceptions: {errors}")
@@ -466,7 +486,7 @@ def run_graph(
 
 
 def _run_to_end(spinner: _Spinner, recorder: Recorder, specs, progress) -> list[str]:
-    """Spin until the simulator exits; the foreign nodes seen meanwhile."""
+    """Spin until the simulator exits; the foreign publishers seen meanwhile."""
     sim, log = spinner.processes["/traffic_sim"]
     expected = {(s.name, s.namespace or "/") for s in specs}
     shown, foreign, checked = 0, set(), time.monotonic()
@@ -476,7 +496,7 @@ def _run_to_end(spinner: _Spinner, recorder: Recorder, specs, progress) -> list[
             progress(recorder.last_slot - shown)
             shown = recorder.last_slot
         if time.monotonic() - checked > GRAPH_CHECK_PERIOD_S:
-            foreign.update(_foreign_nodes(recorder, expected))
+            foreign.update(_foreign_publishers(recorder, expected))
             checked = time.monotonic()
     if sim.returncode != 0:
         raise RunFailedError(
