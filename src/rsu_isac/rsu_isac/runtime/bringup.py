@@ -70,6 +70,7 @@ DISCOVERY_S = 3.5  # DDS discovery of the nodes already in a domain (announced e
 DOMAIN_CANDIDATES = range(1, 102)  # Fast DDS's port mapping fits domains 0-101 per host
 GRAPH_CHECK_PERIOD_S = 1.0  # how often a run looks for foreign nodes mid-run
 MAX_LATE_SHARE = 0.01  # late or lost commands in more of the slots make a run invalid
+UNKNOWN_NODE = "_NODE_NAME_UNKNOWN_"  # rmw's name for a node not discovered yet
 RUNNER_NODES = {"rsu_isac_recorder", "rsu_isac_bag_recorder", "rsu_isac_bag_player"}
 
 
@@ -381,6 +382,8 @@ def _foreign_publishers(recorder: Node, expected: set[tuple[str, str]]) -> list[
             continue
         for info in recorder.get_publishers_info_by_topic(topic):
             name, ns = info.node_name, info.node_namespace or "/"
+            if name == UNKNOWN_NODE:  # an endpoint seen before its node's name (discovery)
+                continue
             if (name, ns) not in expected and name not in RUNNER_NODES:
                 found.add(f"{ns.rstrip('/')}/{name} on {topic}")
     return sorted(found)
