@@ -151,8 +151,8 @@ def _key_of(row: dict) -> str:
 def _run_on_ray(experiment, todo, quick, workers, ray_address, keep) -> None:
     import ray
 
-    if ray_address is None:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    if ray_address is None:  # a new local instance, never a cluster found on the machine
+        ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
     else:
         ray.init(address=ray_address, log_to_driver=False)
     try:
