@@ -12,7 +12,8 @@ folder an experiment writes
 - ``table.md``: per setting the mean of each metric over the seeds and its 95 % confidence
   interval (Student t);
 - ``figure.png``; ``manifest.json``: command line, git commit, seeds, quick or full, package
-  versions, machine, worker count, wall time, cells run and skipped.
+  versions, machine, worker count, wall time of the invocation, compute time of all cells
+  (resumed ones included), cells run and skipped.
 """
 
 from __future__ import annotations
@@ -68,10 +69,14 @@ def _stored(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else math.nan
 
 
-def run_cell(experiment: Experiment, setting: Setting, seed: int, quick: bool) -> dict:
-    """One cell's row: its setting, seed and metrics (as stored)."""
+def run_cell(
+    experiment: Experiment, setting: Setting, seed: int, quick: bool
+) -> tuple[dict, float]:
+    """One cell's row (its setting, seed and metrics as stored) and its compute time [s]."""
+    started = time.perf_counter()
     metrics = experiment.cell(setting, seed, quick)
-    return {**setting, "seed": seed, **{k: _stored(v) for k, v in metrics.items()}}
+    row = {**setting, "seed": seed, **{k: _stored(v) for k, v in metrics.items()}}
+    return row, time.perf_counter() - started
 
 
 @dataclass
@@ -79,7 +84,8 @@ class RunResult:
     rows: list[dict[str, Any]]  # every cell, sorted
     ran: int
     skipped: int
-    wall_s: float
+    wall_s: float  # this invocation
+    compute_s: float | None  # all cells' compute time, earlier invocations' included
 
 
 def run(
@@ -97,7 +103,7 @@ def run(
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     done_path = out / "cells.jsonl"
-    done = _finished(done_path, quick)
+    done, seconds = _finished(done_path, quick)
     todo = [
         (setting, seed)
         for setting in experiment.grid(quick)
@@ -109,9 +115,11 @@ def run(
         progress(skipped)
     with done_path.open("a") as log:
 
-        def keep(row: dict) -> None:
+        def keep(result: tuple[dict, float]) -> None:
+            row, spent = result
             done[_key_of(row)] = row
-            log.write(json.dumps({"quick": quick, "row": row}) + "\n")
+            seconds[_key_of(row)] = spent
+            log.write(json.dumps({"quick": quick, "row": row, "seconds": spent}) + "\n")
             log.flush()
             if progress is not None:
                 progress(1)
@@ -121,15 +129,20 @@ def run(
                 keep(run_cell(experiment, setting, seed, quick))
         else:
             _run_on_ray(experiment, todo, quick, workers, ray_address, keep)
-    rows = [done[cell_key(s, seed)] for s in experiment.grid(quick) for seed in seeds]
-    result = RunResult(rows, len(todo), skipped, time.monotonic() - started)
+    keys = [cell_key(s, seed) for s in experiment.grid(quick) for seed in seeds]
+    spent = [seconds.get(k) for k in keys]
+    compute_s = None if None in spent else sum(spent)
+    result = RunResult(
+        [done[k] for k in keys], len(todo), skipped, time.monotonic() - started, compute_s
+    )
     _write_outputs(experiment, result, seeds, out, quick, workers, ray_address)
     return result
 
 
-def _finished(path: Path, quick: bool) -> dict[str, dict]:
-    """The cells already in ``path`` (of the same quick / full kind)."""
-    done = {}
+def _finished(path: Path, quick: bool) -> tuple[dict[str, dict], dict[str, float]]:
+    """The cells already in ``path`` (of the same quick / full kind) and their compute
+    times where recorded."""
+    done, seconds = {}, {}
     if path.exists():
         for line in path.read_text().splitlines():
             try:
@@ -138,7 +151,9 @@ def _finished(path: Path, quick: bool) -> dict[str, dict]:
                 continue
             if entry["quick"] == quick:
                 done[_key_of(entry["row"])] = entry["row"]
-    return done
+                if "seconds" in entry:
+                    seconds[_key_of(entry["row"])] = entry["seconds"]
+    return done, seconds
 
 
 def _key_of(row: dict) -> str:
@@ -271,6 +286,7 @@ def _write_outputs(experiment, result, seeds, out, quick, workers, ray_address) 
         "packages": _versions(),
         "machine": machine_description(),
         "wall_s": round(result.wall_s, 1),
+        "compute_s": None if result.compute_s is None else round(result.compute_s, 1),
         "cells_run": result.ran,
         "cells_skipped": result.skipped,
         "comparison": experiment.compare(summary_as_dicts(summary)),

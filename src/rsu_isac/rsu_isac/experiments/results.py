@@ -51,11 +51,17 @@ def section(name: str, folder: Path) -> str:
         f"![{name}](results/{name}/figure.png)",
         "",
         f"Regenerate: `{command(name)}{' --quick' if manifest['quick'] else ''}`. "
-        f"This run: {manifest['wall_s']:g} s of wall time with {manifest['workers']} "
-        f"worker(s) on {manifest['machine']}, commit {manifest['git_commit'][:12]}; "
+        f"Last run: {manifest['wall_s']:g} s of wall time with {manifest['workers']} "
+        f"worker(s){_compute(manifest)} on {manifest['machine']}, commit "
+        f"{manifest['git_commit'][:12]}; "
         f"per-cell values in [cells.csv](results/{name}/cells.csv).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _compute(manifest: dict) -> str:
+    seconds = manifest.get("compute_s")
+    return "" if seconds is None else f", {seconds:g} s of compute over all cells"
 
 
 def build(results_dir: Path) -> str:
