@@ -12,8 +12,8 @@ folder an experiment writes
 - ``table.md``: per setting the mean of each metric over the seeds and its 95 % confidence
   interval (Student t);
 - ``figure.png``; ``manifest.json``: command line, git commit, seeds, quick or full, package
-  versions, machine, worker count, wall time of the invocation, compute time of all cells
-  (resumed ones included), cells run and skipped.
+  versions, machine, worker count, wall time of this invocation and of the last one that
+  ran cells, compute time of all cells (resumed ones included), cells run and skipped.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ class Experiment:
     runtime: str = ""  # expected full runtime on the 2-core machine
     compare: Callable[[list[dict[str, Any]]], list[str]] = field(default=lambda rows: [])
     notes: str = ""  # why ours differs where it does (no numbers: those come from the runs)
+    overlay: bool = False  # the plotted metrics as lines of one panel (schemes compared)
+    log_y: bool = False
 
 
 def cell_key(setting: Setting, seed: int) -> str:
@@ -233,35 +235,52 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def plot(experiment: Experiment, summary: list[dict], path: Path) -> None:
-    """One panel per plotted metric: mean and 95 % CI over the seeds against the x setting,
-    one line per combination of the other settings."""
+    """Mean and 95 % CI over the seeds against the x setting: one panel per plotted metric,
+    a line per combination of the other settings; with ``overlay``, every plotted metric in
+    one panel (colour: metric, line style: the other settings)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = experiment.plotted
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.6), squeeze=False)
+    panels = [experiment.plotted] if experiment.overlay else [(m,) for m in experiment.plotted]
+    width = max(4.6 * len(panels), 8.0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.8), squeeze=False)
     others = [k for k in summary[0] if k not in (experiment.x, "seeds", *experiment.metrics)]
     series: dict[str, list[dict]] = {}
     for entry in summary:
-        label = ", ".join(f"{entry[k]}" for k in others) or experiment.name
-        series.setdefault(label, []).append(entry)
-    for ax, metric in zip(axes[0], panels, strict=True):
-        for label, entries in series.items():
-            xs = [e[experiment.x] for e in entries]
-            means = np.array([e[metric][0] for e in entries], dtype=float)
-            halves = np.nan_to_num(np.array([e[metric][1] for e in entries], dtype=float))
-            numeric = all(isinstance(x, int | float) for x in xs)
-            positions = xs if numeric else list(range(len(xs)))
-            ax.errorbar(positions, means, yerr=halves, marker="o", capsize=3, label=label)
-            if not numeric:
-                ax.set_xticks(positions, [str(x) for x in xs], rotation=20)
+        series.setdefault(", ".join(f"{k} {entry[k]}" for k in others), []).append(entry)
+    for ax, metrics in zip(axes[0], panels, strict=True):
+        for i, (setting_label, entries) in enumerate(series.items()):
+            for j, metric in enumerate(metrics):
+                overlaid = len(metrics) > 1
+                label = ", ".join(p for p in (setting_label, metric if overlaid else "") if p)
+                xs = [e[experiment.x] for e in entries]
+                means = np.array([e[metric][0] for e in entries], dtype=float)
+                halves = np.nan_to_num(np.array([e[metric][1] for e in entries], dtype=float))
+                numeric = all(isinstance(x, int | float) for x in xs)
+                positions = xs if numeric else list(range(len(xs)))
+                style = (
+                    {"color": f"C{j}", "linestyle": ("-", "--", ":", "-.")[i % 4]}
+                    if overlaid
+                    else {"color": f"C{i}"}
+                )
+                ax.errorbar(
+                    positions, means, yerr=halves, marker="o", capsize=3,
+                    label=label or None, **style,
+                )  # fmt: skip
+                if not numeric:
+                    ax.set_xticks(positions, [str(x) for x in xs], rotation=20)
         ax.set_xlabel(experiment.x)
-        ax.set_title(metric, fontsize=9)
+        ax.set_title(metrics[0] if len(metrics) == 1 else "", fontsize=9)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
-    fig.suptitle(f"{experiment.name} ({experiment.figure}): mean and 95 % CI over seeds")
+        if experiment.log_y:
+            ax.set_yscale("log")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=6)
+    fig.suptitle(
+        f"{experiment.name} ({experiment.figure}): mean and 95 % CI over seeds", fontsize=10
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -286,12 +305,22 @@ def _write_outputs(experiment, result, seeds, out, quick, workers, ray_address) 
         "packages": _versions(),
         "machine": machine_description(),
         "wall_s": round(result.wall_s, 1),
+        "run_wall_s": round(result.wall_s, 1) if result.ran else _previous(out, "run_wall_s"),
         "compute_s": None if result.compute_s is None else round(result.compute_s, 1),
         "cells_run": result.ran,
         "cells_skipped": result.skipped,
         "comparison": experiment.compare(summary_as_dicts(summary)),
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _previous(out: Path, key: str) -> float | None:
+    """``key`` of the manifest an earlier invocation left in ``out``, if any."""
+    path = out / "manifest.json"
+    if not path.exists():
+        return None
+    old = json.loads(path.read_text())
+    return old.get(key, old.get("wall_s"))
 
 
 def summary_as_dicts(summary: list[dict]) -> list[dict]:

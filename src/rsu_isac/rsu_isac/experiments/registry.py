@@ -340,6 +340,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             seeds=20,
             runtime="about 3 min",
             compare=lambda s: _ordering(s, "vehicles", ASSIGNMENT_METRICS, "K ="),
+            overlay=True,
             notes="Placements are random vehicles on the seed004 road with the exact LoS "
             "channel (no tracking), FP + PGD beams for every scheme.",
         ),
@@ -351,7 +352,9 @@ EXPERIMENTS: dict[str, Experiment] = {
             cell=_timing_cell,
             metrics=TIMING_METRICS,
             x="vehicles",
-            plotted=("maxmin_socp_ms", "fp_pgd_ms"),
+            plotted=TIMING_METRICS,
+            overlay=True,
+            log_y=True,
             seeds=1,
             runtime="about 3 min",
             notes="Wall-clock times: they vary with the machine's load, unlike every other "

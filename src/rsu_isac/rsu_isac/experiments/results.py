@@ -51,17 +51,18 @@ def section(name: str, folder: Path) -> str:
         f"![{name}](results/{name}/figure.png)",
         "",
         f"Regenerate: `{command(name)}{' --quick' if manifest['quick'] else ''}`. "
-        f"Last run: {manifest['wall_s']:g} s of wall time with {manifest['workers']} "
-        f"worker(s){_compute(manifest)} on {manifest['machine']}, commit "
-        f"{manifest['git_commit'][:12]}; "
+        f"Runtime: {_runtime(manifest)} with {manifest['workers']} worker(s) on "
+        f"{manifest['machine']}, commit {manifest['git_commit'][:12]}; "
         f"per-cell values in [cells.csv](results/{name}/cells.csv).",
     ]
     return "\n".join(lines) + "\n"
 
 
-def _compute(manifest: dict) -> str:
+def _runtime(manifest: dict) -> str:
+    wall = manifest.get("run_wall_s", manifest["wall_s"])
+    text = "not recorded" if wall is None else f"{wall:g} s of wall time"
     seconds = manifest.get("compute_s")
-    return "" if seconds is None else f", {seconds:g} s of compute over all cells"
+    return text if seconds is None else f"{text} ({seconds:g} s of compute over all cells)"
 
 
 def build(results_dir: Path) -> str:
