@@ -40,7 +40,7 @@ def _cmd_experiment(args: argparse.Namespace) -> int:
     if args.list or not args.name:
         print_table(
             "experiments (rsu-isac experiment NAME [--quick] [--seeds N] [--workers N])",
-            ["name", "paper figure", "seeds", "runtime (2 cores, full)"],
+            ["name", "paper figure", "seeds", "full run, 2 cores, --workers 2"],
             [(e.name, e.figure, str(e.seeds), e.runtime) for e in EXPERIMENTS.values()],
         )
         return 0 if args.list else 2
@@ -112,7 +112,7 @@ def add_commands(sub) -> None:
 
     experiment = sub.add_parser(
         "experiment",
-        help="run a registered experiment: CSV, table with 95 % CIs, figure, manifest",
+        help="run a registered experiment: CSV, table with 95 %% CIs, figure, manifest",
         description="Run the cells (setting x seed) of an experiment in this process "
         "(--workers 1), as local Ray tasks (--workers N) or on a Ray cluster "
         "(--ray-address); re-running with the same --out skips finished cells.",

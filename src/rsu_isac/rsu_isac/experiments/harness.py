@@ -35,6 +35,8 @@ import numpy as np
 from scipy import stats
 
 SIGNIFICANT_DIGITS = 10  # cell values as stored: BLAS summation order stays below this
+# what describes the invocation that computed the cells (kept when outputs are rewritten)
+RUN_KEYS = ("command", "git_commit", "workers", "ray_address", "packages", "machine", "run_wall_s")
 PACKAGES = ("numpy", "scipy", "cvxpy", "torch", "opencv-python-headless", "ray", "rsu_isac")
 
 Setting = dict[str, Any]
@@ -54,7 +56,7 @@ class Experiment:
     x: str  # the setting plotted along the figure's x axis
     plotted: tuple[str, ...]  # metrics in the figure (one panel each)
     seeds: int = 3  # default number of seeds
-    runtime: str = ""  # expected full runtime on the 2-core machine
+    runtime: str = ""  # full run measured on the 2-core machine with --workers 2
     compare: Callable[[list[dict[str, Any]]], list[str]] = field(default=lambda rows: [])
     notes: str = ""  # why ours differs where it does (no numbers: those come from the runs)
     overlay: bool = False  # the plotted metrics as lines of one panel (schemes compared)
@@ -305,22 +307,18 @@ def _write_outputs(experiment, result, seeds, out, quick, workers, ray_address) 
         "packages": _versions(),
         "machine": machine_description(),
         "wall_s": round(result.wall_s, 1),
-        "run_wall_s": round(result.wall_s, 1) if result.ran else _previous(out, "run_wall_s"),
+        "run_wall_s": round(result.wall_s, 1),
         "compute_s": None if result.compute_s is None else round(result.compute_s, 1),
         "cells_run": result.ran,
         "cells_skipped": result.skipped,
         "comparison": experiment.compare(summary_as_dicts(summary)),
     }
+    previous = out / "manifest.json"
+    if not result.ran and previous.exists():  # outputs rewritten from finished cells only:
+        old = json.loads(previous.read_text())  # the run that computed them stays described
+        for key in RUN_KEYS:
+            manifest[key] = old.get(key, old.get("wall_s") if key == "run_wall_s" else None)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-
-
-def _previous(out: Path, key: str) -> float | None:
-    """``key`` of the manifest an earlier invocation left in ``out``, if any."""
-    path = out / "manifest.json"
-    if not path.exists():
-        return None
-    old = json.loads(path.read_text())
-    return old.get(key, old.get("wall_s"))
 
 
 def summary_as_dicts(summary: list[dict]) -> list[dict]:
