@@ -58,7 +58,7 @@ class Experiment:
     seeds: int = 3  # default number of seeds
     runtime: str = ""  # full run measured on the 2-core machine with --workers 2
     compare: Callable[[list[dict[str, Any]]], list[str]] = field(default=lambda rows: [])
-    notes: str = ""  # why ours differs where it does (no numbers: those come from the runs)
+    notes: str = ""  # our setting and why ours differs (no numbers: those come from the runs)
     overlay: bool = False  # the plotted metrics as lines of one panel (schemes compared)
     log_y: bool = False
 

@@ -46,7 +46,7 @@ def section(name: str, folder: Path) -> str:
     if manifest["comparison"]:
         lines += ["**Compared.**", ""] + [f"- {c}" for c in manifest["comparison"]] + [""]
     if experiment.notes:
-        lines += [f"**Why ours differs.** {experiment.notes}", ""]
+        lines += [f"**Notes.** {experiment.notes}", ""]
     lines += [
         f"![{name}](results/{name}/figure.png)",
         "",
