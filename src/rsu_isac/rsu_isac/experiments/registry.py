@@ -345,7 +345,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             x="vehicles",
             plotted=ASSIGNMENT_METRICS,
             seeds=20,
-            runtime="4 min",
+            runtime="2.5 min",
             compare=lambda s: _ordering(s, "vehicles", ASSIGNMENT_METRICS, "K ="),
             overlay=True,
             notes="Placements are random vehicles on the seed004 road with the exact LoS "
@@ -386,7 +386,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             notes="ms_median is wall-clock time per whole-road frame and grows with the "
             "machine's load (the cells share two cores with each other and other work).",
             seeds=3,
-            runtime="2 min",
+            runtime="1.5 min",
         ),
         Experiment(
             name="aoi-energy",
@@ -399,7 +399,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             x="rf_snr_db",
             plotted=("energy_model_j", "mean_misalignment_probability"),
             seeds=3,
-            runtime="6.5 min",
+            runtime="5 min",
             compare=_aoi_compare,
             notes="Radar-only costs more than vision-only only at low RF SNR: our radar and EKF "
             "hold the beams at 10-20 dB, where 003 assumes radar-only errors diverge.",
