@@ -27,7 +27,6 @@ from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES, AoiScheduler
 from rsu_isac_interfaces.msg import AoiSchedule, AoiState, TrackArray
 
 ROAD_FRAME = "road"
-SLOT_WINDOW = 50  # slots a track message may run ahead of or lag the stream
 
 
 class AoiSchedulerNode(Node):
@@ -64,7 +63,7 @@ class AoiSchedulerNode(Node):
                 raise ParameterError(f"parameter 'lstm_checkpoint': {exc}") from None
         self._new_scheduler = lambda: AoiScheduler(self.scenario, policy, risk or None, expert)
         self.scheduler = self._new_scheduler()
-        self._slot_gate = StreamGate(ahead=SLOT_WINDOW, behind=SLOT_WINDOW)
+        self._slot_gate = StreamGate.for_slots()
         self.diagnostics = NodeDiagnostics(self)
         self._schedule_pub = self.create_publisher(AoiSchedule, "aoi/schedule", RELIABLE)
         self._state_pub = self.create_publisher(AoiState, "aoi/state", RELIABLE)

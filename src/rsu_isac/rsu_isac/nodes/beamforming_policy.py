@@ -47,7 +47,6 @@ from rsu_isac_interfaces.msg import BeamformingCommand, TrackArray
 
 ROAD_FRAME = "road"
 BEAM_MARKER_LENGTH_M = 20.0
-SLOT_WINDOW = 50  # slots (1 s at 20 ms) a track message may run ahead of or lag the stream
 
 
 def predicted_from_msgs(
@@ -185,7 +184,7 @@ class BeamformingPolicy(Node):
         self._receivers = receivers
         self._latest: dict[str, TrackArray] = {}
         self._decided_slot = -1
-        self._slot_gate = StreamGate(ahead=SLOT_WINDOW, behind=SLOT_WINDOW)
+        self._slot_gate = StreamGate.for_slots()
         self.diagnostics = NodeDiagnostics(self)
         self._command_pub = self.create_publisher(
             BeamformingCommand, "beamforming/command", RELIABLE

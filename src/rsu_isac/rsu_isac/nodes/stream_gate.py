@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+SLOT_WINDOW = 50  # slots (1 s at 20 ms) a slot number may run ahead of or lag its stream
+
 
 class Verdict(Enum):
     ACCEPT = "accept"
@@ -29,6 +31,11 @@ class StreamGate:
     resync_after: int = 3  # consecutive continuing out-of-window values that restart
     last: float | None = None
     _candidate: list[float] = field(default_factory=list)
+
+    @staticmethod
+    def for_slots() -> StreamGate:
+        """The gate of a stream of slot numbers (SLOT_WINDOW either way)."""
+        return StreamGate(ahead=SLOT_WINDOW, behind=SLOT_WINDOW)
 
     def check(self, value: float, clock_now: float | None = None) -> Verdict:
         """The verdict on ``value``; ``clock_now`` (same unit) is the node's clock where it

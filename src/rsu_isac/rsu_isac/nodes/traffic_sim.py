@@ -9,8 +9,8 @@ closed-loop run is deterministic; it also holds slot 1 until a command publisher
 and STARTUP_SETTLE_S more (at most startup_wait_s), like a simulator that starts paused.
 
 Commands are checked before they touch the road: malformed beams, a power budget above
-P_max per RSU, a slot further than COMMAND_SLOT_WINDOW from the simulator's, or a command
-older than the one applied, are logged, counted on /diagnostics and dropped.
+P_max per RSU, a slot further than SLOT_WINDOW (nodes.stream_gate) from the simulator's,
+or a command older than the one applied, are logged, counted on /diagnostics and dropped.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.nodes.runner import run_node
+from rsu_isac.nodes.stream_gate import SLOT_WINDOW
 from rsu_isac.sim.traffic import ENGINES
 from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator
 from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, VehicleStateArray
@@ -48,7 +49,6 @@ from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, 
 ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
 FLUSH_TIMEOUT_S = 5.0  # longest wait at shutdown for readers to acknowledge the last samples
-COMMAND_SLOT_WINDOW = 50  # slots (1 s at 20 ms) a command's slot may differ from the road's
 
 
 # The paused start holds slot 1 this much longer once the simulator's own endpoints have
@@ -195,9 +195,9 @@ class TrafficSim(Node):
     def _on_command(self, msg: BeamformingCommand) -> None:
         radio = self.scenario.radio
         slot = int(msg.slot)
-        if abs(slot - (self.sim.slot + 1)) > COMMAND_SLOT_WINDOW:
+        if abs(slot - (self.sim.slot + 1)) > SLOT_WINDOW:
             raise MalformedMessageError(
-                f"command for slot {slot}, more than {COMMAND_SLOT_WINDOW} slots from the "
+                f"command for slot {slot}, more than {SLOT_WINDOW} slots from the "
                 f"next slot {self.sim.slot + 1}"
             )
         if slot < self._command_slot:

@@ -425,8 +425,9 @@ def _guarded(body: Callable[[ExitStack, int], None], logs: Path) -> tuple[str, s
             return "interrupted", str(exc)
         except (RunFailedError, BagError) as exc:
             return "failed", str(exc)
-    if _tracebacks(logs):
-        return "failed", f"tracebacks in {', '.join(_tracebacks(logs))} (in {logs})"
+    failed = _tracebacks(logs)
+    if failed:
+        return "failed", f"tracebacks in {', '.join(failed)} (in {logs})"
     return "complete", None
 
 
