@@ -28,6 +28,7 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "tests"]),
+    package_data={PACKAGE: ["learning/checkpoints/*/*.json", "learning/checkpoints/*/*.pt"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -35,7 +36,7 @@ setup(
         *_tree("config"),
     ],
     install_requires=["setuptools"],
-    zip_safe=True,
+    zip_safe=False,
     maintainer="rsu_isac developers",
     maintainer_email="rsu-isac@example.org",
     description="Roadside-unit ISAC stack: physics core, simulator and ROS 2 nodes.",
@@ -49,6 +50,13 @@ setup(
             "beamforming_policy = rsu_isac.nodes.beamforming_policy:main",
             "camera_semantics = rsu_isac.nodes.camera_semantics:main",
             "aoi_scheduler = rsu_isac.nodes.aoi_scheduler:main",
+        ],
+        # learned policies, found by name by beamforming.policies.create_policy
+        "rsu_isac.policies": [
+            "ppo = rsu_isac.learning.policy:ppo_policy",
+            "ddpg = rsu_isac.learning.policy:ddpg_policy",
+            "dqn = rsu_isac.learning.policy:dqn_policy",
+            "random = rsu_isac.learning.policy:random_policy",
         ],
     },
 )

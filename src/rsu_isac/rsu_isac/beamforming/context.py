@@ -56,10 +56,15 @@ class PredictedVehicles:
         if len(self) <= count:
             return self
         distance = np.linalg.norm(self.position_xy[:, None] - rsu_xy[None], axis=-1).min(axis=1)
-        keep = np.sort(np.argsort(distance, kind="stable")[:count])
-        optional = [None if a is None else a[keep] for a in (self.pcrb_angle_rad2, self.source_rsu)]
+        return self.subset(np.sort(np.argsort(distance, kind="stable")[:count]))
+
+    def subset(self, index: NDArray) -> PredictedVehicles:
+        """The vehicles at ``index`` (an index array), in that order."""
+        optional = [
+            None if a is None else a[index] for a in (self.pcrb_angle_rad2, self.source_rsu)
+        ]
         return PredictedVehicles(
-            self.track_id[keep], self.position_xy[keep], self.velocity_xy[keep], *optional
+            self.track_id[index], self.position_xy[index], self.velocity_xy[index], *optional
         )
 
 
@@ -73,6 +78,11 @@ class RadioContext:
     def transmitters(self) -> NDArray[np.int64]:
         """Indices of the RSUs that transmit (monostatic or transmit role)."""
         return np.array([i for i, r in enumerate(self.scenario.rsus) if r.role != "receive"])
+
+    @property
+    def rsu_xy(self) -> NDArray[np.float64]:
+        """(R, 2) positions of the RSUs [m]."""
+        return np.array([r.position_m for r in self.scenario.rsus], dtype=float)
 
     @property
     def num_antennas(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,12 +39,17 @@ from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
 POWER_SPLITS = ("equal", "water_filling", "crb")
 
 
+def dft_beam_angles(num_antennas: int) -> NDArray[np.float64]:
+    """Angles [rad] of the N orthogonal DFT beams, uniform in cos(theta), descending."""
+    n = num_antennas
+    return np.arccos(-1.0 + (2.0 * np.arange(n) + 1.0) / n)
+
+
 def static_codebook(g: NDArray, power_w: float) -> NDArray:
     """001's static baseline: the fixed DFT codebook (N orthogonal beams, uniform in
     cos(theta)); each vehicle gets the codebook beam with the largest gain, equal power."""
     n = g.shape[1]
-    cos_grid = -1.0 + (2.0 * np.arange(n) + 1.0) / n
-    codebook = steering_vector(np.arccos(cos_grid), n)  # (N beams, N)
+    codebook = steering_vector(dft_beam_angles(n), n)  # (N beams, N)
     best = np.argmax(np.abs(g @ codebook.T), axis=1)
     return equal_power(codebook[best].T, power_w)
 
@@ -82,6 +88,9 @@ def precoder_for(name: str, power_split: str) -> Precoder:
 
 
 POLICIES = ("static", "predictive_mrt", "zf", "maxmin_socp", "isac_ocs", "wmmse", "fp_pgd")
+# Entry-point group of the policies defined above this layer (the learned ones of
+# rsu_isac.learning, declared in setup.py): found by name at run time, never imported here.
+POLICY_PLUGINS = "rsu_isac.policies"
 
 
 @dataclass
@@ -106,8 +115,11 @@ class Policy:
             raise ValueError(
                 f"unknown power split '{self.power_split}'; valid: {', '.join(POWER_SPLITS)}"
             )
-        self.precoder = precoder_for(self.name, self.power_split)
+        self.precoder = self._precoder()
         self._sweep = self._sweep_angles()
+
+    def _precoder(self) -> Callable:
+        return precoder_for(self.name, self.power_split)
 
     def _sweep_angles(self) -> NDArray[np.float64]:
         """(R, S) sensing angles per RSU covering the road's span as seen from it."""
@@ -138,11 +150,7 @@ class Policy:
                 mine = np.flatnonzero(assignment == r)
                 if not mine.size:
                     continue
-                if self.name == "fp_pgd" and vehicles.pcrb_angle_rad2 is not None:
-                    fisher = self._pcrb_constraints(vehicles, mine, r, theta[r], ranges[r])
-                    w = FractionalProgram().solve(rows[r, mine], comm_power, fisher)[0]
-                else:
-                    w = self.precoder(rows[r, mine], comm_power)  # (N, K_r)
+                w = self._communication(vehicles, mine, r, rows, theta, ranges, comm_power)
                 if self.power_split == "crb":
                     w = crb_balanced(ctx, r, theta[r, mine], ranges[r, mine], w, comm_power)
                 if self.constant_modulus:
@@ -160,6 +168,23 @@ class Policy:
                 none = np.zeros(w.shape[1], np.int64)
                 out.add(w, r, KIND_SENSING, none, np.full(w.shape[1], angle))
         return out.beamset(ctx.num_antennas)
+
+    def _communication(
+        self,
+        vehicles: PredictedVehicles,
+        mine: NDArray,
+        r: int,
+        rows: NDArray,
+        theta: NDArray,
+        ranges: NDArray,
+        power_w: float,
+    ) -> NDArray[np.complex128]:
+        """(N, K_r) beams of RSU ``r`` for its vehicles ``mine`` with total power ``power_w``
+        (``rows``, ``theta``, ``ranges``: every RSU's estimates of every vehicle)."""
+        if self.name == "fp_pgd" and vehicles.pcrb_angle_rad2 is not None:
+            fisher = self._pcrb_constraints(vehicles, mine, r, theta[r], ranges[r])
+            return FractionalProgram().solve(rows[r, mine], power_w, fisher)[0]
+        return self.precoder(rows[r, mine], power_w)
 
     def _pcrb_constraints(self, vehicles: PredictedVehicles, mine, r: int, theta, ranges):
         """(A_k, Lambda_k) of 004's PCRB constraint (37) for RSU ``r``'s vehicles: the angle
@@ -280,9 +305,26 @@ def clutter_geometry(scenario, rsu: int) -> tuple[NDArray, NDArray]:
     return polar.theta_rad, np.abs(gain) ** 2 / radio.sensing_noise_w
 
 
-def create_policy(name: str, context: RadioContext, **options) -> Policy:
-    """Policy ``name`` (one of POLICIES) with options (assignment, power_split,
-    sensing_fraction, sweep_beams)."""
-    if name not in POLICIES:
-        raise ValueError(f"unknown policy '{name}'; valid: {', '.join(POLICIES)}")
-    return Policy(name, context, **options)
+def _plugins() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=POLICY_PLUGINS)}
+
+
+def policy_names() -> tuple[str, ...]:
+    """Every policy name: the optimisation ones (POLICIES), then the installed plug-ins."""
+    return POLICIES + tuple(sorted(set(_plugins()) - set(POLICIES)))
+
+
+def create_policy(
+    name: str, context: RadioContext, checkpoint: str | None = None, **options
+) -> Policy:
+    """Policy ``name`` (one of :func:`policy_names`) with options (assignment, power_split,
+    sensing_fraction, sweep_beams, constant_modulus). A plug-in (learned) policy loads
+    ``checkpoint`` (default: the one it ships); a ValueError says what does not fit."""
+    if name in POLICIES:
+        if checkpoint:
+            raise ValueError(f"policy '{name}' is not learned: it takes no checkpoint")
+        return Policy(name, context, **options)
+    plugins = _plugins()
+    if name not in plugins:
+        raise ValueError(f"unknown policy '{name}'; valid: {', '.join(policy_names())}")
+    return plugins[name].load()(context, checkpoint=checkpoint, **options)

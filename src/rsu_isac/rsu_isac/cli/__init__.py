@@ -1,6 +1,6 @@
 """The ``rsu-isac`` command, one module per command group: ``run`` (sim, replay, eval),
-``bag``, ``experiments`` (the components' measurements) and ``tools`` (doctor, bench,
-fuzz, exec).
+``bag``, ``experiments`` (the measurement campaigns), ``learning`` (train) and ``tools``
+(doctor, bench, fuzz, exec).
 
 Works from any shell: before running a sub-command it re-executes itself once with the
 workspace's ROS environment (see :mod:`rsu_isac.platform.workspace`), so nothing has to be
@@ -14,7 +14,7 @@ import signal
 import sys
 
 from rsu_isac import __version__
-from rsu_isac.cli import bag, experiments, run, tools
+from rsu_isac.cli import bag, experiments, learning, run, tools
 from rsu_isac.platform.allocator import keep_heap_memory
 from rsu_isac.platform.workspace import reexec_with_ros_environment
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rsu-isac {__version__}")
     sub = parser.add_subparsers(dest="command_name", metavar="COMMAND", required=True)
-    for group in (run, bag, experiments, tools):
+    for group in (run, bag, experiments, learning, tools):
         group.add_commands(sub)
     return parser
 

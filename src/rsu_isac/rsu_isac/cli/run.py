@@ -47,6 +47,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         motion_model=args.motion_model,
         rf_snr_db=args.rf_snr_db,
         lstm_checkpoint=args.lstm_checkpoint,
+        checkpoint=args.checkpoint,
     )
     if args.max_coast_serve_slots is not None:
         config = dataclasses.replace(config, max_coast_serve_slots=args.max_coast_serve_slots)
@@ -88,7 +89,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from rsu_isac.beamforming.policies import POLICIES
+    from rsu_isac.beamforming.policies import policy_names
     from rsu_isac.runtime.bench import machine_description
     from rsu_isac.runtime.bringup import run_graph
     from rsu_isac.runtime.graph import GraphOptions
@@ -101,7 +102,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     if not valid_choices(
         "sim",
         {
-            "--policy": (args.policy, POLICIES),
+            "--policy": (args.policy, policy_names()),
             "--engine": (args.engine, ENGINES),
             "--abstraction": (args.abstraction, ABSTRACTIONS),
             **({"--aoi-policy": (args.aoi_policy, SCHEDULER_POLICIES)} if args.aoi_policy else {}),
@@ -118,6 +119,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         scenario=scenario,
         scenario_arg=args.scenario,
         policy=args.policy,
+        checkpoint=args.checkpoint or "",
         engine=args.engine,
         abstraction=args.abstraction,
         duration_s=args.duration,
@@ -180,14 +182,14 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
-    from rsu_isac.beamforming.policies import POLICIES
+    from rsu_isac.beamforming.policies import policy_names
     from rsu_isac.runtime.bench import machine_description
     from rsu_isac.runtime.bringup import run_replay
     from rsu_isac.runtime.graph import GraphOptions
     from rsu_isac.runtime.report import save_report
 
     scenario = scenario_or_exit(args.scenario, "replay")
-    if not valid_choices("replay", {"--policy": (args.policy, POLICIES)}):
+    if not valid_choices("replay", {"--policy": (args.policy, policy_names())}):
         return 2
     problem = writable_dir_error(Path(args.out), "--out")
     if not (math.isfinite(args.rate) and 0 <= args.rate <= 1000):
@@ -197,7 +199,12 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if problem:
         print(f"rsu-isac replay: {problem}", file=sys.stderr)
         return 2
-    options = GraphOptions(scenario=scenario, scenario_arg=args.scenario, policy=args.policy)
+    options = GraphOptions(
+        scenario=scenario,
+        scenario_arg=args.scenario,
+        policy=args.policy,
+        checkpoint=args.checkpoint or "",
+    )
     meta = {
         "command": "rsu-isac " + " ".join(sys.argv[1:]),
         "scenario": scenario.name,
@@ -226,6 +233,9 @@ def _number(value) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:.3g}"
 
 
+CHECKPOINT_HELP = "a learned policy's checkpoint folder (default: the one it ships)"
+
+
 def add_commands(sub) -> None:
     """The closed loop on ROS (sim) and headless (eval)."""
     sim = sub.add_parser(
@@ -237,6 +247,7 @@ def add_commands(sub) -> None:
     )
     sim.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
     sim.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    sim.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sim.add_argument("--engine", default="embedded", help="embedded or sumo")
     sim.add_argument("--abstraction", default="signal", help="signal or measurement")
     sim.add_argument("--duration", type=float, default=10.0, help="simulated seconds")
@@ -260,6 +271,7 @@ def add_commands(sub) -> None:
     replay.add_argument("--bag", required=True, help="bag directory")
     replay.add_argument("--scenario", default="seed000", help="scenario the bag was recorded in")
     replay.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    replay.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     replay.add_argument(
         "--rate",
         type=float,
@@ -278,6 +290,7 @@ def add_commands(sub) -> None:
     )
     evaluation.add_argument("--scenario", default="seed000", help="scenario name")
     evaluation.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    evaluation.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     evaluation.add_argument("--slots", type=int, default=500, help="slots to run")
     evaluation.add_argument("--seed", type=int, default=0, help="random seed")
     evaluation.add_argument("--abstraction", default="measurement", help="signal or measurement")

@@ -61,6 +61,9 @@ class Experiment:
     notes: str = ""  # our setting and why ours differs (no numbers: those come from the runs)
     overlay: bool = False  # the plotted metrics as lines of one panel (schemes compared)
     log_y: bool = False
+    # cells that leave files (trained checkpoints) get a folder: cell(setting, seed, quick,
+    # folder), with folder = <out>/artifacts (on a Ray cluster, the worker's file system)
+    artifacts: bool = False
 
 
 def cell_key(setting: Setting, seed: int) -> str:
@@ -74,11 +77,14 @@ def _stored(value: float) -> float:
 
 
 def run_cell(
-    experiment: Experiment, setting: Setting, seed: int, quick: bool
+    experiment: Experiment, setting: Setting, seed: int, quick: bool, out: Path
 ) -> tuple[dict, float]:
     """One cell's row (its setting, seed and metrics as stored) and its compute time [s]."""
     started = time.perf_counter()
-    metrics = experiment.cell(setting, seed, quick)
+    if experiment.artifacts:
+        metrics = experiment.cell(setting, seed, quick, out / "artifacts")
+    else:
+        metrics = experiment.cell(setting, seed, quick)
     row = {**setting, "seed": seed, **{k: _stored(v) for k, v in metrics.items()}}
     return row, time.perf_counter() - started
 
@@ -130,9 +136,9 @@ def run(
 
         if workers <= 1 and ray_address is None:
             for setting, seed in todo:
-                keep(run_cell(experiment, setting, seed, quick))
+                keep(run_cell(experiment, setting, seed, quick, out))
         else:
-            _run_on_ray(experiment, todo, quick, workers, ray_address, keep)
+            _run_on_ray(experiment, todo, quick, workers, ray_address, keep, out)
     keys = [cell_key(s, seed) for s in experiment.grid(quick) for seed in seeds]
     spent = [seconds.get(k) for k in keys]
     compute_s = None if None in spent else sum(spent)
@@ -167,7 +173,7 @@ def _key_of(row: dict) -> str:
     return cell_key(setting, row["seed"])
 
 
-def _run_on_ray(experiment, todo, quick, workers, ray_address, keep) -> None:
+def _run_on_ray(experiment, todo, quick, workers, ray_address, keep, out: Path) -> None:
     import ray
 
     if ray_address is None:  # a new local instance, never a cluster found on the machine
@@ -176,7 +182,9 @@ def _run_on_ray(experiment, todo, quick, workers, ray_address, keep) -> None:
         ray.init(address=ray_address, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(run_cell)
-        pending = [remote.remote(experiment, setting, seed, quick) for setting, seed in todo]
+        pending = [
+            remote.remote(experiment, setting, seed, quick, out.resolve()) for setting, seed in todo
+        ]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             keep(ray.get(ready[0]))
@@ -249,6 +257,7 @@ def plot(experiment: Experiment, summary: list[dict], path: Path) -> None:
     width = max(4.6 * len(panels), 8.0)
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.8), squeeze=False)
     others = [k for k in summary[0] if k not in (experiment.x, "seeds", *experiment.metrics)]
+    categories = list(dict.fromkeys(e[experiment.x] for e in summary))  # non-numeric x axis
     series: dict[str, list[dict]] = {}
     for entry in summary:
         series.setdefault(", ".join(f"{k} {entry[k]}" for k in others), []).append(entry)
@@ -261,7 +270,7 @@ def plot(experiment: Experiment, summary: list[dict], path: Path) -> None:
                 means = np.array([e[metric][0] for e in entries], dtype=float)
                 halves = np.nan_to_num(np.array([e[metric][1] for e in entries], dtype=float))
                 numeric = all(isinstance(x, int | float) for x in xs)
-                positions = xs if numeric else list(range(len(xs)))
+                positions = xs if numeric else [categories.index(x) for x in xs]
                 style = (
                     {"color": f"C{j}", "linestyle": ("-", "--", ":", "-.")[i % 4]}
                     if overlaid
@@ -272,7 +281,7 @@ def plot(experiment: Experiment, summary: list[dict], path: Path) -> None:
                     label=label or None, **style,
                 )  # fmt: skip
                 if not numeric:
-                    ax.set_xticks(positions, [str(x) for x in xs], rotation=20)
+                    ax.set_xticks(range(len(categories)), [str(x) for x in categories], rotation=20)
         ax.set_xlabel(experiment.x)
         ax.set_title(metrics[0] if len(metrics) == 1 else "", fontsize=9)
         ax.grid(alpha=0.3)

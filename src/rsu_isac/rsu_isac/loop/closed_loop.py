@@ -12,6 +12,7 @@ slot n and is scored on the same true channel.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -24,8 +25,9 @@ from rsu_isac.beamforming.context import (
     RadioContext,
     servable,
 )
-from rsu_isac.beamforming.policies import create_policy
+from rsu_isac.beamforming.policies import Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
+from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar import reference_echo_snr
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
@@ -41,7 +43,7 @@ from rsu_isac.scheduling.scheduler import (
     TrackAoiInputs,
 )
 from rsu_isac.sim.traffic import VehicleStates
-from rsu_isac.sim.world import Echo, SimConfig, Simulator
+from rsu_isac.sim.world import Echo, SimConfig, Simulator, SlotOutput
 
 FUSION_GATE_M = 3.0  # tracks of two RSUs closer than this are one vehicle
 
@@ -62,6 +64,8 @@ class EvalConfig:
     max_power_dbm: float | None = None  # None: the scenario's
     motion_model: str = "cartesian"
     max_coast_serve_slots: int = MAX_COAST_SERVE_SLOTS
+    checkpoint: str | None = None  # a learned policy's checkpoint (None: the one it ships)
+    genie: bool = True  # also score the policy on the true states (off while training)
 
 
 def with_rf_snr(scenario: Scenario, snr_db: float) -> Scenario:
@@ -72,6 +76,17 @@ def with_rf_snr(scenario: Scenario, snr_db: float) -> Scenario:
     return replace(scenario, radio=replace(scenario.radio, sensing_noise_dbm=noise_dbm))
 
 
+def scenario_as_run(scenario: Scenario, config: EvalConfig) -> Scenario:
+    """``scenario`` with the run's ``rf_snr_db`` and ``max_power_dbm`` applied."""
+    if config.rf_snr_db is not None:
+        scenario = with_rf_snr(scenario, config.rf_snr_db)
+    if config.max_power_dbm is not None:
+        scenario = replace(
+            scenario, radio=replace(scenario.radio, max_power_dbm=config.max_power_dbm)
+        )
+    return scenario
+
+
 def _detections(echo: Echo, scenario: Scenario, processing: ProcessingConfig):
     if echo.measurements is not None:
         return echo.measurements.detections
@@ -79,34 +94,55 @@ def _detections(echo: Echo, scenario: Scenario, processing: ProcessingConfig):
     return process_frame(echo.frame.samples, echo.frame.tx_symbols, geometry, processing)
 
 
-def _truth_vehicles(vehicles: VehicleStates) -> PredictedVehicles:
+def truth_vehicles(vehicles: VehicleStates) -> PredictedVehicles:
+    """The true vehicle states as a policy's input (the genie's, and 000's true-state
+    ablation)."""
     return PredictedVehicles(
         vehicles.vehicle_id.astype(np.int64), vehicles.position_xy, vehicles.velocity_xy
     )
 
 
-class ClosedLoop:
-    """One closed-loop run; :meth:`step` advances one slot and returns its metrics."""
+@dataclass(frozen=True)
+class Sensed:
+    """One slot as the RSU knows it after sensing: the simulator's output (truth and the
+    link score of the beams applied), every RSU's tracks and the vehicles for the next
+    slot."""
 
-    def __init__(self, scenario: Scenario, config: EvalConfig) -> None:
+    out: SlotOutput
+    views: list[TrackView]
+    predicted: PredictedVehicles
+    camera_energy_j: float  # E_comp of 003 eq. (4) of the camera run this slot
+    camera_s: float  # its processing time
+
+
+class ClosedLoop:
+    """One closed-loop run; :meth:`step` advances one slot and returns its metrics.
+    :meth:`sense` and :meth:`act` are its two halves, for a caller (an RL environment) that
+    decides the beams itself. ``policy`` replaces the one ``config.policy`` names."""
+
+    def __init__(
+        self, scenario: Scenario, config: EvalConfig, policy: Policy | None = None
+    ) -> None:
         if config.aoi_policy not in SCHEDULER_POLICIES:
             raise ValueError(
                 f"unknown AoI policy '{config.aoi_policy}'; valid: {', '.join(SCHEDULER_POLICIES)}"
             )
-        if config.rf_snr_db is not None:
-            scenario = with_rf_snr(scenario, config.rf_snr_db)
-        if config.max_power_dbm is not None:
-            scenario = replace(
-                scenario, radio=replace(scenario.radio, max_power_dbm=config.max_power_dbm)
-            )
+        scenario = scenario_as_run(scenario, config)
         self.scenario = scenario
         self.config = config
-        self.policy = create_policy(
-            config.policy,
-            RadioContext(scenario),
-            assignment=config.assignment,
-            power_split=config.power_split,
-        )
+
+        def named() -> Policy:
+            return create_policy(
+                config.policy,
+                RadioContext(scenario),
+                checkpoint=config.checkpoint,
+                assignment=config.assignment,
+                power_split=config.power_split,
+            )
+
+        self.policy = policy or named()
+        # the genie's own instance: a learned policy remembers its last beams (its state)
+        self.genie_policy = named() if config.genie and policy is None else self.policy
         self.sim = Simulator(
             scenario,
             SimConfig(
@@ -201,42 +237,54 @@ class ClosedLoop:
         self.trackers[self.camera_rsu].camera_update(time_s, found.position_xy, found.covariance)
         return schedule.energy_comp_j, spent
 
-    def step(self) -> dict[str, float]:
+    def sense(self) -> Sensed:
+        """Advance the road one slot (scoring the beams applied) and track it."""
         out = self.sim.step()
         self.slot = out.slot
         for echo in out.echoes:
             detections = _detections(echo, self.scenario, self.processing[echo.rsu_index])
             self.trackers[echo.rsu_index].step(out.time_s, detections)
         energy_comp, camera_s = self._camera(out.time_s)
-        genie = self.policy.decide(_truth_vehicles(out.vehicles), out.slot)
-        genie_score = self.sim.score(genie)
-        started = time.perf_counter()
-        views = [t.view() for t in self.trackers.values()]  # once per slot, for both uses
-        beams = self.policy.decide(self._predicted(views), out.slot + 1)
-        policy_ms = (time.perf_counter() - started) * 1e3
+        views = [t.view() for t in self.trackers.values()]  # once per slot, for all uses
+        return Sensed(out, views, self._predicted(views), energy_comp, camera_s)
+
+    def act(self, sensed: Sensed, beams: BeamSet) -> None:
+        """Apply ``beams`` from the next slot on; the AoI scheduler decides the camera."""
         self.sim.apply(beams)
-        link = out.link
-        camera_view = views[list(self.trackers).index(self.camera_rsu)]
+        camera_view = sensed.views[list(self.trackers).index(self.camera_rsu)]
         self._schedule = self.scheduler.decide(
-            TrackAoiInputs.from_view(camera_view, camera_view.status != TENTATIVE), out.slot
+            TrackAoiInputs.from_view(camera_view, camera_view.status != TENTATIVE), sensed.out.slot
         )
+
+    def step(self) -> dict[str, float]:
+        sensed = self.sense()
+        out, views = sensed.out, sensed.views
+        genie_rate = math.nan
+        if self.config.genie:
+            genie = self.genie_policy.decide(truth_vehicles(out.vehicles), out.slot)
+            genie_rate = self.sim.score(genie).sum_rate_bps_hz
+        started = time.perf_counter()
+        beams = self.policy.decide(sensed.predicted, out.slot + 1)
+        policy_ms = (time.perf_counter() - started) * 1e3
+        self.act(sensed, beams)
+        link = out.link
         errors = self._tracking_errors(views, out.vehicles)
         angle_err = np.concatenate(errors)[:, 0]
         serving_xy = np.concatenate([v.position_xy[v.status != TENTATIVE] for v in views])
         untracked = int(np.sum(~tracked_vehicles(out.vehicles.position_xy, serving_xy)))
         return {
             "sum_rate_bps_hz": link.sum_rate_bps_hz,
-            "genie_sum_rate_bps_hz": genie_score.sum_rate_bps_hz,
+            "genie_sum_rate_bps_hz": genie_rate,
             "jain_fairness": link.jain_fairness,
             "misaligned": float(np.sum(link.misaligned)),
             "vehicles": float(len(out.vehicles)),
-            "energy_comp_j": energy_comp,
+            "energy_comp_j": sensed.camera_energy_j,
             "energy_sweep_j": sweep_energy_j(link.misaligned, self.scenario.aoi.recovery_energy_j),
             # eq. (5) over the tracks, and P_misa = 1 for a vehicle no track covers
             "energy_sweep_model_j": self._schedule.energy_sweep_j
             + untracked * self.scenario.aoi.recovery_energy_j,
             "mean_misalignment_probability": self._schedule.mean_misalignment,
-            "camera_ms": camera_s * 1e3,
+            "camera_ms": sensed.camera_s * 1e3,
             "angle_mae_deg": float(np.degrees(np.mean(np.sqrt(angle_err))))
             if len(angle_err)
             else float("nan"),

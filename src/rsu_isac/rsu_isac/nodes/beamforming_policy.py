@@ -31,7 +31,7 @@ from rsu_isac.beamforming.context import (
     RadioContext,
     servable,
 )
-from rsu_isac.beamforming.policies import POLICIES, POWER_SPLITS, create_policy
+from rsu_isac.beamforming.policies import POWER_SPLITS, create_policy, policy_names
 from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.geometry import to_cartesian
@@ -39,7 +39,7 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import road_side
 from rsu_isac.nodes.convert import MalformedMessageError, beamset_to_msg
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
-from rsu_isac.nodes.params import declare, declare_scenario
+from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.nodes.stream_gate import StreamGate, Verdict
@@ -136,28 +136,18 @@ class BeamformingPolicy(Node):
     def __init__(self) -> None:
         super().__init__("beamforming_policy")
         self.scenario = declare_scenario(self)
-        name = declare(self, "policy", "predictive_mrt", "beamforming policy", choices=POLICIES)
-        self.policy = create_policy(
-            name,
-            RadioContext(self.scenario),
-            assignment=declare(
-                self, "assignment", "distance", "vehicle-to-RSU assignment", choices=ASSIGNMENTS
-            ),
-            power_split=declare(
-                self,
-                "power_split",
-                "equal",
-                "power split of MRT / ZF (crb: equal angle CRLB)",
-                choices=POWER_SPLITS,
-            ),
-            sensing_fraction=declare(
-                self, "sensing_fraction", 0.05, "power share of the sensing sweep beam", 0.0, 1.0
-            ),
-            sweep_beams=declare(self, "sweep_beams", 16, "angles of the sensing sweep", 1, 1024),
-            constant_modulus=declare(
-                self, "constant_modulus", False, "phase-shifter beams, 003 eq. (9b)"
-            ),
+        name = declare(
+            self, "policy", "predictive_mrt", "beamforming policy", choices=policy_names()
         )
+        checkpoint = declare(
+            self, "checkpoint", "", "learned policy's checkpoint folder; empty = the shipped one"
+        )
+        try:
+            self.policy = self._create_policy(name, checkpoint)
+        except ParameterError:
+            raise
+        except ValueError as exc:  # a checkpoint that does not fit, an option it cannot take
+            raise ParameterError(f"parameter 'policy' ({name}): {exc}") from None
         self.fusion_gate_m = declare(
             self, "fusion_gate_m", 3.0, "tracks of two RSUs closer than this are one [m]", 0.1, 50.0
         )
@@ -197,6 +187,30 @@ class BeamformingPolicy(Node):
                 lambda msg, rsu=rsu: self._on_tracks(rsu, msg),
                 RELIABLE,
             )
+
+    def _create_policy(self, name: str, checkpoint: str):
+        return create_policy(
+            name,
+            RadioContext(self.scenario),
+            checkpoint=checkpoint or None,
+            assignment=declare(
+                self, "assignment", "distance", "vehicle-to-RSU assignment", choices=ASSIGNMENTS
+            ),
+            power_split=declare(
+                self,
+                "power_split",
+                "equal",
+                "power split of MRT / ZF (crb: equal angle CRLB)",
+                choices=POWER_SPLITS,
+            ),
+            sensing_fraction=declare(
+                self, "sensing_fraction", 0.05, "power share of the sensing sweep beam", 0.0, 1.0
+            ),
+            sweep_beams=declare(self, "sweep_beams", 16, "angles of the sensing sweep", 1, 1024),
+            constant_modulus=declare(
+                self, "constant_modulus", False, "phase-shifter beams, 003 eq. (9b)"
+            ),
+        )
 
     def _on_tracks(self, rsu: str, msg: TrackArray) -> None:
         """Decide once per slot, when every receiving RSU has reported it."""

@@ -62,6 +62,7 @@ class GraphOptions:
     scenario: Scenario
     scenario_arg: str  # the name or path the user gave
     policy: str = "predictive_mrt"
+    checkpoint: str = ""  # a learned policy's checkpoint folder; "": the shipped one
     engine: str = "embedded"
     abstraction: str = "signal"
     duration_s: float = 10.0
@@ -113,7 +114,12 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
             "beamforming_policy",
             "",
             "beamforming_policy.param.yaml",
-            {**common, "scenario": options.scenario_arg, "policy": options.policy},
+            {
+                **common,
+                "scenario": options.scenario_arg,
+                "policy": options.policy,
+                **({"checkpoint": options.checkpoint} if options.checkpoint else {}),
+            },
         )
     )
     if graph == "sim":

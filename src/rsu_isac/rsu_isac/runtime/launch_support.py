@@ -16,7 +16,8 @@ from rsu_isac.runtime.graph import GraphOptions, NodeSpec, node_environment, nod
 # name -> (default, description), in the order ``ros2 launch -s`` shows them
 ARGUMENTS = {
     "scenario": ("seed000", "scenario name in config/scenarios or path to a .yaml"),
-    "policy": ("predictive_mrt", "beamforming policy"),
+    "policy": ("predictive_mrt", "beamforming policy (optimisation or learned: ppo, ...)"),
+    "checkpoint": ("", "learned policy's checkpoint folder; empty = the shipped one"),
     "engine": ("embedded", "traffic engine: embedded | sumo"),
     "abstraction": ("signal", "radar echo: signal | measurement"),
     "duration": ("0.0", "simulated seconds; 0 = until shut down"),
@@ -34,6 +35,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         scenario=resolve_scenario(name, config_dir / "scenarios"),
         scenario_arg=name,
         policy=values["policy"],
+        checkpoint=values["checkpoint"],
         engine=values["engine"],
         abstraction=values["abstraction"],
         duration_s=float(values["duration"]),

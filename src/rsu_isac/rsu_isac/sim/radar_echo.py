@@ -124,6 +124,63 @@ class Measurements:
     beam_index: NDArray[np.int64]  # illuminating beam
 
 
+@dataclass(frozen=True)
+class EchoBounds:
+    """Per vehicle: the beam that illuminates it, its echo's post-processing SNR and the
+    measurement variances of delay and Doppler (000 eq. (8)-(9)) and angle (CRLB, eq. (15))."""
+
+    beam_index: NDArray[np.int64]
+    snr_db: NDArray[np.float64]
+    delay_variance_s2: NDArray[np.float64]
+    doppler_variance_hz2: NDArray[np.float64]
+    angle_variance_rad2: NDArray[np.float64]
+
+    @property
+    def range_variance_m2(self) -> NDArray[np.float64]:
+        """CRLB of the range, 000 eq. (16)."""
+        return range_variance_m2(self.delay_variance_s2)
+
+
+def echo_bounds(
+    scenario: Scenario,
+    targets: Targets,
+    weights: NDArray[np.complex128],
+    powers_w: NDArray[np.float64],
+) -> EchoBounds:
+    """:class:`EchoBounds` of ``targets`` under beams ``weights`` (B, N_t) with at least one
+    beam. Each vehicle is illuminated by the beam with the largest p_b |a^H(theta) w_b|^2;
+    SINR by 000 eq. (7) with the other beams' echoes as interference."""
+    radio, radar = scenario.radio, scenario.radar
+    nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
+    spacing = radio.array.spacing_wavelengths
+    a = steering_vector(targets.theta_tx_rad, nt, spacing)
+    lit_power = np.abs(a.conj() @ weights.T) ** 2 * powers_w[None, :]  # (K, B)
+    lit = np.argmax(lit_power, axis=1)  # beam illuminating each vehicle
+    owner = np.argmax(lit_power, axis=0)  # vehicle each beam illuminates most
+    noise = radio.sensing_noise_w
+    sinr_k = echo_sinr(
+        targets.theta_tx_rad,
+        targets.reflection,
+        weights.T,
+        powers_w,
+        nr,
+        noise,
+        spacing,
+        serving_beam=lit,
+        beam_reflection=targets.reflection[owner],
+    )
+    gain = echo_complex_gain(nt, nr, powers_w[lit], targets.reflection, radar.matched_filter_gain)
+    return EchoBounds(
+        beam_index=lit,
+        snr_db=linear_to_db(radar.matched_filter_gain * np.maximum(sinr_k, 1e-300)),
+        delay_variance_s2=variance_from_sinr(radar.delay_coefficient_s, sinr_k),
+        doppler_variance_hz2=variance_from_sinr(radar.doppler_coefficient_hz, sinr_k),
+        angle_variance_rad2=crlb_angle_rad2(
+            targets.theta_rx_rad, gain, weights[lit], nr, noise, spacing
+        ),
+    )
+
+
 def synthesize_measurements(
     rng: np.random.Generator,
     scenario: Scenario,
@@ -142,35 +199,17 @@ def synthesize_measurements(
     miss (near the detection threshold the delay's standard deviation of eq. (8) reaches
     tens of metres)."""
     radio, radar = scenario.radio, scenario.radar
-    nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
-    spacing = radio.array.spacing_wavelengths
-    k = targets.delay_s.size
-    if k == 0 or len(powers_w) == 0:
+    if targets.delay_s.size == 0 or len(powers_w) == 0:
         none = np.zeros(0, dtype=np.int64)
         return Measurements(Detections.empty(), none, none)
-    a = steering_vector(targets.theta_tx_rad, nt, spacing)
-    lit_power = np.abs(a.conj() @ weights.T) ** 2 * powers_w[None, :]  # (K, B)
-    lit = np.argmax(lit_power, axis=1)  # beam illuminating each vehicle
-    owner = np.argmax(lit_power, axis=0)  # vehicle each beam illuminates most
-    w_k = weights[lit]  # (K, N_t)
-    p_k = powers_w[lit]
-    noise = radio.sensing_noise_w
-    sinr_k = echo_sinr(
-        targets.theta_tx_rad,
-        targets.reflection,
-        weights.T,
-        powers_w,
-        nr,
-        noise,
-        spacing,
-        serving_beam=lit,
-        beam_reflection=targets.reflection[owner],
+    bounds = echo_bounds(scenario, targets, weights, powers_w)
+    lit, snr_db, var_tau, var_mu, var_theta = (
+        bounds.beam_index,
+        bounds.snr_db,
+        bounds.delay_variance_s2,
+        bounds.doppler_variance_hz2,
+        bounds.angle_variance_rad2,
     )
-    snr_db = linear_to_db(radar.matched_filter_gain * np.maximum(sinr_k, 1e-300))
-    var_tau = variance_from_sinr(radar.delay_coefficient_s, sinr_k)
-    var_mu = variance_from_sinr(radar.doppler_coefficient_hz, sinr_k)
-    gain = echo_complex_gain(nt, nr, p_k, targets.reflection, radar.matched_filter_gain)
-    var_theta = crlb_angle_rad2(targets.theta_rx_rad, gain, w_k, nr, noise, spacing)
     detected = (snr_db >= radar.waveform.detection_threshold_db) & np.isfinite(var_theta)
     idx = np.flatnonzero(detected)
     fc = radio.carrier_frequency_hz

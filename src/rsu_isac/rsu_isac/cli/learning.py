@@ -1,0 +1,108 @@
+"""Learning commands: ``train`` (one agent, one seed; several seeds and sweeps go through
+``rsu-isac experiment learning-baselines``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rsu_isac.cli.common import scenario_or_exit, valid_choices, writable_dir_error
+
+ENV_NAMES = ("beamforming",)  # the 000 MDP (learning.env)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS
+    from rsu_isac.learning.env import EnvConfig
+    from rsu_isac.learning.mdp import ACTIONS, MdpConfig
+    from rsu_isac.learning.train import TrainConfig, train
+    from rsu_isac.sim.world import ABSTRACTIONS
+
+    action = args.action or ACTION_OF.get(args.algorithm, "compact")
+    if not valid_choices(
+        "train",
+        {
+            "ALGO": (args.algorithm, ALGORITHMS),
+            "--env": (args.env, ENV_NAMES),
+            "--action": (action, ACTIONS),
+            "--abstraction": (args.abstraction, ABSTRACTIONS),
+        },
+    ):
+        return 2
+    scenario_or_exit(args.scenario, "train")
+    problem = writable_dir_error(Path(args.out), "--out")
+    if args.steps < 1:
+        problem = problem or f"--steps {args.steps} must be at least 1"
+    if args.algorithm == "dqn" and action != "codebook":
+        problem = problem or "dqn needs the discrete codebook action (--action codebook)"
+    if args.algorithm != "dqn" and action == "codebook":
+        problem = problem or f"{args.algorithm} acts on a continuous action (compact or full)"
+    if problem:
+        print(f"rsu-isac train: {problem}", file=sys.stderr)
+        return 2
+    try:
+        env = EnvConfig(
+            scenario=args.scenario,
+            max_power_dbm=args.pmax_dbm,
+            abstraction=args.abstraction,
+            episode_slots=args.episode_slots,
+            mdp=MdpConfig(
+                action=action, max_vehicles=args.max_vehicles, true_state=args.true_state
+            ),
+        )
+        config = TrainConfig(
+            algorithm=args.algorithm,
+            env=env,
+            steps=args.steps,
+            seed=args.seed,
+            out=Path(args.out),
+            eval_every=args.eval_every,
+            eval_episodes=args.eval_episodes,
+            resume=args.resume,
+        )
+        summary = train(config, "rsu-isac " + " ".join(sys.argv[1:]))
+    except ValueError as exc:
+        print(f"rsu-isac train: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rsu-isac train: interrupted; resume with --resume --out {args.out}")
+        return 130
+    evaluation = summary["evaluation"]
+    print(
+        f"trained {args.algorithm} seed {args.seed}: {summary['steps']} steps in "
+        f"{summary['wall_s']:.0f} s; held-out sum rate {evaluation['sum_rate_bps_hz']:.3f} "
+        f"bit/s/Hz, return {evaluation['mean_return']:.1f}; checkpoint {args.out}/checkpoint"
+    )
+    return 0
+
+
+def add_commands(sub) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a learned beamforming policy",
+        description="Train one agent with one seed on the closed-loop environment; writes "
+        "logs (CSV, TensorBoard), held-out evaluations and a checkpoint to --out.",
+    )
+    train.add_argument("algorithm", metavar="ALGO", help="ppo, ddpg or dqn")
+    train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
+    train.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
+    train.add_argument("--steps", type=int, default=50_000, help="environment steps")
+    train.add_argument("--seed", type=int, default=0, help="training seed")
+    train.add_argument("--out", default="runs/train", help="output folder")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out")
+    train.add_argument("--pmax-dbm", type=float, default=40.0, help="power budget")
+    train.add_argument("--abstraction", default="measurement", help="signal or measurement")
+    train.add_argument(
+        "--action", help="compact, full or codebook (default: compact; dqn: codebook)"
+    )
+    train.add_argument("--max-vehicles", type=int, default=3, help="vehicle slots K_max")
+    train.add_argument(
+        "--episode-slots", type=int, help="slots per episode (default: the scenario's horizon)"
+    )
+    train.add_argument(
+        "--true-state", action="store_true", help="observe the true states (ablation)"
+    )
+    train.add_argument("--eval-every", type=int, default=10_000, help="steps between evaluations")
+    train.add_argument("--eval-episodes", type=int, default=5, help="held-out episodes each")
+    train.set_defaults(func=_cmd_train)
