@@ -53,6 +53,7 @@ setup(
         ],
         # learned policies, found by name by beamforming.policies.create_policy
         "rsu_isac.policies": [
+            "spiking_ac = rsu_isac.learning.policy:spiking_ac_policy",
             "ppo = rsu_isac.learning.policy:ppo_policy",
             "ddpg = rsu_isac.learning.policy:ddpg_policy",
             "dqn = rsu_isac.learning.policy:dqn_policy",

@@ -84,7 +84,7 @@ def add_commands(sub) -> None:
         description="Train one agent with one seed on the closed-loop environment; writes "
         "logs (CSV, TensorBoard), held-out evaluations and a checkpoint to --out.",
     )
-    train.add_argument("algorithm", metavar="ALGO", help="ppo, ddpg or dqn")
+    train.add_argument("algorithm", metavar="ALGO", help="spiking_ac, ppo, ddpg or dqn")
     train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
     train.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
     train.add_argument("--steps", type=int, default=50_000, help="environment steps")

@@ -90,7 +90,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rsu_isac.beamforming.policies import policy_names
-    from rsu_isac.runtime.bench import machine_description
+    from rsu_isac.platform.machine import machine_description
     from rsu_isac.runtime.bringup import run_graph
     from rsu_isac.runtime.graph import GraphOptions
     from rsu_isac.runtime.report import save_report
@@ -183,7 +183,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rsu_isac.beamforming.policies import policy_names
-    from rsu_isac.runtime.bench import machine_description
+    from rsu_isac.platform.machine import machine_description
     from rsu_isac.runtime.bringup import run_replay
     from rsu_isac.runtime.graph import GraphOptions
     from rsu_isac.runtime.report import save_report

@@ -61,9 +61,6 @@ class Experiment:
     notes: str = ""  # our setting and why ours differs (no numbers: those come from the runs)
     overlay: bool = False  # the plotted metrics as lines of one panel (schemes compared)
     log_y: bool = False
-    # cells that leave files (trained checkpoints) get a folder: cell(setting, seed, quick,
-    # folder), with folder = <out>/artifacts (on a Ray cluster, the worker's file system)
-    artifacts: bool = False
 
 
 def cell_key(setting: Setting, seed: int) -> str:
@@ -77,14 +74,11 @@ def _stored(value: float) -> float:
 
 
 def run_cell(
-    experiment: Experiment, setting: Setting, seed: int, quick: bool, out: Path
+    experiment: Experiment, setting: Setting, seed: int, quick: bool
 ) -> tuple[dict, float]:
     """One cell's row (its setting, seed and metrics as stored) and its compute time [s]."""
     started = time.perf_counter()
-    if experiment.artifacts:
-        metrics = experiment.cell(setting, seed, quick, out / "artifacts")
-    else:
-        metrics = experiment.cell(setting, seed, quick)
+    metrics = experiment.cell(setting, seed, quick)
     row = {**setting, "seed": seed, **{k: _stored(v) for k, v in metrics.items()}}
     return row, time.perf_counter() - started
 
@@ -136,9 +130,9 @@ def run(
 
         if workers <= 1 and ray_address is None:
             for setting, seed in todo:
-                keep(run_cell(experiment, setting, seed, quick, out))
+                keep(run_cell(experiment, setting, seed, quick))
         else:
-            _run_on_ray(experiment, todo, quick, workers, ray_address, keep, out)
+            _run_on_ray(experiment, todo, quick, workers, ray_address, keep)
     keys = [cell_key(s, seed) for s in experiment.grid(quick) for seed in seeds]
     spent = [seconds.get(k) for k in keys]
     compute_s = None if None in spent else sum(spent)
@@ -173,7 +167,7 @@ def _key_of(row: dict) -> str:
     return cell_key(setting, row["seed"])
 
 
-def _run_on_ray(experiment, todo, quick, workers, ray_address, keep, out: Path) -> None:
+def _run_on_ray(experiment, todo, quick, workers, ray_address, keep) -> None:
     import ray
 
     if ray_address is None:  # a new local instance, never a cluster found on the machine
@@ -182,9 +176,7 @@ def _run_on_ray(experiment, todo, quick, workers, ray_address, keep, out: Path) 
         ray.init(address=ray_address, log_to_driver=False)
     try:
         remote = ray.remote(num_cpus=1)(run_cell)
-        pending = [
-            remote.remote(experiment, setting, seed, quick, out.resolve()) for setting, seed in todo
-        ]
+        pending = [remote.remote(experiment, setting, seed, quick) for setting, seed in todo]
         while pending:
             ready, pending = ray.wait(pending, num_returns=1)
             keep(ray.get(ready[0]))
@@ -302,7 +294,7 @@ def _write_outputs(experiment, result, seeds, out, quick, workers, ray_address) 
     summary = summary_rows(experiment, result.rows, quick)
     (out / "table.md").write_text(markdown_table(experiment, summary))
     plot(experiment, summary, out / "figure.png")
-    from rsu_isac.runtime.bench import machine_description
+    from rsu_isac.platform.machine import machine_description
 
     manifest = {
         "experiment": experiment.name,

@@ -1,11 +1,13 @@
-"""The stable-baselines3 baselines of 000 Sec. IV (PPO, DDPG, DQN) with their settings,
-and the bare inference network of each (for a checkpoint loaded without its trainer).
+"""The agents of 000 Sec. IV on stable-baselines3 - the Spiking Actor-Critic
+(``learning.spiking``) and the baselines PPO, DDPG, DQN - with their settings, and the bare
+inference network of each (for a checkpoint loaded without its trainer).
 
 Settings (ours unless marked): every network has one hidden layer of 128 units, as 000's
 Spiking-AC (Sec. III-B), so that the energy comparison of the Spiking-AC issue compares like
 with like; discount G = 0.99 and PPO clipping epsilon = 0.2 (000 Sec. IV-A); PPO collects
 512 steps per update (000's batch). PPO and DDPG act on the compact action, DQN on the
-codebook action (``learning.mdp``).
+codebook action (``learning.mdp``). Spiking-AC has 000's own settings (Sec. IV-A2,
+``learning.spiking``) on the compact action.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from stable_baselines3.common.policies import ActorCriticPolicy, BasePolicy
 from stable_baselines3.dqn.policies import DQNPolicy
 from stable_baselines3.td3.policies import TD3Policy
 
-ALGORITHMS = ("ppo", "ddpg", "dqn")
-ACTION_OF = {"ppo": "compact", "ddpg": "compact", "dqn": "codebook"}
+from rsu_isac.learning import spiking
+
+ALGORITHMS = ("spiking_ac", "ppo", "ddpg", "dqn")
+ACTION_OF = {"spiking_ac": "compact", "ppo": "compact", "ddpg": "compact", "dqn": "codebook"}
 HIDDEN_UNITS = 128
 GAMMA = 0.99
 
@@ -30,6 +34,7 @@ _CLASSES: dict[str, tuple[type[BaseAlgorithm], type[BasePolicy]]] = {
     "ppo": (PPO, ActorCriticPolicy),
     "ddpg": (DDPG, TD3Policy),
     "dqn": (DQN, DQNPolicy),
+    "spiking_ac": (spiking.SpikingPPO, spiking.SpikingActorCriticPolicy),
 }
 
 
@@ -41,6 +46,16 @@ def _check(algorithm: str) -> None:
 def hyperparameters(algorithm: str, action_dims: int) -> dict[str, Any]:
     """Constructor arguments of ``algorithm`` (see the module docstring)."""
     _check(algorithm)
+    if algorithm == "spiking_ac":
+        return {
+            "n_steps": spiking.BATCH,
+            "batch_size": spiking.BATCH,
+            "n_epochs": 10,
+            "gamma": GAMMA,
+            "gae_lambda": 0.95,
+            "clip_range": 0.2,
+            "policy_kwargs": {"log_std_init": -1.0},
+        }
     if algorithm == "ppo":
         return {
             "n_steps": 512,
@@ -84,9 +99,9 @@ def build(algorithm: str, env, seed: int, tensorboard_log: str | None = None) ->
     """A fresh ``algorithm`` agent on ``env`` (torch and the environment seeded by ``seed``)."""
     _check(algorithm)
     dims = int(np.prod(env.action_space.shape)) if env.action_space.shape else 1
-    cls = _CLASSES[algorithm][0]
+    cls, policy = _CLASSES[algorithm]
     return cls(
-        "MlpPolicy",
+        policy,
         env,
         seed=seed,
         device="cpu",

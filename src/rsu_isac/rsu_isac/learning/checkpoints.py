@@ -12,6 +12,7 @@ read with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,9 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ValueError(f"checkpoint manifest {path} is not JSON: {exc}") from exc
 
 
-def load_agent(algorithm: str, checkpoint: str | None, scenario: Scenario):
-    """(MdpConfig, agent) of ``algorithm``'s checkpoint for a run of ``scenario``; a
-    ValueError says what does not fit."""
+def load_network(algorithm: str, checkpoint: str | None, scenario: Scenario):
+    """(MdpConfig, SB3 policy network in eval mode) of ``algorithm``'s checkpoint for a run
+    of ``scenario``; a ValueError says what does not fit."""
     folder = Path(checkpoint) if checkpoint else SHIPPED / algorithm
     manifest = read_manifest(folder)
     where = f"checkpoint {folder}"
@@ -92,9 +93,16 @@ def load_agent(algorithm: str, checkpoint: str | None, scenario: Scenario):
     try:
         state = torch.load(folder / POLICY_FILE, map_location="cpu", weights_only=True)
         policy.load_state_dict(state)
-    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+    except (OSError, RuntimeError, KeyError, ValueError, pickle.UnpicklingError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{where}: {POLICY_FILE} does not fit its manifest: {first}") from exc
+    return mdp, policy
+
+
+def load_agent(algorithm: str, checkpoint: str | None, scenario: Scenario):
+    """(MdpConfig, agent: observation -> deterministic action) of ``algorithm``'s
+    checkpoint for a run of ``scenario`` (see :func:`load_network`)."""
+    mdp, policy = load_network(algorithm, checkpoint, scenario)
 
     def agent(observation: np.ndarray):
         with torch.no_grad():

@@ -103,6 +103,7 @@ def _learned(algorithm: str) -> Callable[..., Policy]:
     return factory
 
 
+spiking_ac_policy = _learned("spiking_ac")
 ppo_policy = _learned("ppo")
 ddpg_policy = _learned("ddpg")
 dqn_policy = _learned("dqn")

@@ -5,7 +5,9 @@ Into its output folder a run writes ``progress.csv`` and TensorBoard events (SB3
 ``eval_episodes`` held-out episodes, simulator seeds EVALUATION_SEED_BASE + i, which
 training never draws), ``model.zip`` (+ ``replay_buffer.pkl`` for DDPG and DQN) to resume
 with ``--resume``, ``checkpoint/`` (policy.pt + manifest.json, what the named policy loads)
-and ``summary.json``. A run stopped by Ctrl-C or an error keeps what it has written.
+and ``summary.json`` (with, for a spiking agent, the spike rate of each hidden layer over
+training's forward passes). A run stopped by Ctrl-C or an error keeps what it has
+written.
 """
 
 from __future__ import annotations
@@ -104,11 +106,16 @@ class _Progress(BaseCallback):
         return True
 
     def evaluate(self) -> dict[str, float]:
+        layers = spiking_layers(self.model)
+        for layer in layers.values():  # spike rates count training's forward passes only
+            layer.counting = False
         result = evaluate_agent(
             lambda obs: self.model.predict(obs, deterministic=True)[0],
             self.config.env,
             self.config.eval_episodes,
         )
+        for layer in layers.values():
+            layer.counting = True
         row = {"steps": self.num_timesteps, "wall_s": time.monotonic() - self.started, **result}
         path = self.config.out / "evaluations.csv"
         new = not path.exists()
@@ -140,9 +147,17 @@ def save(model, config: TrainConfig, started: float, command: str, evaluation) -
         "torch_threads": torch.get_num_threads(),
         "evaluation": evaluation,
     }
+    layers = spiking_layers(model)
+    if layers:  # measured over this invocation's rollouts and updates
+        training["spike_rates"] = {name: layer.spike_rate for name, layer in layers.items()}
     export(model, config.algorithm, config.env, config.out / "checkpoint", training)
     (config.out / "summary.json").write_text(json.dumps(training, indent=2) + "\n")
     return config.out / "checkpoint"
+
+
+def spiking_layers(model) -> dict:
+    """The spiking hidden layers of ``model``'s policy by name (none for other agents)."""
+    return getattr(model.policy, "spiking_layers", {})
 
 
 def _summary(out: Path) -> dict:

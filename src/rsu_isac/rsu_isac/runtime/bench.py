@@ -8,13 +8,13 @@ prepared with fixed, seeded inputs). Timings are the median and 90th percentile 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from rsu_isac.platform.machine import machine_description
 
 
 @dataclass(frozen=True)
@@ -224,11 +224,56 @@ def tracker_cases() -> list[Case]:
     return cases
 
 
+def learning_cases() -> list[Case]:
+    """The RL environment's step (seed000, K = 3, N = 32, measurement level, EKF in the loop,
+    genie off, reward included) in this process and as two subprocess environments stepped
+    together (the 2-core box's throughput: 2 steps per call), and one decision of the shipped
+    PPO policy in the headless loop. Goal: 2,000 env steps/s on 2 cores, i.e. 1 ms per call
+    of each environment case; a decision within the 20 ms slot."""
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+    from rsu_isac.beamforming.policies import create_policy
+    from rsu_isac.learning.env import BeamformingEnv, EnvConfig
+
+    env = BeamformingEnv(EnvConfig())
+    env.reset(seed=0)
+    zero = np.zeros(env.action_space.shape, np.float32)
+
+    def step() -> object:
+        out = env.step(zero)
+        if out[3]:
+            env.reset()
+        return out
+
+    vector = SubprocVecEnv([lambda: BeamformingEnv(EnvConfig()) for _ in range(2)])
+    vector.seed(0)
+    vector.reset()
+    zeros = np.zeros((2, *zero.shape), np.float32)
+    policy = create_policy("ppo", RadioContext(env.run_scenario))
+    vehicles = PredictedVehicles(
+        np.arange(3), np.array([[-5.0, 10.0], [-15.0, 10.0], [-25.0, 10.0]]), np.full((3, 2), 12.0)
+    )
+    return [
+        Case("env step, seed000 K=3 N=32, one process", 1.0, step, env.close),
+        Case(
+            "2 subprocess envs stepped together (2 env steps)",
+            1.0,
+            lambda: vector.step(zeros),
+            vector.close,
+        ),
+        Case(
+            "ppo decision (shipped checkpoint), K=3, N=32", 20.0, lambda: policy.decide(vehicles, 1)
+        ),
+    ]
+
+
 SUITES: dict[str, Callable[[], list[Case]]] = {
     "core": core_cases,
     "sim": sim_cases,
     "radar": radar_cases,
     "tracker": tracker_cases,
+    "learning": learning_cases,
 }
 
 
@@ -248,13 +293,6 @@ def time_case(case: Case, repeat: int = 15, batch_s: float = 0.02) -> tuple[floa
             case.run()
         samples.append((time.perf_counter() - t0) / per_batch * 1e3)
     return float(np.median(samples)), float(np.percentile(samples, 90))
-
-
-def machine_description() -> str:
-    return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, numpy {np.__version__}"
-    )
 
 
 def run_suites(names: list[str], repeat: int) -> list[Timing]:

@@ -1,0 +1,145 @@
+"""Trained agents and held-out evaluations, kept on disk under what defines them, so that
+every experiment shares one training run per (scenario, power, algorithm, action, steps,
+seed) and one evaluation per (policy, checkpoint, power, episodes, slots).
+
+The folder is ``$RSU_ISAC_AGENTS``, else ``runs/agents`` of the repository (not in git).
+Cells running side by side (Ray workers) that need the same agent wait for each other on a
+file lock; an interrupted training resumes (``learning.train``). Held-out episodes are the
+simulator seeds EVALUATION_SEED_BASE + i, which training never draws.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from rsu_isac.core.scenario import resolve_scenario
+from rsu_isac.learning.env import EVALUATION_SEED_BASE, EnvConfig
+from rsu_isac.learning.mdp import MdpConfig
+from rsu_isac.learning.train import TrainConfig, train
+from rsu_isac.loop.closed_loop import EvalConfig, run_slots, summarize
+from rsu_isac.platform.paths import scenarios_dir
+from rsu_isac.platform.workspace import find_workspace
+
+EVAL_EVERY = 10_000
+EVAL_EPISODES_IN_TRAINING = 2
+
+
+def agents_dir() -> Path:
+    """Where trained agents and their evaluations are kept."""
+    if "RSU_ISAC_AGENTS" in os.environ:
+        return Path(os.environ["RSU_ISAC_AGENTS"])
+    workspace = find_workspace()
+    if workspace is not None:
+        return workspace.root / "runs" / "agents"
+    return Path.home() / ".cache" / "rsu_isac" / "agents"
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class AgentKey:
+    """What defines a trained agent."""
+
+    algorithm: str
+    action: str
+    seed: int
+    steps: int
+    scenario: str = "seed000"
+    max_power_dbm: float = 40.0
+
+    def folder(self, root: Path) -> Path:
+        setting = f"{self.scenario}-{self.max_power_dbm:g}dBm"
+        return root / setting / f"{self.algorithm}-{self.action}-{self.steps}-seed{self.seed}"
+
+    def command(self, folder: Path) -> str:
+        """The ``rsu-isac train`` command of the same run."""
+        return (
+            f"rsu-isac train {self.algorithm} --action {self.action} --scenario "
+            f"{self.scenario} --pmax-dbm {self.max_power_dbm:g} --steps {self.steps} --seed "
+            f"{self.seed} --eval-episodes {EVAL_EPISODES_IN_TRAINING} --out {folder}"
+        )
+
+
+def trained(key: AgentKey, root: Path | None = None) -> tuple[Path, dict]:
+    """The checkpoint folder of ``key`` (trained now if not yet) and its training summary."""
+    folder = key.folder(root or agents_dir())
+    with _locked(folder):
+        summary_path = folder / "summary.json"
+        done = summary_path.is_file() and json.loads(summary_path.read_text())["steps"] >= key.steps
+        if not done:
+            env = EnvConfig(
+                scenario=key.scenario,
+                max_power_dbm=key.max_power_dbm,
+                mdp=MdpConfig(action=key.action),
+            )
+            config = TrainConfig(
+                algorithm=key.algorithm,
+                env=env,
+                steps=key.steps,
+                seed=key.seed,
+                out=folder,
+                eval_every=EVAL_EVERY,
+                eval_episodes=EVAL_EPISODES_IN_TRAINING,
+                resume=True,
+                progress=False,
+            )
+            train(config, key.command(folder))
+        return folder / "checkpoint", json.loads(summary_path.read_text())
+
+
+def evaluation(
+    policy: str,
+    checkpoint: Path | None,
+    scenario: str,
+    max_power_dbm: float,
+    episodes: int,
+    slots: int,
+    root: Path | None = None,
+) -> dict:
+    """Held-out evaluation of ``policy`` (a learned one with ``checkpoint``) in the headless
+    loop: ``summary`` (closed_loop.summarize over every slot of every episode) and the
+    per-slot means over the episodes of the sum rate and the genie's sum rate."""
+    root = root or agents_dir()
+    folder = checkpoint.parent if checkpoint is not None else root / scenario / policy
+    path = folder / f"evaluation-{max_power_dbm:g}dBm-{episodes}x{slots}.json"
+    with _locked(folder):
+        if path.is_file():
+            return json.loads(path.read_text())
+        sc = resolve_scenario(scenario, scenarios_dir())
+        records = []
+        for i in range(episodes):
+            config = EvalConfig(
+                policy=policy,
+                checkpoint=None if checkpoint is None else str(checkpoint),
+                slots=slots,
+                seed=EVALUATION_SEED_BASE + i,
+                max_power_dbm=max_power_dbm,
+            )
+            records.append(run_slots(sc, config)[1])
+        per_slot = {
+            key: np.mean([[r[key] for r in episode] for episode in records], axis=0).tolist()
+            for key in ("sum_rate_bps_hz", "genie_sum_rate_bps_hz")
+        }
+        result = {
+            "summary": summarize([r for episode in records for r in episode]),
+            "per_slot": per_slot,
+        }
+        path.write_text(json.dumps(result) + "\n")
+        return result
