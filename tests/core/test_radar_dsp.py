@@ -11,8 +11,9 @@ from rsu_isac.core.array import steering_vector
 from rsu_isac.core.radar_dsp import (
     ProcessingConfig,
     _scan,
-    cfar_threshold_factor,
+    cfar_factor,
     detect,
+    hann_cfar_factor,
     instrumented_range_bins,
     process_frame,
     transform,
@@ -30,8 +31,23 @@ from rsu_isac.experiments.radar_accuracy import (
 
 
 @pytest.mark.parametrize(("pfa", "n"), [(1e-4, 24), (1e-6, 100), (1e-3, 7)])
-def test_cfar_factor_matches_the_closed_form_for_exponential_cells(pfa, n):
-    assert cfar_threshold_factor(pfa, n) == pytest.approx(n * (pfa ** (-1.0 / n) - 1.0))
+def test_cfar_factor_matches_the_closed_form_for_independent_cells(pfa, n):
+    assert cfar_factor(pfa, np.ones(n)) == pytest.approx(n * (pfa ** (-1.0 / n) - 1.0))
+
+
+def test_correlated_cfar_factor_against_a_monte_carlo_of_the_quadratic_form():
+    """P(|x|^2 > alpha/T y^H y) for y ~ CN(0, C): an AR(1)-correlated training vector."""
+    rng = np.random.default_rng(3)
+    t, rho, pfa = 12, 0.6, 1e-2
+    c = rho ** np.abs(np.subtract.outer(np.arange(t), np.arange(t)))
+    alpha = cfar_factor(pfa, np.linalg.eigvalsh(c))
+    n = 400_000
+    white = (rng.standard_normal((n, t)) + 1j * rng.standard_normal((n, t))) / np.sqrt(2)
+    y = white @ np.linalg.cholesky(c).T
+    x = (rng.standard_normal(n) + 1j * rng.standard_normal(n)) / np.sqrt(2)
+    rate = np.mean(np.abs(x) ** 2 > alpha / t * np.sum(np.abs(y) ** 2, axis=1))
+    assert rate == pytest.approx(pfa, rel=0.05)
+    assert alpha > cfar_factor(pfa, np.ones(t))  # correlation needs a higher threshold
 
 
 def whole_cube_cfar(power: np.ndarray, config: ProcessingConfig) -> set[tuple[int, ...]]:
@@ -44,7 +60,9 @@ def whole_cube_cfar(power: np.ndarray, config: ProcessingConfig) -> set[tuple[in
     training = ndimage.uniform_filter(p, outer, mode="wrap") * np.prod(outer)
     training -= ndimage.uniform_filter(p, inner, mode="wrap") * np.prod(inner)
     num_training = np.prod(outer) - np.prod(inner)
-    alpha = cfar_threshold_factor(config.false_alarm_probability, num_training)
+    alpha = hann_cfar_factor(
+        config.false_alarm_probability, config.guard_cells, config.training_cells
+    )
     hit = (p > alpha * training / num_training) & (p >= ndimage.maximum_filter(p, 3, mode="wrap"))
     return {tuple(c) for c in np.argwhere(hit)}
 
@@ -110,11 +128,11 @@ def test_a_very_strong_vehicle_leaves_no_ghosts():
     assert sum(extra) <= 1, extra
 
 
-def test_false_alarm_rate_is_near_the_configured_one():
-    rate = false_alarms_per_cell(frames=4, seed=0, pfa=1e-3)
-    # local-maximum and sidelobe rules only remove alarms; correlated neighbours make the
-    # rate somewhat lower than the per-cell design value
-    assert 0.2e-3 <= rate <= 1.2e-3, rate
+def test_the_cfar_false_alarm_rate_is_the_configured_one():
+    over, detections = false_alarms_per_cell(frames=4, seed=0, pfa=1e-3)
+    # before the calibration for the Hann correlation: 1.44x at 1e-4
+    assert over == pytest.approx(1e-3, rel=0.1)
+    assert detections < over  # local-maximum and sidelobe rules only remove alarms
 
 
 def test_detection_probability_rises_with_snr_and_reaches_099():

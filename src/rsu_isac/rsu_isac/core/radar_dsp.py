@@ -1,7 +1,7 @@
 """Radar signal processing of the OFDM ISAC echo: matched filtering (symbol removal),
-windowed range-Doppler-angle FFTs, CA-CFAR with an exact threshold, and per-detection
-range / Doppler / angle estimation (ML refinement on fine grids; angle by the spatial
-matched filter b^H(theta) scan or by MUSIC, 002).
+windowed range-Doppler-angle FFTs, CA-CFAR with its threshold calibrated for the windows'
+correlation, and per-detection range / Doppler / angle estimation (ML refinement on fine
+grids; angle by the spatial matched filter b^H(theta) scan or by MUSIC, 002).
 
 Input: the frequency-domain frame Y[m, l, n] (receive antenna m, symbol l, subcarrier n) and
 the known symbols s[l, n] (see ``rsu_isac.sim.radar_echo``). After dividing by s, a target
@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from scipy import fft as sfft
-from scipy.stats import betaprime
+from scipy.optimize import brentq
 
 from rsu_isac.core.array import HALF_WAVELENGTH, phase_slopes, steering_vector
 from rsu_isac.core.bounds import crlb_frequency_cycles2
@@ -109,13 +109,43 @@ class Detections:
         return Detections(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
+def cfar_factor(pfa: float, correlation_eigenvalues: NDArray[np.float64]) -> float:
+    """CA-CFAR factor alpha with P(|x|^2 > alpha mean(training)) = pfa for complex Gaussian
+    noise: the cell under test x independent of the T training cells y, whose correlation
+    matrix C has these eigenvalues. P_fa = E[exp(-(alpha / T) y^H y)] = 1 / det(I + (alpha /
+    T) C) = prod_i 1 / (1 + alpha lambda_i / T), solved for alpha; for independent cells
+    (C = I) the closed form T (pfa^(-1/T) - 1)."""
+    eig = np.clip(np.asarray(correlation_eigenvalues, dtype=float), 0.0, None)
+    count, target = eig.size, -np.log(pfa)
+
+    def excess(alpha: float) -> float:
+        return float(np.sum(np.log1p(alpha * eig / count)) - target)
+
+    high = 1.0
+    while excess(high) < 0:
+        high *= 2.0
+    return float(brentq(excess, 0.0, high, xtol=1e-12, rtol=1e-12))
+
+
+# Correlation of white noise between DFT bins m apart after a periodic Hann window:
+# sum_n w_n^2 e^(-j 2 pi m n / N) / sum_n w_n^2 for w^2 = 3/8 - cos/2 + cos(2 .)/8
+HANN_BIN_CORRELATION = {0: 1.0, 1: -2.0 / 3.0, 2: 1.0 / 6.0}
+
+
 @lru_cache(maxsize=32)
-def cfar_threshold_factor(pfa: float, num_training: int, degrees: int = 1) -> float:
-    """CA-CFAR factor alpha with P(X > alpha mean(training)) = pfa for a noise-only cell
-    X ~ Gamma(degrees) and num_training iid Gamma(degrees) training cells: X / sum(train) is
-    beta-prime(k, N k) distributed, so the threshold is exact, not the large-N approximation
-    N (pfa^(-1/N) - 1) (which it equals for k = 1)."""
-    return float(num_training * betaprime.isf(pfa, degrees, num_training * degrees))
+def hann_cfar_factor(
+    pfa: float, guard_cells: tuple[int, int], training_cells: tuple[int, int]
+) -> float:
+    """:func:`cfar_factor` of the Hann-windowed range-Doppler map: the window correlates
+    neighbouring bins (HANN_BIN_CORRELATION, separably in Doppler and range), so the
+    training cells are not independent (248 cells of the default window count as about 72);
+    the cell under test is >= 3 bins from them (guard cells >= 2), hence independent."""
+    offsets = _training_offsets_of(guard_cells, training_cells)
+    lag = np.abs(offsets[:, None, :] - offsets[None, :, :])
+    rho = np.zeros(lag.shape)
+    for m, value in HANN_BIN_CORRELATION.items():
+        rho[lag == m] = value
+    return cfar_factor(pfa, np.linalg.eigvalsh(rho[..., 0] * rho[..., 1]))
 
 
 def hann(n: int) -> NDArray[np.float64]:
@@ -207,8 +237,14 @@ def noise_floor(power: NDArray[np.float64]) -> float:
 def _training_offsets(config: ProcessingConfig) -> NDArray[np.int64]:
     """(T, 2) (Doppler, range) offsets of the CA-CFAR training cells: the outer window
     without the guard window around the cell under test."""
-    gd, gr = config.guard_cells
-    td, tr = config.training_cells
+    return _training_offsets_of(config.guard_cells, config.training_cells)
+
+
+def _training_offsets_of(
+    guard_cells: tuple[int, int], training_cells: tuple[int, int]
+) -> NDArray[np.int64]:
+    gd, gr = guard_cells
+    td, tr = training_cells
     dd, dr = np.meshgrid(
         np.arange(-(gd + td), gd + td + 1), np.arange(-(gr + tr), gr + tr + 1), indexing="ij"
     )
@@ -225,11 +261,13 @@ def detect(
 
     The CFAR mean is evaluated exactly (float64) at the cells that can pass: local maxima
     above SCREEN_FRACTION x alpha x :func:`noise_floor`. A cell below that screen would pass
-    only if its 248 training cells (some 100 independent ones after the Hann windows)
+    only if its 248 training cells (some 72 independent ones after the Hann windows)
     averaged under half the floor, which noise does with probability below 1e-8
     (Chernoff bound of the gamma law); checked against the whole-cube filter in the tests."""
     offsets = _training_offsets(config)
-    alpha = cfar_threshold_factor(config.false_alarm_probability, offsets.shape[0])
+    alpha = hann_cfar_factor(
+        config.false_alarm_probability, tuple(config.guard_cells), tuple(config.training_cells)
+    )
     screen = power > SCREEN_FRACTION * alpha * noise_floor(power)
     screen &= _axis_maxima(power)
     screen[:, :, : candidates.start or 0] = False
