@@ -41,6 +41,9 @@ def test_a_run_writes_logs_evaluations_and_a_checkpoint(trained):
     assert any(p.name.startswith("events.out.tfevents") for p in out.iterdir())
     manifest = json.loads((out / "checkpoint" / "manifest.json").read_text())
     assert manifest["algorithm"] == "ppo" and manifest["env"]["scenario"] == "seed000"
+    # saved at 512 steps and at the end: the wall time is the run's, not summed over saves
+    last_evaluation = float((out / "evaluations.csv").read_text().splitlines()[-1].split(",")[1])
+    assert summary["wall_s"] == pytest.approx(last_evaluation, abs=0.5)
     assert manifest["training"]["steps"] == STEPS
     assert (out / "checkpoint" / "policy.pt").stat().st_size < 5e6
 

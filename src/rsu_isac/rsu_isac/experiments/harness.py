@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 SIGNIFICANT_DIGITS = 10  # cell values as stored: BLAS summation order stays below this
 # what describes the invocation that computed the cells (kept when outputs are rewritten)
@@ -192,6 +191,8 @@ def confidence_interval(values: Sequence[float]) -> tuple[float, float]:
         return math.nan, math.nan
     if v.size == 1:
         return float(v[0]), math.nan
+    from scipy import stats  # a second to import: only where intervals are computed
+
     half = stats.t.ppf(0.975, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size)
     return float(v.mean()), float(half)
 

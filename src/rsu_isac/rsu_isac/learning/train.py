@@ -134,16 +134,16 @@ class _Progress(BaseCallback):
 
 
 def save(model, config: TrainConfig, started: float, command: str, evaluation) -> Path:
-    """Save ``model`` to resume from and export its checkpoint with the manifest."""
+    """Save ``model`` to resume from and export its checkpoint with the manifest
+    (``started``: when the run began, earlier invocations included)."""
     model.save(config.out / MODEL_FILE)
     if hasattr(model, "replay_buffer"):
         model.save_replay_buffer(config.out / BUFFER_FILE)
-    previous = _summary(config.out).get("wall_s", 0.0) if config.resume else 0.0
     training = {
         "command": command,
         "seed": config.seed,
         "steps": int(model.num_timesteps),
-        "wall_s": round(previous + time.monotonic() - started, 1),
+        "wall_s": round(time.monotonic() - started, 1),
         "torch_threads": torch.get_num_threads(),
         "evaluation": evaluation,
     }
@@ -171,9 +171,10 @@ def train(config: TrainConfig, command: str) -> dict:
         raise ValueError(f"unknown algorithm '{config.algorithm}'; valid: {', '.join(ALGORITHMS)}")
     torch.set_num_threads(1)  # one core per run: seeds run side by side
     config.out.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
     env = DummyVecEnv([lambda: Monitor(BeamformingEnv(config.env))])
     resumed = config.resume and (config.out / MODEL_FILE).is_file()
+    # wall time counts every invocation of a resumed run
+    started = time.monotonic() - (_summary(config.out).get("wall_s", 0.0) if resumed else 0.0)
     if resumed:
         model = load_trainer(config.algorithm, str(config.out / MODEL_FILE), env)
         if hasattr(model, "replay_buffer") and (config.out / BUFFER_FILE).is_file():
