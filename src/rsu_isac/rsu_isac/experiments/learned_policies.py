@@ -94,14 +94,6 @@ def step_cell(setting: dict, seed: int, quick: bool) -> dict[str, float]:
 
 ENERGY_AGENTS = (("spiking_ac", "compact"), ("ppo", "compact"), ("ddpg", "compact"),
                  ("dqn", "codebook"))  # fmt: skip
-ENERGY_METRICS = (
-    "inference_energy_nj",
-    "training_energy_mj",
-    "training_forward_energy_mj",
-    "hidden_spike_rate_inference",
-    "hidden_spike_rate_training",
-    "decision_cpu_ms",
-)
 
 
 def energy_settings(quick: bool) -> list[dict]:
