@@ -49,6 +49,10 @@ def test_the_registered_id_makes_the_environment_with_options():
             break
     assert steps == 5 and env.observation_space.contains(obs)
     env.close()
+    for mdp in (MdpConfig(max_vehicles=8), {"max_vehicles": 8}):  # both forms of the docs
+        env = gymnasium.make(rsu_isac.learning.ENV_ID, scenario="seed004", mdp=mdp)
+        assert env.observation_space.shape == (8 * len(FEATURES),)
+        env.close()
 
 
 def _episode(seed: int, slots: int = 40):

@@ -140,7 +140,7 @@ def hann_cfar_factor(
     neighbouring bins (HANN_BIN_CORRELATION, separably in Doppler and range), so the
     training cells are not independent (248 cells of the default window count as about 72);
     the cell under test is >= 3 bins from them (guard cells >= 2), hence independent."""
-    offsets = _training_offsets_of(guard_cells, training_cells)
+    offsets = _training_offsets(guard_cells, training_cells)
     lag = np.abs(offsets[:, None, :] - offsets[None, :, :])
     rho = np.zeros(lag.shape)
     for m, value in HANN_BIN_CORRELATION.items():
@@ -234,15 +234,11 @@ def noise_floor(power: NDArray[np.float64]) -> float:
     return float(np.quantile(sample, FLOOR_QUANTILE) / -np.log1p(-FLOOR_QUANTILE))
 
 
-def _training_offsets(config: ProcessingConfig) -> NDArray[np.int64]:
-    """(T, 2) (Doppler, range) offsets of the CA-CFAR training cells: the outer window
-    without the guard window around the cell under test."""
-    return _training_offsets_of(config.guard_cells, config.training_cells)
-
-
-def _training_offsets_of(
+def _training_offsets(
     guard_cells: tuple[int, int], training_cells: tuple[int, int]
 ) -> NDArray[np.int64]:
+    """(T, 2) (Doppler, range) offsets of the CA-CFAR training cells: the outer window
+    without the guard window around the cell under test."""
     gd, gr = guard_cells
     td, tr = training_cells
     dd, dr = np.meshgrid(
@@ -264,7 +260,7 @@ def detect(
     only if its 248 training cells (some 72 independent ones after the Hann windows)
     averaged under half the floor, which noise does with probability below 1e-8
     (Chernoff bound of the gamma law); checked against the whole-cube filter in the tests."""
-    offsets = _training_offsets(config)
+    offsets = _training_offsets(config.guard_cells, config.training_cells)
     alpha = hann_cfar_factor(
         config.false_alarm_probability, tuple(config.guard_cells), tuple(config.training_cells)
     )

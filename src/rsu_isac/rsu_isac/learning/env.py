@@ -55,7 +55,10 @@ class EnvConfig:
 
     @staticmethod
     def from_dict(values: dict) -> EnvConfig:
-        return EnvConfig(**{**values, "mdp": MdpConfig(**values.get("mdp", {}))})
+        """The config of :meth:`to_dict`'s form; ``mdp`` a dict or an MdpConfig."""
+        mdp = values.get("mdp", {})
+        mdp = mdp if isinstance(mdp, MdpConfig) else MdpConfig(**mdp)
+        return EnvConfig(**{**values, "mdp": mdp})
 
     def load_scenario(self) -> Scenario:
         return resolve_scenario(self.scenario, scenarios_dir())
@@ -67,11 +70,7 @@ class BeamformingEnv(gym.Env):
     metadata: ClassVar[dict] = {"render_modes": []}
 
     def __init__(self, config: EnvConfig | None = None, **overrides) -> None:
-        config = config or EnvConfig()
-        if overrides:
-            config = EnvConfig.from_dict({**config.to_dict(), **overrides})
-        if isinstance(config.mdp, dict):
-            config = EnvConfig.from_dict(config.to_dict())
+        config = EnvConfig.from_dict({**(config or EnvConfig()).to_dict(), **overrides})
         self.config = config
         self.scenario = config.load_scenario()
         self.eval_config = EvalConfig(

@@ -202,20 +202,16 @@ def synthesize_measurements(
     if targets.delay_s.size == 0 or len(powers_w) == 0:
         none = np.zeros(0, dtype=np.int64)
         return Measurements(Detections.empty(), none, none)
-    bounds = echo_bounds(scenario, targets, weights, powers_w)
-    lit, snr_db, var_tau, var_mu, var_theta = (
-        bounds.beam_index,
-        bounds.snr_db,
-        bounds.delay_variance_s2,
-        bounds.doppler_variance_hz2,
-        bounds.angle_variance_rad2,
+    b = echo_bounds(scenario, targets, weights, powers_w)
+    detected = (b.snr_db >= radar.waveform.detection_threshold_db) & np.isfinite(
+        b.angle_variance_rad2
     )
-    detected = (snr_db >= radar.waveform.detection_threshold_db) & np.isfinite(var_theta)
     idx = np.flatnonzero(detected)
     fc = radio.carrier_frequency_hz
-    delay = targets.delay_s[idx] + rng.normal(0.0, np.sqrt(var_tau[idx]))
-    doppler = targets.doppler_hz[idx] + rng.normal(0.0, np.sqrt(var_mu[idx]))
-    theta = np.clip(targets.theta_rx_rad[idx] + rng.normal(0.0, np.sqrt(var_theta[idx])), 0, np.pi)
+    delay = targets.delay_s[idx] + rng.normal(0.0, np.sqrt(b.delay_variance_s2[idx]))
+    doppler = targets.doppler_hz[idx] + rng.normal(0.0, np.sqrt(b.doppler_variance_hz2[idx]))
+    theta = targets.theta_rx_rad[idx] + rng.normal(0.0, np.sqrt(b.angle_variance_rad2[idx]))
+    theta = np.clip(theta, 0, np.pi)
     max_delay = (
         1.0 / radar.waveform.subcarrier_spacing_hz
         if max_range_m is None
@@ -230,12 +226,14 @@ def synthesize_measurements(
         azimuth_rad=theta,
         delay_s=delay,
         doppler_hz=doppler,
-        snr_db=snr_db[idx],
-        range_variance_m2=range_variance_m2(var_tau[idx]),
-        radial_velocity_variance_m2ps2=radial_velocity_variance_m2ps2(var_mu[idx], fc),
-        azimuth_variance_rad2=var_theta[idx],
+        snr_db=b.snr_db[idx],
+        range_variance_m2=b.range_variance_m2[idx],
+        radial_velocity_variance_m2ps2=radial_velocity_variance_m2ps2(
+            b.doppler_variance_hz2[idx], fc
+        ),
+        azimuth_variance_rad2=b.angle_variance_rad2[idx],
     )
-    return Measurements(detections, idx, lit[idx])
+    return Measurements(detections, idx, b.beam_index[idx])
 
 
 def strongest_per_vehicle(parts: Sequence[Measurements]) -> Measurements:
