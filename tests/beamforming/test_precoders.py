@@ -9,6 +9,7 @@ import pytest
 from rsu_isac.beamforming.policies import static_codebook
 from rsu_isac.beamforming.precoders import (
     FractionalProgram,
+    MaxMinSinr,
     MaxMinSocp,
     equal_power,
     mrt,
@@ -63,6 +64,33 @@ def test_maxmin_socp_matches_an_independent_power_minimisation():
         assert np.min(sinr_of(g, w)) >= t * (1 - 1e-3)
         assert minimum_power(g, 0.99 * t) <= power * (1 + 1e-6)
         assert minimum_power(g, 1.01 * t) > power
+
+
+@pytest.mark.parametrize(("k", "n"), [(1, 4), (3, 6), (4, 4), (6, 4), (8, 16)])
+def test_maxmin_duality_reaches_the_cvxpy_optimum(k, n):
+    """The duality fixed point is balanced, spends exactly the budget and its common SINR is
+    within 1e-3 of the cvxpy bisection's (which stops at 1e-3 relative width, so it may only
+    lie below), also with more vehicles than antennas; a warm start changes nothing."""
+    rng = np.random.default_rng(10 + k)
+    solver, reference = MaxMinSinr(), MaxMinSocp(k, n)
+    for _ in range(4):
+        g = random_channel(rng, k, n, scale=rng.uniform(0.3, 5.0))
+        power = rng.uniform(0.5, 2.0)
+        w, t = solver.solve(g, power)
+        sinr = sinr_of(g, w)
+        assert np.sum(np.abs(w) ** 2) == pytest.approx(power, rel=1e-9)
+        np.testing.assert_allclose(sinr, t, rtol=1e-6)
+        _, t_ref = reference.solve(g, power)
+        assert t_ref * (1 - 1e-6) <= t <= t_ref * (1 + 1e-3) / (1 - 1e-3)
+        _, t_cold = MaxMinSinr().solve(g, power)
+        assert t == pytest.approx(t_cold, rel=1e-6)
+
+
+def test_maxmin_duality_single_vehicle_is_mrt_at_full_power():
+    g = random_channel(np.random.default_rng(3), 1, 8)
+    w, t = MaxMinSinr().solve(g, 2.0)
+    assert t == pytest.approx(2.0 * np.sum(np.abs(g) ** 2))
+    np.testing.assert_allclose(np.abs(g @ w) ** 2, 2.0 * np.sum(np.abs(g) ** 2))
 
 
 def test_fractional_program_never_decreases_and_beats_mrt():
@@ -159,6 +187,59 @@ def test_sensing_sdp_beats_random_feasible_covariances_and_keeps_the_users():
         while np.any(user_sinr(r) < gamma):  # shrink into the feasible set
             r *= 0.8
         assert scnr(w @ w.conj().T + r, target, clutter, cgain) <= best * (1 + 1e-3)
+
+
+def sensing_sdp_reference(g, w, gamma, target, clutter, cgain, p_s) -> float:
+    """The follower's optimum SCNR by cvxpy (Clarabel): the Charnes-Cooper SDP over the
+    sensing covariance, written independently of beamforming.sensing."""
+    from rsu_isac.core.array import steering_vector
+
+    n = g.shape[1]
+    received = np.abs(g @ w) ** 2
+    signal = np.diag(received)
+    slack = signal / gamma - (received.sum(axis=1) - signal) - 1.0
+    a_t = steering_vector(target, n)
+    a_c = steering_vector(clutter, n).reshape(-1, n)
+    r_c = w @ w.conj().T
+    x = cp.Variable((n, n), hermitian=True)
+    s = cp.Variable(nonneg=True)
+    leak = sum(
+        c * (cp.real(cp.quad_form(a, x)) + s * float(np.real(a.conj() @ r_c @ a)))
+        for a, c in zip(a_c, cgain, strict=True)
+    )
+    constraints = [x >> 0, leak + s == 1, cp.real(cp.trace(x)) <= s * p_s]
+    constraints += [cp.real(cp.quad_form(g[i].conj(), x)) <= s * slack[i] for i in range(len(g))]
+    objective = cp.real(cp.quad_form(a_t, x)) + s * float(np.real(a_t.conj() @ r_c @ a_t))
+    problem = cp.Problem(cp.Maximize(objective), constraints)
+    problem.solve(solver=cp.CLARABEL)
+    return problem.value
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "scale", "margin"),
+    [(8, 2, 3.0, 0.9), (12, 3, 10.0, 0.95), (16, 5, 1.0, 0.95), (10, 2, 3.0, 0.1)],
+)
+def test_follower_barrier_reaches_the_cvxpy_sdp_optimum(n, k, scale, margin):
+    """The barrier method's rank-one covariance is feasible (users keep gamma, trace within
+    P_s) and its SCNR equals the cvxpy SDP's optimum within 1e-5 (margin 0.1: no user
+    constraint binds, the generalised eigenvector is exact)."""
+    from rsu_isac.beamforming.sensing import scnr, sensing_covariance
+
+    rng = np.random.default_rng(n + k)
+    g = random_channel(rng, k, n, scale)
+    w, t = MaxMinSinr().solve(g, 0.7)
+    gamma = np.full(k, margin * t)
+    target, clutter, cgain = 1.3, np.array([0.7, 1.9, 2.2]), np.array([50.0, 3e3, 80.0])
+    r_s = sensing_covariance(g, w, gamma, target, clutter, cgain, 0.3)
+    assert np.trace(r_s).real <= 0.3 * (1 + 1e-9)
+    assert np.linalg.matrix_rank(r_s, tol=1e-9 * np.abs(r_s).max()) == 1
+    received = np.abs(g @ w) ** 2
+    signal = np.diag(received)
+    extra = np.real(np.einsum("kn,nm,km->k", g, r_s, g.conj()))
+    assert np.all(signal / (received.sum(1) - signal + extra + 1) >= gamma * (1 - 1e-9))
+    ours = scnr(w @ w.conj().T + r_s, target, clutter, cgain)
+    reference = sensing_sdp_reference(g, w, gamma, target, clutter, cgain, 0.3)
+    assert ours == pytest.approx(reference, rel=1e-5)
 
 
 def test_constant_modulus_projection_and_crb_power():

@@ -21,7 +21,7 @@ from rsu_isac.beamforming.assignment import ASSIGNMENTS, Precoder, assign
 from rsu_isac.beamforming.context import PredictedVehicles, RadioContext, angle_fisher_floor
 from rsu_isac.beamforming.precoders import (
     FractionalProgram,
-    MaxMinSocp,
+    MaxMinSinr,
     equal_power,
     mrt,
     sinr_of,
@@ -54,16 +54,6 @@ def static_codebook(g: NDArray, power_w: float) -> NDArray:
     return equal_power(codebook[best].T, power_w)
 
 
-def _maxmin(cache: dict[tuple[int, int], MaxMinSocp]) -> Precoder:
-    def precode(g: NDArray, power_w: float) -> NDArray:
-        key = g.shape
-        if key not in cache:
-            cache[key] = MaxMinSocp(*key)
-        return cache[key].solve(g, power_w)[0]
-
-    return precode
-
-
 def precoder_for(name: str, power_split: str) -> Precoder:
     """The per-RSU precoder of policy ``name``."""
     split = {
@@ -78,7 +68,8 @@ def precoder_for(name: str, power_split: str) -> Precoder:
     if name == "zf":
         return lambda g, p: split(g, zero_forcing(g), p)
     if name in ("maxmin_socp", "isac_ocs"):
-        return _maxmin({})
+        solver = MaxMinSinr()  # one per policy: it warm-starts from the last slot
+        return lambda g, p: solver.solve(g, p)[0]
     if name == "wmmse":
         return wmmse
     if name == "fp_pgd":
