@@ -1,12 +1,12 @@
 """Decision time of every optimisation policy's precoder against the number of vehicles K
-and antennas N (``rsu-isac policy-timing``): one RSU, i.i.d. Rayleigh channels at 10 dB
-per-antenna SNR, P = 1 W.
+and antennas N (``rsu-isac policy-timing``): one RSU, P = 1 W, line-of-sight users (the
+scenarios' channel) at 10 dB per-antenna SNR, uniform in [20, 160] deg.
 
-A policy decides once per slot on channels that moved little since the last one, and the
-iterative ones start from their last answer (warm start). So each policy is timed over a
-sequence of ``repeats`` slots whose channels follow a Gauss-Markov process
-G_t = rho G_{t-1} + sqrt(1 - rho^2) E_t with rho = CHANNEL_CORRELATION (median: ``warm``),
-after a first call on a fresh channel (``cold``: no start, and the precoder's set-up).
+A policy decides once per slot on vehicles that moved little since the last one, and a
+solver may start from its last answer (the max-min duality does). So each policy is timed
+over a sequence of ``repeats`` slots in which every user's angle moves by ANGLE_STEP_RAD
+(a car at 20 m/s, 40 m from the RSU) and its channel phase anew (median: ``warm``), after a
+first call on a fresh draw (``cold``: no start, and the precoder's set-up).
 ``isac_ocs`` is the whole decision of 002's leader and follower: the max-min beams at 95 %
 of the power, then the follower's sensing covariance at 5 % with the users kept at 95 % of
 their SINR, towards a target at 75 deg among three clutter patches (beamforming.sensing).
@@ -23,8 +23,9 @@ from numpy.typing import NDArray
 from rsu_isac.beamforming.policies import POLICIES, precoder_for
 from rsu_isac.beamforming.precoders import sinr_of
 from rsu_isac.beamforming.sensing import sensing_covariance
+from rsu_isac.core.array import steering_vector
 
-CHANNEL_CORRELATION = 0.95  # slot-to-slot correlation of each channel coefficient
+ANGLE_STEP_RAD = 0.01  # each user's angle change per slot
 SNR_DB = 10.0
 SENSING_FRACTION = 0.05
 TARGET_RAD = np.deg2rad(75.0)
@@ -49,17 +50,13 @@ def decision(name: str) -> Callable[[NDArray, float], object]:
 
 
 def channel_sequence(rng: np.random.Generator, k: int, n: int, slots: int) -> list[NDArray]:
-    """``slots`` Gauss-Markov channel matrices (K, N) at SNR_DB per antenna."""
-
-    def draw() -> NDArray:
-        return (rng.normal(size=(k, n)) + 1j * rng.normal(size=(k, n))) * np.sqrt(
-            10 ** (SNR_DB / 10) / 2
-        )
-
-    rho = CHANNEL_CORRELATION
-    out = [draw()]
-    for _ in range(slots - 1):
-        out.append(rho * out[-1] + np.sqrt(1 - rho**2) * draw())
+    """``slots`` unit-noise line-of-sight channel matrices (K, N) of moving users."""
+    theta = rng.uniform(np.deg2rad(20.0), np.deg2rad(160.0), k)
+    out = []
+    for _ in range(slots):
+        phase = np.exp(2j * np.pi * rng.uniform(size=k))[:, None]
+        out.append(np.sqrt(10 ** (SNR_DB / 10)) * phase * steering_vector(theta, n))
+        theta = theta + ANGLE_STEP_RAD * rng.choice([-1.0, 1.0], k)
     return out
 
 
