@@ -156,11 +156,11 @@ def hann(n: int) -> NDArray[np.float64]:
 
 @dataclass(frozen=True)
 class Cubes:
-    """Intermediate transforms of one frame (complex128, see :data:`PRECISION`)."""
+    """One frame and its transforms (complex128, see :data:`PRECISION`)."""
 
-    derotated: NDArray[np.complex128]  # (N_r, L, N): samples / known symbols
-    range_only: NDArray[np.complex128]  # (N_r, L, N): windowed IFFT over subcarriers
-    range_doppler: NDArray[np.complex128]  # (N_r, L, R): then windowed FFT over symbols
+    samples: NDArray[np.complex128]  # (N_r, L, N): the received frame
+    inverse_symbols: NDArray[np.complex128]  # (L, N): 1 / known symbols (matched filter)
+    range_doppler: NDArray[np.complex128]  # (N_r, L, R): windowed range IFFT, Doppler FFT
     beams: NDArray[np.complex128]  # (M, L, R): Hann-tapered receive beams (for detection)
     range_bins: NDArray[np.int64]  # (R,): the range bin of each column of the last two
 
@@ -181,6 +181,12 @@ def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex128]:
     return np.exp(2j * np.pi * k * m / angle_bins) * taper
 
 
+@lru_cache(maxsize=8)
+def _windows(num_symbols: int, num_subcarriers: int) -> NDArray[np.float64]:
+    """(L, N) the separable Hann window of symbols and subcarriers."""
+    return hann(num_symbols)[:, None] * hann(num_subcarriers)[None, :]
+
+
 def transform(
     samples: NDArray[np.complex64],
     tx_symbols: NDArray[np.complex64],
@@ -190,19 +196,24 @@ def transform(
     """Symbol removal, Hann-windowed range IFFT and Doppler FFT (orthonormal: noise variance
     per cell stays sigma^2), Hann-tapered receive beams (:func:`receive_beamformer`). The
     tapers keep sidelobes 31 dB down, so that strong vehicles do not spawn false peaks; the
-    estimates use the untapered data. The Doppler FFT and the beams, which act along other
-    axes, are formed for ``range_bins`` only (default: all)."""
+    estimates use the untapered data. Symbol removal and both windows are one product (the
+    Doppler window acts along the symbols, which the range IFFT leaves alone), and the
+    Doppler FFT and the beams, which act along other axes, are formed for ``range_bins``
+    only (default: all)."""
     nr, num_symbols, num_sc = samples.shape
     if range_bins is None:
         range_bins = np.arange(num_sc)
-    x = samples * (1.0 / tx_symbols.astype(PRECISION))[np.newaxis]
-    range_only = sfft.ifft(x * hann(num_sc), axis=2, norm="ortho", workers=-1)
+    inverse = 1.0 / tx_symbols.astype(PRECISION)
+    cube = samples * (inverse * _windows(num_symbols, num_sc))[np.newaxis]
+    cube = sfft.ifft(cube, axis=2, norm="ortho", workers=-1, overwrite_x=True)
     range_doppler = sfft.fft(
-        range_only[:, :, range_bins] * hann(num_symbols)[:, None], axis=1, norm="ortho", workers=-1
+        cube[:, :, range_bins], axis=1, norm="ortho", workers=-1, overwrite_x=True
     )
     beams = receive_beamformer(angle_bins, nr) @ range_doppler.reshape(nr, -1)
     shape = (angle_bins, num_symbols, range_bins.size)
-    return Cubes(x, range_only, range_doppler, beams.reshape(shape), range_bins)
+    return Cubes(
+        samples.astype(PRECISION), inverse, range_doppler, beams.reshape(shape), range_bins
+    )
 
 
 def instrumented_range_bins(
@@ -479,14 +490,16 @@ def _interpolate(
     return grid[rows, i] + np.clip(offset, -1, 1) * (grid[rows, i + 1] - grid[rows, i])
 
 
-def _matched_filter_angle(derotated, r_ref, d_ref, theta0, spacing) -> NDArray[np.float64]:
+def _matched_filter_angle(cubes: Cubes, r_ref, d_ref, theta0, spacing) -> NDArray[np.float64]:
     """Second matched-filter pass on the untapered snapshot at the refined range and Doppler
-    (no window or scalloping loss), a tenth of a beamwidth around the first estimate."""
-    nr, num_symbols, num_sc = derotated.shape
-    e_range = np.exp(2j * np.pi * np.outer(np.arange(num_sc), r_ref) / num_sc)  # (N, K)
-    e_doppler = np.exp(-2j * np.pi * np.outer(np.arange(num_symbols), d_ref) / num_symbols)
-    partial = derotated.reshape(nr * num_symbols, num_sc) @ e_range
-    snapshots = np.einsum("mlk,lk->km", partial.reshape(nr, num_symbols, -1), e_doppler)
+    (no window or scalloping loss), a tenth of a beamwidth around the first estimate: the
+    snapshot of detection k is sum_{l,n} Y[m, l, n] / s[l, n] e_k[l, n] with e_k the 2-D
+    tone, one (N_r, L N) x (L N, K) product."""
+    nr, num_symbols, num_sc = cubes.samples.shape
+    e_range = np.exp(2j * np.pi * np.outer(r_ref, np.arange(num_sc)) / num_sc)  # (K, N)
+    e_doppler = np.exp(-2j * np.pi * np.outer(d_ref, np.arange(num_symbols)) / num_symbols)
+    tones = e_doppler[:, :, None] * e_range[:, None, :] * cubes.inverse_symbols  # (K, L, N)
+    snapshots = (cubes.samples.reshape(nr, -1) @ tones.reshape(len(r_ref), -1).T).T  # (K, N_r)
     cos0 = np.cos(theta0)
     cos_grid, spectrum = _scan(snapshots, cos0, 0.2 / (nr * spacing), 41, spacing)
     best = _interpolate(cos_grid, spectrum, np.argmax(spectrum, axis=1))
@@ -513,21 +526,24 @@ def process_frame(
     snr = np.maximum(power[tuple(cells.T)] / noise - 1.0, 1e-3)
     spacing = geometry.spacing_wavelengths
     b = steering_vector(theta, nr, spacing)  # (K, N_r)
-    # range profile at the detection's Doppler bin and receive beam (rectangular in range)
-    beamformed = (np.conj(b) @ cubes.derotated.reshape(nr, -1)).reshape(
+    # the matched-filtered frame in each detection's receive beam, (K, L, N)
+    beamformed = (np.conj(b) @ cubes.samples.reshape(nr, -1)).reshape(
         -1, num_symbols, num_sc
-    )  # (K, L, N)
+    ) * cubes.inverse_symbols
+    # range profile at the detection's Doppler bin (rectangular in range), and Doppler
+    # profile at its range bin (Hann-windowed in range, as the range IFFT)
     doppler_tones = hann(num_symbols)[None, :] * np.exp(
         -2j * np.pi * np.outer(d_bins, np.arange(num_symbols)) / num_symbols
     )
     range_profiles = np.einsum("kl,kln->kn", doppler_tones / np.sqrt(num_symbols), beamformed)
-    doppler_profiles = np.einsum(
-        "km,kml->kl", np.conj(b), np.transpose(cubes.range_only[:, :, r_bins], (2, 0, 1))
+    range_tones = hann(num_sc)[None, :] * np.exp(
+        2j * np.pi * np.outer(r_bins, np.arange(num_sc)) / num_sc
     )
+    doppler_profiles = np.einsum("kn,kln->kl", range_tones / np.sqrt(num_sc), beamformed)
     r_ref = _refine(range_profiles, r_bins.astype(float), +1.0)
     d_ref = _refine(doppler_profiles, d_bins.astype(float), -1.0)
     if config.angle_method == "matched_filter":
-        theta = _matched_filter_angle(cubes.derotated, r_ref, d_ref, theta, spacing)
+        theta = _matched_filter_angle(cubes, r_ref, d_ref, theta, spacing)
     df, dt = geometry.subcarrier_spacing_hz, geometry.symbol_interval_s
     delay = np.mod(r_ref, num_sc) / (num_sc * df)
     doppler = (np.mod(d_ref + num_symbols / 2, num_symbols) - num_symbols / 2) / (num_symbols * dt)
