@@ -4,6 +4,7 @@ executor delivers it."""
 
 import copy
 import math
+import time
 
 import numpy as np
 import pytest
@@ -217,3 +218,54 @@ def test_the_stream_gate():
         Verdict.ACCEPT
     ]
     assert gate.check(100.0, clock_now=100.5) is Verdict.RESET  # the clock jumped with it
+
+
+def test_a_policy_past_its_deadline_is_replaced_by_the_last_beams_repointed(stream):
+    """With deadline_s, a decision that is not ready in time (and every decision while it
+    still runs) becomes the last beams re-pointed at the new predictions, counted on
+    /diagnostics; the road never waits for the slow solver."""
+    import threading
+
+    with in_process(BeamformingPolicy, scenario="seed003", deadline_s=0.5) as policy:
+        commands = lambda: policy.published.get("beamforming/command", [])  # noqa: E731
+        policy.send("rsu0/tracks", _tracks(stream, 5))
+        (first,) = commands()
+        assert policy.node.diagnostics.events == {}
+        release = threading.Event()
+        decide = policy.node.policy.decide
+        policy.node.policy.decide = lambda *a: release.wait(10.0) and decide(*a)  # stuck
+        started = time.monotonic()
+        policy.send("rsu0/tracks", _tracks(stream, 6))
+        policy.send("rsu0/tracks", _tracks(stream, 7))  # the stuck decision still runs
+        assert time.monotonic() - started < 5.0
+        assert [c.slot for c in commands()] == [6, 7, 8]
+        assert policy.node.diagnostics.events == {"deadline_misses": 2}
+        comm = [b for b in first.beams if b.kind == 0]
+        late = [b for b in commands()[-1].beams if b.kind == 0]
+        assert [b.track_id for b in late] == [b.track_id for b in comm]
+        assert [b.power_w for b in late] == [b.power_w for b in comm]
+        release.set()
+
+
+def test_repointed_keeps_powers_turns_beams_to_the_new_predictions_and_drops_lost_tracks():
+    from rsu_isac.beamforming.fallback import repointed
+    from rsu_isac.core.array import steering_vector
+
+    scenario = load_named_scenario("seed000", scenarios_dir())
+    context = RadioContext(scenario)
+    old = PredictedVehicles(
+        np.array([1, 2]), np.array([[-5.0, 10.0], [-15.0, 10.0]]), np.full((2, 2), 12.0)
+    )
+    last = create_policy("predictive_mrt", context).decide(old, 1)
+    new = PredictedVehicles(
+        np.array([2, 3]), np.array([[-14.0, 10.0], [20.0, 10.0]]), np.full((2, 2), 12.0)
+    )
+    out = repointed(last, new, context)
+    comm = out.kind == 0
+    assert out.track_id[comm].tolist() == [2]
+    assert out.powers_w[comm][0] == last.powers_w[last.track_id == 2][0]
+    theta, _ = context.polar(new)
+    expected = steering_vector(theta[0, 0], context.num_antennas)
+    expected = expected.conj() / np.linalg.norm(expected)
+    assert abs(abs(out.weights[comm][0].conj() @ expected.conj()) - 1.0) < 1e-9
+    np.testing.assert_array_equal(out.weights[~comm], last.weights[last.kind != 0])

@@ -32,6 +32,8 @@ def _cmd_exec(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from rsu_isac.runtime.bench import SUITES, print_table, run_suites, to_json
 
+    if "graph" in args.suites:
+        return _bench_graph(args)
     try:
         timings = run_suites(args.suites or list(SUITES), args.repeat)
     except ValueError as exc:
@@ -42,6 +44,20 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     else:
         print_table(timings)
     return 0
+
+
+def _bench_graph(args: argparse.Namespace) -> int:
+    from rsu_isac.runtime.graph_bench import print_rows, run_cases, to_json
+
+    if args.suites != ["graph"]:
+        print("rsu-isac bench: run 'graph' on its own (it starts the ROS graph)", file=sys.stderr)
+        return 2
+    if args.duration <= 0:
+        print("rsu-isac bench: --duration must be > 0", file=sys.stderr)
+        return 2
+    rows = run_cases(args.duration)
+    print(to_json(rows)) if args.json else print_rows(rows)
+    return 0 if all(r["status"] == "complete" for r in rows) else 1
 
 
 def _cmd_fuzz(args: argparse.Namespace) -> int:
@@ -92,10 +108,20 @@ def add_commands(sub) -> None:
         "bench",
         help="print speed figures of the core, simulator and nodes' algorithms",
         description="Time fixed, seeded workloads and print median/p90 per call against "
-        "the issue goals (figures, not pass/fail tests).",
+        "the issue goals (figures, not pass/fail tests). 'graph' (run on its own) starts the "
+        "ROS graph in lockstep as fast as it goes and prints slots/s, the echo -> command "
+        "latency and each node's time split into compute and conversion.",
     )
-    bench.add_argument("suites", nargs="*", metavar="SUITE", help="suites to run (default: all)")
+    bench.add_argument(
+        "suites",
+        nargs="*",
+        metavar="SUITE",
+        help="suites to run: core, sim, radar, tracker, learning (default: all), or graph",
+    )
     bench.add_argument("--repeat", type=int, default=15, help="timed batches per case")
+    bench.add_argument(
+        "--duration", type=float, default=4.0, help="graph: simulated seconds per case"
+    )
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(func=_cmd_bench)
 

@@ -9,14 +9,22 @@ With no track it sweeps sensing beams over the road. Malformed track messages ar
 counted on /diagnostics and dropped. Slots pass a :class:`~rsu_isac.nodes.stream_gate.
 StreamGate`: one stray slot number is dropped, a stream that restarts (a looped bag, a new
 simulator) restarts the policy's slot count (logged at WARN). Beyond ``max_vehicles`` fused
-vehicles, the nearest are served (the solvers' time grows with K; 500 tracks would block
-``maxmin_socp`` for tens of seconds).
+vehicles, the nearest are served (the solvers' time grows with K).
+
+With a ``deadline_s`` (a real RSU: the slot), the policy decides in a worker thread; a
+decision not ready by then is replaced by the last beams re-pointed at the new predictions
+(beamforming.fallback), and so is every decision while the late one still runs; each such
+slot counts as ``deadline_misses`` on /diagnostics. Without one (the default: lockstep
+simulation, where the road waits and the results must not depend on the machine's speed)
+the node decides inline. The RViz markers are built only while someone subscribes.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as DecisionTimeout
 
 import numpy as np
 from geometry_msgs.msg import Point
@@ -31,6 +39,7 @@ from rsu_isac.beamforming.context import (
     RadioContext,
     servable,
 )
+from rsu_isac.beamforming.fallback import repointed
 from rsu_isac.beamforming.policies import POWER_SPLITS, create_policy, policy_names
 from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.fusion import merge_positions
@@ -167,6 +176,17 @@ class BeamformingPolicy(Node):
             1,
             4096,
         )
+        self.deadline_s = declare(
+            self,
+            "deadline_s",
+            0.0,
+            "longest wait for a decision [s], then the last beams re-pointed; 0 = wait (lockstep)",
+            0.0,
+            10.0,
+        )
+        self._worker = ThreadPoolExecutor(max_workers=1) if self.deadline_s > 0 else None
+        self._pending: Future | None = None
+        self._last_beams = BeamSet.empty(self.scenario.radio.array.num_tx_antennas)
         self.rsu_xy = np.array([r.position_m for r in self.scenario.rsus])
         self.rsu_sides = np.array([road_side(self.scenario, i) for i in range(len(self.rsu_xy))])
         receivers = [self.scenario.rsus[i].name for i in self.scenario.receivers()]
@@ -251,8 +271,10 @@ class BeamformingPolicy(Node):
                 "are not served",
             )
             vehicles = vehicles.nearest(self.max_vehicles, self.rsu_xy)
-        beams = self.policy.decide(vehicles, slot + 1)
-        solve_s = time.perf_counter() - started
+        decided = time.perf_counter()
+        beams = self._decide(vehicles, slot + 1, started)
+        solve_s = time.perf_counter() - decided
+        self._last_beams = beams
         self._decided_slot = slot
         command = beamset_to_msg(
             beams,
@@ -264,10 +286,30 @@ class BeamformingPolicy(Node):
             solve_s,
         )
         self._command_pub.publish(command)
-        self._markers_pub.publish(
-            beam_markers(beams, self.rsu_xy, self.rsu_sides, msg.header.stamp, ROAD_FRAME)
-        )
-        self.diagnostics.record(solve_s)
+        if self._markers_pub.get_subscription_count():
+            self._markers_pub.publish(
+                beam_markers(beams, self.rsu_xy, self.rsu_sides, msg.header.stamp, ROAD_FRAME)
+            )
+        self.diagnostics.record(time.perf_counter() - started, compute=solve_s)
+
+    def _decide(self, vehicles: PredictedVehicles, slot: int, started: float) -> BeamSet:
+        """The policy's beams for ``slot``; with a deadline, the fallback when they are not
+        ready ``deadline_s`` after ``started`` (or the last decision still runs)."""
+        if self._worker is None:
+            return self.policy.decide(vehicles, slot)
+        if self._pending is None or self._pending.done():
+            self._pending = self._worker.submit(self.policy.decide, vehicles, slot)
+            left = self.deadline_s - (time.perf_counter() - started)
+            try:
+                return self._pending.result(timeout=max(left, 0.0))
+            except DecisionTimeout:
+                pass
+        self.diagnostics.count("deadline_misses")
+        return repointed(self._last_beams, vehicles, self.policy.context)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.shutdown(wait=False, cancel_futures=True)
 
 
 def main(args: list[str] | None = None) -> None:

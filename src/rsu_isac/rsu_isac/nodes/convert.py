@@ -258,38 +258,49 @@ def camera_detections_from_msg(msg: CameraDetectionArray) -> tuple[np.ndarray, n
 def tracks_to_msg(
     view: TrackView, rsu_index: int, stamp: Time, slot: int, slot_s: float, frame_id: str
 ) -> TrackArray:
-    """TrackArray of a tracker snapshot (polar state of ``rsu_index``, road-frame position)."""
-    tracks = []
-    for i in range(len(view)):
-        px, py = view.position_xy[i]
-        vx, vy = view.velocity_xy[i]
-        tracks.append(
-            Track(
-                id=int(view.track_id[i]),
-                uuid=UUID(uuid=list(view.uuid[i])),
-                status=int(view.status[i]),
-                classification=VehicleState.CLASS_UNKNOWN,
-                existence_probability=float(
-                    min(1.0, view.hits[i] / (view.hits[i] + view.misses[i]))
-                ),
-                rsu_index=rsu_index,
-                azimuth_rad=float(view.polar[i, 0]),
-                range_m=float(view.polar[i, 1]),
-                radial_velocity_mps=float(view.polar[i, 2]),
-                state_covariance=view.polar_covariance[i].ravel().tolist(),
-                position=Point(x=float(px), y=float(py), z=0.0),
-                velocity=Vector3(x=float(vx), y=float(vy), z=0.0),
-                position_covariance=view.position_covariance[i].ravel().tolist(),
-                predicted_azimuth_rad=float(view.predicted_polar[i, 0]),
-                predicted_range_m=float(view.predicted_polar[i, 1]),
-                predicted_azimuth_variance_rad2=float(view.predicted_polar_covariance[i, 0, 0]),
-                pcrb_azimuth_rad2=float(view.pcrb_polar[i, 0, 0]),
-                pcrb_range_m2=float(view.pcrb_polar[i, 1, 1]),
-                aoi_s=float(view.aoi_s[i]),
-                hits=int(view.hits[i]),
-                misses=int(view.misses[i]),
-            )
+    """TrackArray of a tracker snapshot (polar state of ``rsu_index``, road-frame position).
+    Every column is turned into Python numbers once (``tolist``), not element by element."""
+    n = len(view)
+    hits, misses = view.hits.astype(float), view.misses.astype(float)
+    existence = np.minimum(1.0, hits / np.maximum(hits + misses, 1.0)).tolist()
+    ids, status, uuids = view.track_id.tolist(), view.status.tolist(), [list(u) for u in view.uuid]
+    polar, position, velocity = (
+        view.polar.tolist(),
+        view.position_xy.tolist(),
+        view.velocity_xy.tolist(),
+    )
+    polar_cov = view.polar_covariance.reshape(n, 9).tolist()
+    position_cov = view.position_covariance.reshape(n, 4).tolist()
+    predicted = view.predicted_polar.tolist()
+    predicted_var = view.predicted_polar_covariance[:, 0, 0].tolist()
+    pcrb = np.stack([view.pcrb_polar[:, 0, 0], view.pcrb_polar[:, 1, 1]], axis=-1).tolist()
+    aoi, hits_, misses_ = view.aoi_s.tolist(), view.hits.tolist(), view.misses.tolist()
+    tracks = [
+        Track(
+            id=ids[i],
+            uuid=UUID(uuid=uuids[i]),
+            status=status[i],
+            classification=VehicleState.CLASS_UNKNOWN,
+            existence_probability=existence[i],
+            rsu_index=rsu_index,
+            azimuth_rad=polar[i][0],
+            range_m=polar[i][1],
+            radial_velocity_mps=polar[i][2],
+            state_covariance=polar_cov[i],
+            position=Point(x=position[i][0], y=position[i][1], z=0.0),
+            velocity=Vector3(x=velocity[i][0], y=velocity[i][1], z=0.0),
+            position_covariance=position_cov[i],
+            predicted_azimuth_rad=predicted[i][0],
+            predicted_range_m=predicted[i][1],
+            predicted_azimuth_variance_rad2=predicted_var[i],
+            pcrb_azimuth_rad2=pcrb[i][0],
+            pcrb_range_m2=pcrb[i][1],
+            aoi_s=aoi[i],
+            hits=hits_[i],
+            misses=misses_[i],
         )
+        for i in range(n)
+    ]
     header = Header(stamp=stamp, frame_id=frame_id)
     return TrackArray(header=header, slot=slot, slot_duration_s=slot_s, tracks=tracks)
 

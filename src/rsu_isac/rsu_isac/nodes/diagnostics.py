@@ -34,19 +34,30 @@ class NodeDiagnostics:
     def __init__(self, node: Node) -> None:
         self._node = node
         self.publisher = node.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._times_ms: deque[float] = deque(maxlen=WINDOW)
+        # per timing series ("processing": the whole callback; others: parts of it, e.g.
+        # "compute" = the core's share, the rest being message conversion and publishing)
+        self._times_ms: dict[str, deque[float]] = {"processing": deque(maxlen=WINDOW)}
         self.slots = 0
         self.dropped: dict[str, int] = {}  # whole messages dropped as malformed
         self.rejected: dict[str, int] = {}  # elements removed from messages otherwise used
         self.errors: dict[str, int] = {}  # messages whose callback raised (contained)
+        self.events: dict[str, int] = {}  # counted events, e.g. deadline_misses
         self.last_error = ""  # the last contained exception, "Type: text"
         node.create_timer(
             PUBLISH_EVERY_S, self.publish, clock=Clock(clock_type=ClockType.STEADY_TIME)
         )
 
-    def record(self, seconds: float) -> None:
-        self._times_ms.append(seconds * 1e3)
+    def record(self, seconds: float, **parts: float) -> None:
+        """One slot's processing time [s] and named parts of it [s] (e.g. compute=...)."""
+        self._times_ms["processing"].append(seconds * 1e3)
         self.slots += 1
+        self.time(**parts)
+
+    def time(self, **series: float) -> None:
+        """Add one sample [s] to each named timing series (outside the slot's processing,
+        e.g. traffic_sim's wait for the next command)."""
+        for name, value in series.items():
+            self._times_ms.setdefault(name, deque(maxlen=WINDOW)).append(value * 1e3)
 
     def drop(self, topic: str, reason: str) -> None:
         """Count and log (throttled) a malformed message that was dropped."""
@@ -55,6 +66,10 @@ class NodeDiagnostics:
             f"dropped message on '{topic}': {reason} ({self.dropped[topic]} dropped so far)",
             throttle_duration_sec=2.0,
         )
+
+    def count(self, event: str) -> None:
+        """Count one ``event`` (published as a key of that name; the status turns WARN)."""
+        self.events[event] = self.events.get(event, 0) + 1
 
     def reject(self, topic: str, count: int, reason: str) -> None:
         """Count and log (throttled) ``count`` elements removed from a message on ``topic``."""
@@ -94,18 +109,20 @@ class NodeDiagnostics:
         """A subscription of the node whose callback is :meth:`contained`."""
         return self._node.create_subscription(msg_type, topic, self.contained(topic, callback), qos)
 
-    def latency_ms(self) -> tuple[float, float]:
-        if not self._times_ms:
+    def latency_ms(self, series: str = "processing") -> tuple[float, float]:
+        """(p50, p99) [ms] of a timing series over the last WINDOW samples."""
+        times = np.fromiter(self._times_ms.get(series, ()), float)
+        if not times.size:
             return 0.0, 0.0
-        times = np.fromiter(self._times_ms, float)
         return float(np.percentile(times, 50)), float(np.percentile(times, 99))
 
     def publish(self) -> None:
-        p50, p99 = self.latency_ms()
         if self.errors:
             level, text = DiagnosticStatus.ERROR, "contained exceptions in callbacks"
         elif self.dropped or self.rejected:
             level, text = DiagnosticStatus.WARN, "dropped malformed messages"
+        elif self.events:
+            level, text = DiagnosticStatus.WARN, ", ".join(self.events)
         else:
             level, text = DiagnosticStatus.OK, "ok"
         counters = {"dropped": self.dropped, "rejected": self.rejected, "errors": self.errors}
@@ -116,13 +133,17 @@ class NodeDiagnostics:
             hardware_id="rsu_isac",
             values=[
                 KeyValue(key="slots", value=str(self.slots)),
-                KeyValue(key="processing_ms_p50", value=f"{p50:.3f}"),
-                KeyValue(key="processing_ms_p99", value=f"{p99:.3f}"),
+                *(
+                    KeyValue(key=f"{name}_ms_{q}", value=f"{value:.3f}")
+                    for name in self._times_ms
+                    for q, value in zip(("p50", "p99"), self.latency_ms(name), strict=True)
+                ),
                 *(
                     KeyValue(key=f"{kind}:{t}", value=str(n))
                     for kind, counts in counters.items()
                     for t, n in counts.items()
                 ),
+                *(KeyValue(key=event, value=str(n)) for event, n in self.events.items()),
             ],
         )
         msg = DiagnosticArray(status=[status])

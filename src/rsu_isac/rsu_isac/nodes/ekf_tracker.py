@@ -165,17 +165,20 @@ class EkfTracker(Node):
         )
         if checked.num_rejected:
             self.diagnostics.reject("radar/detections", checked.num_rejected, checked.reason)
+        computing = time.perf_counter()
         self.tracker.step(stamp, checked.detections)
         view = self.tracker.view()
+        compute_s = time.perf_counter() - computing
         self._tracks_pub.publish(
             tracks_to_msg(
                 view, self.rsu_index, msg.header.stamp, msg.slot, self.scenario.slot_s, ROAD_FRAME
             )
         )
-        self._markers_pub.publish(
-            track_markers(view, msg.header.stamp, ROAD_FRAME, self.get_namespace())
-        )
-        self.diagnostics.record(time.perf_counter() - started)
+        if self._markers_pub.get_subscription_count():  # RViz only: built when watched
+            self._markers_pub.publish(
+                track_markers(view, msg.header.stamp, ROAD_FRAME, self.get_namespace())
+            )
+        self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
 
     def _on_camera(self, msg: CameraDetectionArray) -> None:
         xy, cov = camera_detections_from_msg(msg)

@@ -1,12 +1,18 @@
 """traffic_sim: the simulated road (docs/architecture.md).
 
 Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receiving RSU,
-<rsu0>/camera/image_raw (every camera_period_slots) with camera_info and the mounting pose
+<rsu0>/camera/image_raw (every camera_period_slots, rendered only while subscribed) with
+camera_info and the mounting pose
 (transient local), and link/metrics (the commanded beams scored on the true channel).
 Subscribes beamforming/command. In lockstep mode it waits, after each slot, for the command
 of the next slot whenever a command publisher exists (bounded by lockstep_timeout_s), so a
 closed-loop run is deterministic; it also holds slot 1 until a command publisher appears
 and STARTUP_SETTLE_S more (at most startup_wait_s), like a simulator that starts paused.
+As fast as possible (real_time_factor 0) the wait is event-driven: the stepping timer stops
+while a command is missing and the command's arrival restarts it, so the simulator leaves
+the cores to the nodes it waits for (a WATCHDOG_PERIOD_S timer still ends a wait that times
+out). The time from publishing a slot's echoes to the next command is the ``loop`` timing
+series on /diagnostics.
 
 Commands are checked before they touch the road: malformed beams, a power budget above
 P_max per RSU, a slot further than SLOT_WINDOW (nodes.stream_gate) from the simulator's,
@@ -48,6 +54,7 @@ from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, 
 
 ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
+WATCHDOG_PERIOD_S = 0.01  # the lockstep wait's and paused start's checks while stopped
 FLUSH_TIMEOUT_S = 5.0  # longest wait at shutdown for readers to acknowledge the last samples
 
 
@@ -151,6 +158,7 @@ class TrafficSim(Node):
         self._wait_started: float | None = None
         self._created = time.monotonic()
         self._matched_at: float | None = None  # when the paused start saw every endpoint
+        self._echoes_sent_at: float | None = None  # perf_counter when the slot's echoes left
 
         self._clock_pub = self.create_publisher(Clock, "/clock", RELIABLE)
         self._truth_pub = self.create_publisher(VehicleStateArray, "sim/ground_truth", RELIABLE)
@@ -177,20 +185,34 @@ class TrafficSim(Node):
         # matched subscriptions, not the graph: a reader the graph lists may not be
         # matched to the writer yet, and a volatile writer's first samples would miss it
         self._startup_pubs = [own[t] for t in self._startup_topics]
-        if self.sim.camera is not None:
-            cam = self.scenario.rsus[0].name
-            self._camera_frame = f"{cam}_camera_optical"
-            self._image_pub = self.create_publisher(Image, f"{cam}/camera/image_raw", LARGE_SENSOR)
-            info_pub = self.create_publisher(CameraInfo, f"{cam}/camera/camera_info", LATCHED)
-            pose_pub = self.create_publisher(PoseStamped, f"{cam}/camera/pose", LATCHED)
-            info_pub.publish(camera_info_msg(self.sim.camera, sim_time(0.0), self._camera_frame))
-            pose_pub.publish(camera_pose_msg(self.sim.camera, sim_time(0.0), ROAD_FRAME))
-        period = self.scenario.slot_s / rtf if rtf > 0 else AS_FAST_AS_POSSIBLE_PERIOD_S
-        self.create_timer(period, self._tick)
+        self._start_camera()
+        self._start_timers(rtf)
         self.get_logger().info(
             f"scenario {self.scenario.name}, engine {engine}, {abstraction} echoes, "
             f"slot {self.scenario.slot_s * 1e3:g} ms, lockstep {self.lockstep}"
         )
+
+    def _start_camera(self) -> None:
+        """The camera's publishers, its intrinsics and pose (latched), when it renders."""
+        self._camera_wanted = self.sim.camera  # None: no camera frames at all
+        if self.sim.camera is None:
+            return
+        cam = self.scenario.rsus[0].name
+        self._camera_frame = f"{cam}_camera_optical"
+        self._image_pub = self.create_publisher(Image, f"{cam}/camera/image_raw", LARGE_SENSOR)
+        info_pub = self.create_publisher(CameraInfo, f"{cam}/camera/camera_info", LATCHED)
+        pose_pub = self.create_publisher(PoseStamped, f"{cam}/camera/pose", LATCHED)
+        info_pub.publish(camera_info_msg(self.sim.camera, sim_time(0.0), self._camera_frame))
+        pose_pub.publish(camera_pose_msg(self.sim.camera, sim_time(0.0), ROAD_FRAME))
+
+    def _start_timers(self, rtf: float) -> None:
+        """The stepping timer (one slot per period, or as fast as possible), and with
+        lockstep at rtf 0 the watchdog of the event-driven wait."""
+        period = self.scenario.slot_s / rtf if rtf > 0 else AS_FAST_AS_POSSIBLE_PERIOD_S
+        self._step_timer = self.create_timer(period, self._tick)
+        self._event_driven = rtf == 0 and self.lockstep
+        if self._event_driven:
+            self.create_timer(WATCHDOG_PERIOD_S, self._tick)
 
     def _on_command(self, msg: BeamformingCommand) -> None:
         radio = self.scenario.radio
@@ -211,6 +233,11 @@ class TrafficSim(Node):
         self.commands_received += 1
         self._command_slot = slot
         self._policy = msg.policy
+        if slot == self.sim.slot + 1 and self._echoes_sent_at is not None:
+            self.diagnostics.time(loop=time.perf_counter() - self._echoes_sent_at)
+            self._echoes_sent_at = None
+        if self._step_timer.is_canceled():
+            self._step_timer.reset()
 
     def _waiting_for_command(self) -> bool:
         """Lockstep: hold the next slot until its command arrives (bounded)."""
@@ -252,11 +279,21 @@ class TrafficSim(Node):
         return now - self._matched_at < STARTUP_SETTLE_S
 
     def _tick(self) -> None:
-        if self.done or self._waiting_for_command():
+        if self.done:
             return
+        if self._waiting_for_command():
+            if self._event_driven:
+                self._step_timer.cancel()  # the command (or the watchdog) resumes
+            return
+        if self._step_timer.is_canceled():
+            self._step_timer.reset()
         self._wait_started = None
         started = time.perf_counter()
+        if self._camera_wanted is not None:  # render only for a subscriber (or a bag)
+            wanted = self._image_pub.get_subscription_count() > 0
+            self.sim.camera = self._camera_wanted if wanted else None
         out = self.sim.step()
+        compute_s = time.perf_counter() - started
         stamp = sim_time(out.time_s)
         self._clock_pub.publish(Clock(clock=stamp))
         self._truth_pub.publish(
@@ -271,15 +308,20 @@ class TrafficSim(Node):
                     echo.measurements, self.scenario, stamp, out.slot, name
                 )
             self._echo_pubs[name].publish(msg)
+        self._echoes_sent_at = time.perf_counter()
         if out.image is not None:
             self._image_pub.publish(image_to_msg(out.image, stamp, self._camera_frame))
         self._link_pub.publish(
             link_to_msg(out.link, self.sim.beams, stamp, out.slot, self._command_slot, self._policy)
         )
-        self.diagnostics.record(time.perf_counter() - started)
         if self.duration_s > 0 and out.time_s >= self.duration_s - 1e-9:
             self.done = True
             self.get_logger().info(f"simulated {out.time_s:g} s ({out.slot} slots); stopping")
+        self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
+        if not self.done:  # the next slot's traffic, channel and noise while the stack works
+            preparing = time.perf_counter()
+            self.sim.prepare()
+            self.diagnostics.time(prepare=time.perf_counter() - preparing)
 
     def close(self) -> None:
         """Publish the last diagnostics and wait (bounded) until every reliable reader has

@@ -178,6 +178,7 @@ class Recorder(Node):
         self.record.fairness[s] = msg.jain_fairness
         self.record.misaligned[s] = int(msg.num_misaligned)
         self.record.late_command[s] = int(msg.command_slot) != s
+        self.record.arrival_s[s] = time.monotonic()
         self.last_slot = max(self.last_slot, s)
 
     def _on_aoi(self, msg: AoiState) -> None:
@@ -219,11 +220,13 @@ class Recorder(Node):
     def _on_diag(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
             values = {kv.key: kv.value for kv in status.values}
-            if "processing_ms_p50" in values:
-                self.record.latency_ms[status.name] = (
-                    float(values["processing_ms_p50"]),
-                    float(values["processing_ms_p99"]),
-                )
+            series = {
+                key[: -len("_ms_p50")]: (float(value), float(values[key[:-3] + "p99"]))
+                for key, value in values.items()
+                if key.endswith("_ms_p50") and key[:-3] + "p99" in values
+            }
+            if series:
+                self.record.latency_ms[status.name] = series
             for kind, counts in (("dropped", self.record.dropped), ("errors", self.record.errors)):
                 found = {
                     k.split(":", 1)[1]: int(v)

@@ -70,6 +70,7 @@ class GraphOptions:
     real_time_factor: float = 0.0  # as fast as lockstep allows
     camera_period_slots: int = 5  # a camera frame every N slots; 0 = none
     aoi_policy: str = ""  # "": radar only; else camera_semantics + aoi_scheduler with it
+    deadline_s: float = 0.0  # the policy's decision deadline; 0: wait (lockstep, reproducible)
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
@@ -119,6 +120,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 "scenario": options.scenario_arg,
                 "policy": options.policy,
                 **({"checkpoint": options.checkpoint} if options.checkpoint else {}),
+                **({"deadline_s": options.deadline_s} if options.deadline_s else {}),
             },
         )
     )

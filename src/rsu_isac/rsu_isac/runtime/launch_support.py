@@ -25,6 +25,10 @@ ARGUMENTS = {
     "real_time_factor": ("1.0", "simulated s per wall-clock s; 0 = as fast as lockstep allows"),
     "camera_period_slots": ("5", "a camera frame every N slots; 0 = none"),
     "aoi_policy": ("", "camera schedule (adds camera_semantics, aoi_scheduler); empty = none"),
+    "deadline_s": (
+        "0.0",
+        "policy's decision deadline [s], then the last beams re-pointed; 0 = wait",
+    ),
 }
 
 
@@ -43,6 +47,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         real_time_factor=float(values["real_time_factor"]),
         camera_period_slots=int(values["camera_period_slots"]),
         aoi_policy=values["aoi_policy"],
+        deadline_s=float(values["deadline_s"]),
     )
 
 

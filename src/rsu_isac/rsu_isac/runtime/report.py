@@ -42,9 +42,11 @@ class RunRecord:
     truth_xy: dict[int, np.ndarray] = field(default_factory=dict)
     truth_velocity: dict[int, np.ndarray] = field(default_factory=dict)
     tracks: dict[tuple[int, int], TrackSnapshot] = field(default_factory=dict)  # (slot, rsu)
-    latency_ms: dict[str, tuple[float, float]] = field(default_factory=dict)  # node: p50, p99
+    # node: timing series ("processing", "compute", traffic_sim's "loop"): (p50, p99) [ms]
+    latency_ms: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)  # node: topic: count
     errors: dict[str, dict[str, int]] = field(default_factory=dict)  # contained exceptions
+    arrival_s: dict[int, float] = field(default_factory=dict)  # monotonic wall clock of the score
     last_beams: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # weights, powers, rsu
 
 
@@ -89,12 +91,32 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         "mean_misalignment_probability": mean(list(record.mean_misalignment_probability.values())),
         "misalignment_rate": sum(record.misaligned.values()) / vehicles if vehicles else 0.0,
         "late_or_lost_commands": int(sum(record.late_command.get(s, False) for s in slots[1:])),
+        "steady_slots_per_s": steady_rate(record.arrival_s),
         "node_latency_ms": {
-            n: {"p50": p50, "p99": p99} for n, (p50, p99) in sorted(record.latency_ms.items())
+            n: {
+                (q if name == "processing" else f"{name}_{q}"): value
+                for name, pair in series.items()
+                for q, value in zip(("p50", "p99"), pair, strict=True)
+            }
+            for n, series in sorted(record.latency_ms.items())
         },
         "dropped_messages": record.dropped,
         "node_errors": {n: sum(c.values()) for n, c in sorted(record.errors.items())},
     }
+
+
+STEADY_AFTER = 0.1  # the steady-state rate leaves out this share of the slots (start-up)
+
+
+def steady_rate(arrival_s: dict[int, float]) -> float:
+    """Slots per wall-clock second from the scores' arrival times, after the first
+    STEADY_AFTER of the run (NaN with fewer than 10 slots)."""
+    slots = sorted(arrival_s)
+    if len(slots) < 10:
+        return math.nan
+    first = slots[int(STEADY_AFTER * len(slots))]
+    span = arrival_s[slots[-1]] - arrival_s[first]
+    return (slots[-1] - first) / span if span > 0 else math.nan
 
 
 def slot_energy_j(record: RunRecord, scenario: Scenario, slots) -> list[float]:

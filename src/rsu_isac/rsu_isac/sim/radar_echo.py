@@ -78,10 +78,30 @@ class OfdmFrame:
     tx_symbols: NDArray[np.complex64]  # (L, N_sc)
 
 
+QPSK = np.exp(1j * (np.pi / 4 + np.pi / 2 * np.arange(4))).astype(np.complex64)
+
+
 def qpsk(rng: np.random.Generator, shape: tuple[int, ...]) -> NDArray[np.complex64]:
     """Unit-modulus QPSK symbols."""
-    bits = rng.integers(0, 4, size=shape)
-    return (np.exp(1j * (np.pi / 4 + np.pi / 2 * bits))).astype(np.complex64)
+    return QPSK[rng.integers(0, 4, size=shape)]
+
+
+@dataclass(frozen=True)
+class OfdmDraws:
+    """The random part of one OFDM echo: the known symbols and the receiver noise (scaled
+    to the sensing noise power), independent of the beams, so drawn ahead of them."""
+
+    symbols: NDArray[np.complex64]  # (L, N_sc)
+    noise: NDArray[np.complex64]  # (N_r, L, N_sc)
+
+    @staticmethod
+    def draw(rng: np.random.Generator, scenario: Scenario) -> OfdmDraws:
+        """Symbols, then noise, from ``rng`` (the order the echo has always drawn them)."""
+        wf, radio = scenario.radar.waveform, scenario.radio
+        shape = (radio.array.num_rx_antennas, wf.num_symbols, wf.num_subcarriers)
+        symbols = qpsk(rng, shape[1:])
+        noise = rng.standard_normal((*shape, 2), dtype=np.float32).view(np.complex64)[..., 0]
+        return OfdmDraws(symbols, np.float32(np.sqrt(radio.sensing_noise_w / 2.0)) * noise)
 
 
 def synthesize_ofdm_echo(
@@ -90,8 +110,10 @@ def synthesize_ofdm_echo(
     targets: Targets,
     weights: NDArray[np.complex128],
     powers_w: NDArray[np.float64],
+    draws: OfdmDraws | None = None,
 ) -> OfdmFrame:
-    """Signal-level echo (see the module docstring) for beams ``weights`` (B, N_t)."""
+    """Signal-level echo (see the module docstring) for beams ``weights`` (B, N_t), with
+    ``draws`` drawn ahead (default: now, from ``rng``)."""
     radio, wf = scenario.radio, scenario.radar.waveform
     nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
     spacing = radio.array.spacing_wavelengths
@@ -108,10 +130,11 @@ def synthesize_ofdm_echo(
     )  # (K, N_r)
     slow_fast = doppler[:, :, None] * delay[:, None, :]  # (K, L, N_sc)
     clean = np.tensordot(b, slow_fast, axes=(0, 0))  # (N_r, L, N_sc): sum over targets
-    symbols = qpsk(rng, (wf.num_symbols, wf.num_subcarriers))
-    noise = rng.standard_normal((*clean.shape, 2), dtype=np.float32).view(np.complex64)[..., 0]
-    samples = clean * symbols + np.float32(np.sqrt(radio.sensing_noise_w / 2.0)) * noise
-    return OfdmFrame(samples.astype(np.complex64), symbols)
+    if draws is None:
+        draws = OfdmDraws.draw(rng, scenario)
+    clean *= draws.symbols
+    clean += draws.noise
+    return OfdmFrame(clean, draws.symbols)
 
 
 @dataclass(frozen=True)

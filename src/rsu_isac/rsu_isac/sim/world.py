@@ -20,6 +20,7 @@ from rsu_isac.sim.camera import mast_camera, render
 from rsu_isac.sim.link import ChannelModel, LinkScore, score_link
 from rsu_isac.sim.radar_echo import (
     Measurements,
+    OfdmDraws,
     OfdmFrame,
     Targets,
     strongest_per_vehicle,
@@ -137,16 +138,34 @@ class Simulator:
         )
         self.beams = omni_beams(scenario)
         self.slot = 0
+        self._next: tuple[VehicleStates, NDArray, list[OfdmDraws | None]] | None = None
 
     def apply(self, beams: BeamSet) -> None:
         """Beams to use from the next slot on."""
         self.beams = beams
 
-    def step(self) -> SlotOutput:
+    def prepare(self) -> None:
+        """Do now what the next :meth:`step` needs and the beams do not change: the traffic
+        step, the true channel and, at the signal level, each echo's symbols and noise
+        (drawn in the order :meth:`step` draws them, so the run stays the same). A node
+        calls it while it waits for the next command; :meth:`step` calls it otherwise.
+        ``slot`` and the current slot's vehicles stay those of the last step."""
+        if self._next is not None:
+            return
         self.engine.step()
-        self.slot += 1
         vehicles = self.engine.vehicles()
-        self._rows = self._channel.rows(vehicles)
+        signal = self.config.abstraction == "signal"
+        draws = [
+            OfdmDraws.draw(self._radar_rng, self.scenario) if signal else None
+            for _ in self._receivers()
+        ]
+        self._next = (vehicles, self._channel.rows(vehicles), draws)
+
+    def step(self) -> SlotOutput:
+        self.prepare()
+        vehicles, self._rows, draws = self._next
+        self._next = None
+        self.slot += 1
         self._vehicles = vehicles
         link = self.score(self.beams)
         recovery = (
@@ -154,7 +173,10 @@ class Simulator:
             if self.config.beam_recovery
             else None
         )
-        echoes = [self.echo(r, vehicles, recovery) for r in self._receivers()]
+        echoes = [
+            self.echo(pair, vehicles, recovery, draw)
+            for pair, draw in zip(self._receivers(), draws, strict=True)
+        ]
         image = None
         if self.camera is not None and self.slot % self.config.camera_period_slots == 0:
             image = self.capture()
@@ -189,10 +211,15 @@ class Simulator:
         return [(i, self.scenario.illuminator(i)) for i in self.scenario.receivers()]
 
     def echo(
-        self, pair: tuple[int, int], vehicles: VehicleStates, recovery: BeamSet | None = None
+        self,
+        pair: tuple[int, int],
+        vehicles: VehicleStates,
+        recovery: BeamSet | None = None,
+        draws: OfdmDraws | None = None,
     ) -> Echo:
         """The echo the receiving RSU of ``pair`` = (receiver, illuminator) gets from
-        ``vehicles`` with the current beams and the illuminator's ``recovery`` sweep beams.
+        ``vehicles`` with the current beams and the illuminator's ``recovery`` sweep beams
+        (signal level: with ``draws`` drawn ahead by :meth:`prepare`, else drawn now).
         In the OFDM frame the sweep beams simply add (the processing separates echoes in
         range, Doppler and angle); at the measurement level each is a dwell of its own (000's
         SINR of eq. (7) would count them as each other's interference, which the beams of a
@@ -232,5 +259,6 @@ class Simulator:
             targets,
             np.vstack([weights, sweep_weights]),
             np.concatenate([powers, sweep_powers]),
+            draws,
         )
         return Echo(rx, frame, None)
