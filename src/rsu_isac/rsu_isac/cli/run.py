@@ -42,6 +42,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         engine=args.engine,
         assignment=args.assignment,
         power_split=args.power_split,
+        constant_modulus=args.constant_modulus,
         aoi_policy=args.aoi_policy,
         max_power_dbm=args.pmax_dbm,
         motion_model=args.motion_model,
@@ -67,6 +68,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+CONSTANT_MODULUS_HELP = "phase-shifter beams: every element 1/sqrt(N) in modulus (003 eq. (9b))"
 MAX_DURATION_S = 86400.0  # a day of simulated time; longer runs belong in eval
 
 
@@ -126,6 +128,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         seed=args.seed,
         camera_period_slots=args.camera_period,
         aoi_policy=args.aoi_policy,
+        constant_modulus=args.constant_modulus,
     )
     out = Path(args.out)
     meta = {
@@ -254,6 +257,7 @@ def add_commands(sub) -> None:
     sim.add_argument("--seed", type=int, default=-1, help="random seed (-1: the scenario's)")
     sim.add_argument("--out", default="runs/latest", help="report directory")
     sim.add_argument("--record", metavar="BAG", help="also record the run into this MCAP bag")
+    sim.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
     sim.add_argument(
         "--camera-period", type=int, default=5, help="a camera frame every N slots (0: none)"
     )
@@ -298,6 +302,7 @@ def add_commands(sub) -> None:
     evaluation.add_argument("--assignment", default="distance", help="distance, greedy, heuristic")
     evaluation.add_argument("--power-split", default="equal", help="equal or water_filling")
     evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
+    evaluation.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
     evaluation.add_argument(
         "--rf-snr-db",
         type=float,

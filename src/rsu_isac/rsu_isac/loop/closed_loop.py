@@ -57,6 +57,7 @@ class EvalConfig:
     engine: str = "embedded"
     assignment: str = "distance"
     power_split: str = "equal"
+    constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
     aoi_policy: str = "radar_only"
     rf_snr_db: float | None = None  # None: the scenario's sensing noise (core.radar)
     aoi_risk_threshold: float | None = None  # None: Gamma_misa of the scenario
@@ -138,6 +139,7 @@ class ClosedLoop:
                 checkpoint=config.checkpoint,
                 assignment=config.assignment,
                 power_split=config.power_split,
+                constant_modulus=config.constant_modulus,
             )
 
         self.policy = policy or named()
@@ -353,6 +355,7 @@ def evaluate(
         "policy": config.policy,
         "assignment": config.assignment,
         "power_split": config.power_split,
+        "constant_modulus": config.constant_modulus,
         "aoi_policy": config.aoi_policy,
         "abstraction": config.abstraction,
         "engine": config.engine,

@@ -71,6 +71,7 @@ class GraphOptions:
     camera_period_slots: int = 5  # a camera frame every N slots; 0 = none
     aoi_policy: str = ""  # "": radar only; else camera_semantics + aoi_scheduler with it
     deadline_s: float = 0.0  # the policy's decision deadline; 0: wait (lockstep, reproducible)
+    constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
@@ -121,6 +122,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 "policy": options.policy,
                 **({"checkpoint": options.checkpoint} if options.checkpoint else {}),
                 **({"deadline_s": options.deadline_s} if options.deadline_s else {}),
+                **({"constant_modulus": True} if options.constant_modulus else {}),
             },
         )
     )

@@ -48,6 +48,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         camera_period_slots=int(values["camera_period_slots"]),
         aoi_policy=values["aoi_policy"],
         deadline_s=float(values["deadline_s"]),
+        constant_modulus=values["constant_modulus"].lower() == "true",
     )
 
 
