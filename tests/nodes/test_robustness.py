@@ -269,3 +269,26 @@ def test_repointed_keeps_powers_turns_beams_to_the_new_predictions_and_drops_los
     expected = expected.conj() / np.linalg.norm(expected)
     assert abs(abs(out.weights[comm][0].conj() @ expected.conj()) - 1.0) < 1e-9
     np.testing.assert_array_equal(out.weights[~comm], last.weights[last.kind != 0])
+
+
+def test_diagnostics_carry_every_timing_series_and_counted_event():
+    """/diagnostics: p50/p99 per timing series (processing, its named parts, series timed
+    apart), counted events as keys, WARN while events were counted."""
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    with in_process(RadarProcessing) as radar:
+        diagnostics: NodeDiagnostics = radar.node.diagnostics
+        for ms in (1.0, 2.0, 3.0):
+            diagnostics.record(ms * 1e-3, compute=ms * 0.5e-3)
+        diagnostics.time(loop=0.010)
+        diagnostics.publish()
+        (status,) = radar.published["diagnostics"][-1].status
+        values = {kv.key: kv.value for kv in status.values}
+        assert values["processing_ms_p50"] == "2.000" and values["compute_ms_p50"] == "1.000"
+        assert values["loop_ms_p99"] == "10.000" and values["slots"] == "3"
+        assert status.level == DiagnosticStatus.OK
+        diagnostics.count("deadline_misses")
+        diagnostics.publish()
+        (status,) = radar.published["diagnostics"][-1].status
+        assert status.level == DiagnosticStatus.WARN and "deadline_misses" in status.message
+        assert {kv.key: kv.value for kv in status.values}["deadline_misses"] == "1"
