@@ -1,11 +1,15 @@
-"""Reinforcement learning on the closed loop: the 000 MDP (mdp), its gymnasium environment
-(env), learned policies behind the policy interface (policy), agents and training (agents,
-train) and shipped checkpoints (checkpoints). Above the headless loop; nothing below
-imports it (the named policies are entry points, see ``beamforming.policies``)."""
+"""Reinforcement learning on the closed loop: the 000 MDP (mdp) and 003's hybrid AoI MDP
+(aoi_mdp), their gymnasium environments (env, aoi_env), learned policies behind the policy
+interface (policy), agents and training (agents, train) and shipped checkpoints
+(checkpoints). Above the headless loop; nothing below imports it (the named policies are
+entry points, see ``beamforming.policies``)."""
 
 from gymnasium.envs.registration import register, registry
 
 ENV_ID = "rsu_isac/Beamforming-v0"
+AOI_ENV_ID = "rsu_isac/AoiSchedule-v0"
 
 if ENV_ID not in registry:
     register(id=ENV_ID, entry_point="rsu_isac.learning.env:BeamformingEnv")
+if AOI_ENV_ID not in registry:
+    register(id=AOI_ENV_ID, entry_point="rsu_isac.learning.aoi_env:AoiScheduleEnv")

@@ -119,10 +119,16 @@ class Sensed:
 class ClosedLoop:
     """One closed-loop run; :meth:`step` advances one slot and returns its metrics.
     :meth:`sense` and :meth:`act` are its two halves, for a caller (an RL environment) that
-    decides the beams itself. ``policy`` replaces the one ``config.policy`` names."""
+    decides the beams itself. ``policy`` replaces the one ``config.policy`` names, ``expert``
+    the temporal expert of the ``lstm`` AoI policy that ``config.lstm_checkpoint`` loads
+    (anything with LstmExpert's ``schedule``)."""
 
     def __init__(
-        self, scenario: Scenario, config: EvalConfig, policy: Policy | None = None
+        self,
+        scenario: Scenario,
+        config: EvalConfig,
+        policy: Policy | None = None,
+        expert: object | None = None,
     ) -> None:
         if config.aoi_policy not in SCHEDULER_POLICIES:
             raise ValueError(
@@ -163,11 +169,10 @@ class ClosedLoop:
             i: ProcessingConfig(max_range_m=scenario.max_echo_range_m(i)) for i in receivers
         }
         self.slot = 0
-        expert = (
-            LstmExpert.load(config.lstm_checkpoint, scenario.aoi.max_aoi_slots, config.seed)
-            if config.aoi_policy == "lstm" and config.lstm_checkpoint
-            else None
-        )
+        if expert is None and config.aoi_policy == "lstm" and config.lstm_checkpoint:
+            expert = LstmExpert.load(
+                config.lstm_checkpoint, scenario.aoi.max_aoi_slots, config.seed
+            )
         self.scheduler = AoiScheduler(
             scenario, config.aoi_policy, config.aoi_risk_threshold, expert
         )

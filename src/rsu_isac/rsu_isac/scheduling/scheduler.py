@@ -216,13 +216,17 @@ class AoiScheduler:
         self._scans.append([slot, 0 if last is None else slot - last, 0])
         return True
 
-    def decide(self, tracks: TrackAoiInputs, slot: int) -> Schedule:
+    def state(self, tracks: TrackAoiInputs) -> tuple[NDArray, NDArray, NDArray]:
+        """Per track: A_k(n) in slots (eq. (6)), beta_k [1/slot] and P_misa,k(n) (eq. (7))."""
         aoi = np.maximum(tracks.aoi_s / self.scenario.slot_s, 0.0)
         halfwidth = half_power_halfwidth_rad(tracks.azimuth_rad, self._num_tx, self._spacing)
         beta = uncertainty_rate(
             tracks.predicted_angle_variance_rad2 - tracks.angle_variance_rad2, halfwidth
         )
-        p_now = misalignment_probability(beta, aoi)
+        return aoi, beta, misalignment_probability(beta, aoi)
+
+    def decide(self, tracks: TrackAoiInputs, slot: int) -> Schedule:
+        aoi, beta, p_now = self.state(tracks)
         scheduled = self._policy(tracks, aoi, beta)
         scan = self._scan(tracks.track_id, slot)
         centres = tracks.look_at_xy[scheduled].reshape(-1, 2)

@@ -190,6 +190,12 @@ class Simulator:
             image,
         )
 
+    @property
+    def true_rows(self) -> NDArray[np.complex128]:
+        """The current slot's true channel rows (RSUs, K vehicles, N) that :meth:`score` uses
+        (for training losses that need the true channel, never for a policy's decision)."""
+        return self._rows
+
     def capture(self) -> NDArray[np.uint8]:
         """A frame of the mast camera now (for a camera triggered on demand, as by an AoI
         schedule, rather than every ``camera_period_slots``)."""
