@@ -57,7 +57,7 @@ def test_acting_as_the_threshold_schedule_reproduces_eval():
     n = env.run_scenario.radio.array.num_tx_antennas
     got = []
     for _ in range(slots):
-        tracks, _ = env._tracks()
+        tracks = env._tracks()
         aoi, beta, _ = rule.state(tracks)
         decided = rule._policy(tracks, aoi, beta).tolist()
         scheduled = dict(zip(tracks.track_id.tolist(), decided, strict=True))

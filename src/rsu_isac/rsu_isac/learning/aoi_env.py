@@ -44,13 +44,13 @@ from rsu_isac.learning.aoi_mdp import (
     action_space,
     constant_modulus_beam,
     decode,
-    feature_rows,
     observation_space,
     reward,
 )
 from rsu_isac.learning.env import EVALUATION_SEED_BASE
 from rsu_isac.loop.closed_loop import ClosedLoop, EvalConfig, Sensed, scenario_as_run
 from rsu_isac.platform.paths import scenarios_dir
+from rsu_isac.scheduling.lstm_expert import feature_rows
 from rsu_isac.scheduling.scheduler import TrackAoiInputs
 
 MATCH_DISTANCE_M = 5.0  # a track's predicted position to the vehicle it follows
@@ -80,7 +80,7 @@ class ActionSchedule:
     def __init__(self) -> None:
         self.action: HybridAction | None = None
 
-    def schedule(self, track_id, aoi_slots, beta, misalignment) -> NDArray[np.bool_]:
+    def schedule(self, track_id, aoi_slots, beta, misalignment, coasting) -> NDArray[np.bool_]:
         if self.action is None:
             return np.zeros(len(track_id), dtype=bool)
         return self.action.schedule_of(track_id)
@@ -138,19 +138,23 @@ class AoiScheduleEnv(gym.Env):
         self._rows_angle = np.zeros(0)  # and angles from the camera RSU [rad]
         self._steps = 0
 
-    def _tracks(self) -> tuple[TrackAoiInputs, NDArray]:
-        """The camera RSU's non-tentative tracks and whether the radar measured each."""
+    def _tracks(self) -> TrackAoiInputs:
+        """The camera RSU's non-tentative tracks (the AoI scheduler's)."""
         loop = self._loop
         view = self._sensed.views[list(loop.trackers).index(loop.camera_rsu)]
-        keep = view.status != TENTATIVE
-        return TrackAoiInputs.from_view(view, keep), view.misses[keep] == 0
+        return TrackAoiInputs.from_view(view, view.status != TENTATIVE)
 
     def _observe(self) -> tuple[dict[str, NDArray], float]:
         """The observation and L_BMP (mean P_misa over every live track)."""
-        tracks, held = self._tracks()
+        tracks = self._tracks()
         aoi, beta, p_misa = self._loop.scheduler.state(tracks)
         rows = feature_rows(
-            aoi, beta, p_misa, held, self.run_scenario.aoi.max_aoi_slots, self.mdp.mask_aoi
+            aoi,
+            beta,
+            p_misa,
+            tracks.coasting_slots,
+            self.run_scenario.aoi.max_aoi_slots,
+            self.mdp.mask_aoi,
         )
         k, t = self.mdp.max_tracks, self.mdp.sequence_length
         live = {int(i) for i in tracks.track_id}

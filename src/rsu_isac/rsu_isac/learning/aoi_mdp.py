@@ -30,9 +30,7 @@ import numpy as np
 from gymnasium import spaces
 from numpy.typing import NDArray
 
-FEATURES = ("aoi", "uncertainty", "misalignment", "radar_held")
-AOI_FEATURES = (0, 2)  # masked by the ablation: A_k and P_misa,k (a function of A_k)
-MAX_UNCERTAINTY = 10.0  # beta_k A_max is clipped here (P_misa is 1 - e^-10 by then)
+from rsu_isac.scheduling.lstm_expert import FEATURES, MAX_FEATURE
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def observation_space(config: AoiMdpConfig) -> spaces.Dict:
     k, t = config.max_tracks, config.sequence_length
     return spaces.Dict(
         {
-            "history": spaces.Box(0.0, MAX_UNCERTAINTY, (k, t, len(FEATURES)), np.float32),
+            "history": spaces.Box(0.0, MAX_FEATURE, (k, t, len(FEATURES)), np.float32),
             "angle": spaces.Box(-1.0, 1.0, (k, 2), np.float32),
             "mask": spaces.Box(0.0, 1.0, (k,), np.float32),
         }
@@ -58,28 +56,6 @@ def observation_space(config: AoiMdpConfig) -> spaces.Dict:
 
 def action_space(config: AoiMdpConfig, num_antennas: int) -> spaces.Box:
     return spaces.Box(-1.0, 1.0, (config.max_tracks, 1 + num_antennas), np.float32)
-
-
-def feature_rows(
-    aoi_slots: NDArray,
-    uncertainty_rate: NDArray,
-    misalignment: NDArray,
-    radar_held: NDArray,
-    max_aoi_slots: float,
-    mask_aoi: bool = False,
-) -> NDArray[np.float32]:
-    """(T_live, F) rows of FEATURES for the live tracks (see the module docstring)."""
-    rows = np.column_stack(
-        [
-            np.clip(aoi_slots / max_aoi_slots, 0.0, MAX_UNCERTAINTY),
-            np.clip(uncertainty_rate * max_aoi_slots, 0.0, MAX_UNCERTAINTY),
-            misalignment,
-            radar_held.astype(float),
-        ]
-    ).astype(np.float32)
-    if mask_aoi:
-        rows[:, AOI_FEATURES] = 0.0
-    return rows
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,13 @@
-"""Temporal expert of RL-H-MoE (003 Sec. III-A), inference only: an LSTM over each track's
+"""Temporal expert of RL-H-MoE (003 Sec. III-A), inference: an LSTM over each track's
 recent AoI state feeds a sigmoid head whose output p_k parameterises the Bernoulli camera
 decision pi_k (constraint (9f)). Training (003 Algorithm 1, eq. (12)) belongs to the
-learning stage; it writes the checkpoint this module loads (:meth:`LstmExpert.save`)."""
+learning stage (``learning.hmoe``); it writes the checkpoint this module loads
+(:meth:`LstmExpert.save`).
+
+Per slot and track the expert sees FEATURES (:func:`feature_rows`): A_k / A_max (eq. (6)),
+beta_k A_max (the angle-uncertainty growth of eq. (7) over an AoI budget), P_misa,k (eq.
+(7)) and the slots the radar has lost the track over A_max (our S_rad: the radar's recent
+outcome); 003's ablation without AoI zeroes the two AoI-derived ones (AOI_FEATURES)."""
 
 from __future__ import annotations
 
@@ -13,7 +19,32 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
-FEATURES = 3  # per slot and track: A_k / A_max, beta_k A_max, P_misa,k
+FEATURES = ("aoi", "uncertainty", "misalignment", "coasting")
+AOI_FEATURES = (0, 2)  # masked by the ablation: A_k and P_misa,k (a function of A_k)
+MAX_FEATURE = 10.0  # the features are clipped here (P_misa is 1 - e^-10 by then)
+
+
+def feature_rows(
+    aoi_slots: NDArray,
+    uncertainty_rate: NDArray,
+    misalignment: NDArray,
+    coasting_slots: NDArray,
+    max_aoi_slots: float,
+    mask_aoi: bool = False,
+) -> NDArray[np.float32]:
+    """(tracks, FEATURES) of one slot (module docstring)."""
+    rows = np.column_stack(
+        [
+            np.asarray(aoi_slots, float) / max_aoi_slots,
+            np.asarray(uncertainty_rate, float) * max_aoi_slots,
+            misalignment,
+            np.asarray(coasting_slots, float) / max_aoi_slots,
+        ]
+    )
+    rows = np.clip(rows, 0.0, MAX_FEATURE).astype(np.float32)
+    if mask_aoi:
+        rows[:, AOI_FEATURES] = 0.0
+    return rows
 
 
 class TemporalExpert(nn.Module):
@@ -21,7 +52,7 @@ class TemporalExpert(nn.Module):
 
     def __init__(self, hidden_size: int = 32, num_layers: int = 1) -> None:
         super().__init__()
-        self.lstm = nn.LSTM(FEATURES, hidden_size, num_layers=num_layers, batch_first=True)
+        self.lstm = nn.LSTM(len(FEATURES), hidden_size, num_layers=num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, 1)
 
     def forward(self, sequences: torch.Tensor) -> torch.Tensor:
@@ -39,19 +70,26 @@ class LstmExpert:
         sequence_length: int = 8,
         seed: int = 0,
         sample: bool = True,
+        mask_aoi: bool = False,
     ) -> None:
         self.network = network.eval()
         self.max_aoi_slots = max_aoi_slots
         self.sequence_length = sequence_length
+        self.mask_aoi = mask_aoi
         self.sample = sample
         self._generator = torch.Generator().manual_seed(seed)
         self._history: dict[int, deque[NDArray]] = {}
 
     def schedule(
-        self, track_id: NDArray, aoi_slots: NDArray, beta: NDArray, misalignment: NDArray
+        self,
+        track_id: NDArray,
+        aoi_slots: NDArray,
+        beta: NDArray,
+        misalignment: NDArray,
+        coasting_slots: NDArray,
     ) -> NDArray[np.bool_]:
-        rows = np.column_stack(
-            [aoi_slots / self.max_aoi_slots, beta * self.max_aoi_slots, misalignment]
+        rows = feature_rows(
+            aoi_slots, beta, misalignment, coasting_slots, self.max_aoi_slots, self.mask_aoi
         )
         live = set(int(i) for i in track_id)
         self._history = {k: v for k, v in self._history.items() if k in live}
@@ -75,6 +113,7 @@ class LstmExpert:
                 "hidden_size": self.network.lstm.hidden_size,
                 "num_layers": self.network.lstm.num_layers,
                 "sequence_length": self.sequence_length,
+                "mask_aoi": self.mask_aoi,
             },
             path,
         )
@@ -92,4 +131,10 @@ class LstmExpert:
             raise ValueError(
                 f"cannot load the LSTM temporal expert from {path}: {reason}"
             ) from None
-        return LstmExpert(network, max_aoi_slots, int(data["sequence_length"]), seed)
+        return LstmExpert(
+            network,
+            max_aoi_slots,
+            int(data["sequence_length"]),
+            seed,
+            mask_aoi=bool(data.get("mask_aoi", False)),
+        )

@@ -264,4 +264,10 @@ class AoiScheduler:
                 | (unrefreshed > self.config.max_aoi_slots)
                 | (tracks.coasting_slots >= COASTING_TRIGGER_SLOTS)
             )
-        return self.expert.schedule(tracks.track_id, aoi, beta, misalignment_probability(beta, aoi))
+        return self.expert.schedule(
+            tracks.track_id,
+            aoi,
+            beta,
+            misalignment_probability(beta, aoi),
+            tracks.coasting_slots,
+        )
