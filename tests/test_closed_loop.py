@@ -56,7 +56,10 @@ def test_same_seed_same_run(seed000):
         (EvalConfig(policy="magic"), "unknown policy 'magic'; valid: static, predictive_mrt"),
         (EvalConfig(assignment="random"), "unknown assignment 'random'; valid: distance"),
         (EvalConfig(aoi_policy="often"), "unknown AoI policy 'often'; valid: radar_only"),
-        (EvalConfig(aoi_policy="lstm"), "needs a trained temporal expert"),
+        (
+            EvalConfig(aoi_policy="lstm", lstm_checkpoint="/no/such/temporal.pt"),
+            "cannot load the LSTM temporal expert from /no/such/temporal.pt",
+        ),
     ],
 )
 def test_unknown_names_fail_with_the_valid_ones(seed000, config, message):

@@ -58,6 +58,7 @@ setup(
             "ddpg = rsu_isac.learning.policy:ddpg_policy",
             "dqn = rsu_isac.learning.policy:dqn_policy",
             "random = rsu_isac.learning.policy:random_policy",
+            "hmoe = rsu_isac.learning.hmoe:hmoe_policy",
         ],
     },
 )

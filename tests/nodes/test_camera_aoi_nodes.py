@@ -179,11 +179,12 @@ def test_aoi_scheduler_schedules_every_track_for_vision_only():
     assert len(regions_from_msg(schedules[0])) == 5
 
 
-def test_bad_parameters_stop_with_a_named_error():
+def test_bad_parameters_stop_with_a_named_error(tmp_path):
+    (tmp_path / "foreign.pt").write_text("not a checkpoint")
     result = subprocess.run(
         [sys.executable, "-m", "rsu_isac.nodes.aoi_scheduler", "--ros-args", *SCHEDULER,
-         "-p", "policy:=lstm"],
+         "-p", "policy:=lstm", "-p", f"lstm_checkpoint:={tmp_path / 'foreign.pt'}"],
         cwd=REPO, check=False, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "parameter 'lstm_checkpoint' is empty" in result.stderr
+    assert "parameter 'lstm_checkpoint': cannot load the LSTM temporal expert" in result.stderr

@@ -10,10 +10,79 @@ from pathlib import Path
 from rsu_isac.cli.common import scenario_or_exit, valid_choices, writable_dir_error
 
 ENV_NAMES = ("beamforming",)  # the 000 MDP (learning.env)
+# 003's RL-H-MoE on its hybrid AoI MDP (learning.hmoe): the method, the homogeneous MoE
+# (both experts MLPs) and the ablation without AoI in the state
+HMOE_VARIANTS = {
+    "hmoe": {"temporal": "lstm", "mask_aoi": False},
+    "hmoe_mlp": {"temporal": "mlp", "mask_aoi": False},
+    "hmoe_no_aoi": {"temporal": "lstm", "mask_aoi": True},
+}
+HELD_OUT_EPISODES = 5  # evaluation episodes after training (seeds from 1,000,000)
+
+
+def _train_hmoe(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from rsu_isac.learning.aoi_env import AoiEnvConfig
+    from rsu_isac.learning.aoi_mdp import AoiMdpConfig
+    from rsu_isac.learning.env import EVALUATION_SEED_BASE
+    from rsu_isac.learning.hmoe import HmoeConfig, HmoeTrainer, evaluate, save_checkpoint
+
+    scenario = args.scenario or "seed003"
+    scenario_or_exit(scenario, "train")
+    out = Path(args.out)
+    problem = writable_dir_error(out, "--out")
+    if args.episodes < 1:
+        problem = problem or f"--episodes {args.episodes} must be at least 1"
+    if problem:
+        print(f"rsu-isac train: {problem}", file=sys.stderr)
+        return 2
+    variant = HMOE_VARIANTS[args.algorithm]
+    env = AoiEnvConfig(
+        scenario=scenario,
+        rf_snr_db=args.rf_snr_db,
+        abstraction=args.abstraction,
+        episode_slots=args.episode_slots or 200,
+        mdp=AoiMdpConfig(mask_aoi=variant["mask_aoi"]),
+    )
+    config = HmoeConfig(
+        episodes=args.episodes, temporal=variant["temporal"], env=env, seed=args.seed
+    )
+    trainer = HmoeTrainer(config)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with (out / "progress.jsonl").open("w", buffering=1) as log:  # a line per episode
+        trainer.train(progress=lambda row: log.write(json.dumps(row) + "\n"))
+    wall_s = time.perf_counter() - started
+    seeds = [EVALUATION_SEED_BASE + i for i in range(HELD_OUT_EPISODES)]
+    evaluation = evaluate(trainer.agent, env, seeds)
+    manifest = {
+        "algorithm": args.algorithm,
+        "command": "rsu-isac " + " ".join(sys.argv[1:]),
+        "seed": args.seed,
+        "episodes": args.episodes,
+        "steps": args.episodes * env.episode_slots,
+        "wall_s": round(wall_s, 1),
+        "config": config.to_dict(),
+        "evaluation": {"episode_seeds": seeds, **evaluation},
+    }
+    save_checkpoint(trainer.agent, out / "checkpoint", manifest)
+    trainer.env.close()
+    print(
+        f"trained {args.algorithm} seed {args.seed}: {manifest['steps']} steps in {wall_s:.0f} s; "
+        f"held-out energy {evaluation['energy_j_per_slot']:.1f} J/slot, mean P_misa "
+        f"{evaluation['mean_misalignment_probability']:.3f}; checkpoint {out}/checkpoint"
+    )
+    return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS
+
+    if args.algorithm in HMOE_VARIANTS:
+        return _train_hmoe(args)
+    args.scenario = args.scenario or "seed000"
     from rsu_isac.learning.env import EnvConfig
     from rsu_isac.learning.mdp import ACTIONS, MdpConfig
     from rsu_isac.learning.train import TrainConfig, train
@@ -23,7 +92,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not valid_choices(
         "train",
         {
-            "ALGO": (args.algorithm, ALGORITHMS),
+            "ALGO": (args.algorithm, (*ALGORITHMS, *HMOE_VARIANTS)),
             "--env": (args.env, ENV_NAMES),
             "--action": (action, ACTIONS),
             "--abstraction": (args.abstraction, ABSTRACTIONS),
@@ -84,10 +153,20 @@ def add_commands(sub) -> None:
         description="Train one agent with one seed on the closed-loop environment; writes "
         "logs (CSV, TensorBoard), held-out evaluations and a checkpoint to --out.",
     )
-    train.add_argument("algorithm", metavar="ALGO", help="spiking_ac, ppo, ddpg or dqn")
+    train.add_argument(
+        "algorithm",
+        metavar="ALGO",
+        help="spiking_ac, ppo, ddpg or dqn (000's MDP); hmoe, hmoe_mlp or hmoe_no_aoi (003's)",
+    )
     train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
-    train.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
+    train.add_argument(
+        "--scenario", help="scenario name or .yaml path (default: seed000; hmoe*: seed003)"
+    )
     train.add_argument("--steps", type=int, default=50_000, help="environment steps")
+    train.add_argument("--episodes", type=int, default=60, help="hmoe*: training episodes")
+    train.add_argument(
+        "--rf-snr-db", type=float, default=10.0, help="hmoe*: the radar's RF SNR (003 Fig. 3)"
+    )
     train.add_argument("--seed", type=int, default=0, help="training seed")
     train.add_argument("--out", default="runs/train", help="output folder")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
@@ -98,7 +177,9 @@ def add_commands(sub) -> None:
     )
     train.add_argument("--max-vehicles", type=int, default=3, help="vehicle slots K_max")
     train.add_argument(
-        "--episode-slots", type=int, help="slots per episode (default: the scenario's horizon)"
+        "--episode-slots",
+        type=int,
+        help="slots per episode (default: the scenario's horizon; hmoe*: 200)",
     )
     train.add_argument(
         "--true-state", action="store_true", help="observe the true states (ablation)"

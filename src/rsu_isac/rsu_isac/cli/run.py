@@ -24,6 +24,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from rsu_isac.sim.world import ABSTRACTIONS
 
     scenario = scenario_or_exit(args.scenario, "eval")
+    args.policy = _beamforming_policy(args)
     if not valid_choices(
         "eval",
         {
@@ -68,6 +69,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+POLICY_HELP = "beamforming policy (default: predictive_mrt; with --aoi-policy hmoe: hmoe)"
+
+
+def _beamforming_policy(args: argparse.Namespace) -> str:
+    """--policy, or the default: RL-H-MoE's schedule comes with its spatial expert's beams."""
+    return args.policy or ("hmoe" if args.aoi_policy == "hmoe" else "predictive_mrt")
+
+
 CONSTANT_MODULUS_HELP = "phase-shifter beams: every element 1/sqrt(N) in modulus (003 eq. (9b))"
 MAX_DURATION_S = 86400.0  # a day of simulated time; longer runs belong in eval
 
@@ -101,6 +110,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from rsu_isac.sim.world import ABSTRACTIONS
 
     scenario = scenario_or_exit(args.scenario, "sim")
+    args.policy = _beamforming_policy(args)
     if not valid_choices(
         "sim",
         {
@@ -249,7 +259,7 @@ def add_commands(sub) -> None:
         "simulated duration in lockstep, stop cleanly and write report.json and PNG plots.",
     )
     sim.add_argument("--scenario", default="seed000", help="scenario name or .yaml path")
-    sim.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    sim.add_argument("--policy", help=POLICY_HELP)
     sim.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     sim.add_argument("--engine", default="embedded", help="embedded or sumo")
     sim.add_argument("--abstraction", default="signal", help="signal or measurement")
@@ -265,7 +275,7 @@ def add_commands(sub) -> None:
         "--aoi-policy",
         default="",
         help="add camera_semantics and aoi_scheduler with this camera schedule "
-        "(radar_only, vision_only, threshold, lstm); default: radar only, no camera nodes",
+        "(radar_only, vision_only, threshold, lstm, hmoe); default: radar only, no camera nodes",
     )
     sim.set_defaults(func=_cmd_sim)
 
@@ -293,7 +303,7 @@ def add_commands(sub) -> None:
         "sum rate, fairness, tracking RMSE vs PCRB, energy, misalignment and policy time.",
     )
     evaluation.add_argument("--scenario", default="seed000", help="scenario name")
-    evaluation.add_argument("--policy", default="predictive_mrt", help="beamforming policy")
+    evaluation.add_argument("--policy", help=POLICY_HELP)
     evaluation.add_argument("--checkpoint", help=CHECKPOINT_HELP)
     evaluation.add_argument("--slots", type=int, default=500, help="slots to run")
     evaluation.add_argument("--seed", type=int, default=0, help="random seed")
@@ -310,7 +320,9 @@ def add_commands(sub) -> None:
         help="set the sensing noise so that the reference vehicle's echo SNR is this (003 Fig. 5)",
     )
     evaluation.add_argument(
-        "--lstm-checkpoint", default=None, help="temporal expert of --aoi-policy lstm"
+        "--lstm-checkpoint",
+        default=None,
+        help="temporal expert of --aoi-policy lstm / hmoe (default: the shipped RL-H-MoE's)",
     )
     evaluation.add_argument("--motion-model", default="cartesian", help="EKF state")
     evaluation.add_argument("--pmax-dbm", type=float, help="power budget (default: scenario's)")

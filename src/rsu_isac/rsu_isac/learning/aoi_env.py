@@ -24,6 +24,7 @@ Registered as ``rsu_isac/AoiSchedule-v0``.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar
 
@@ -86,12 +87,17 @@ class ActionSchedule:
         return self.action.schedule_of(track_id)
 
 
+PhaseSource = Callable[[int, float], "NDArray | None"]  # (track id, predicted angle) -> Phi
+
+
 @dataclass
 class PhasePolicy(Policy):
-    """Beams from an action's phases (eq. (10)), an equal share of the power each; the
-    distance assignment and the sensing sweep as every policy."""
+    """Constant-modulus beams (eq. (10)) with the phases ``phase_source`` gives each served
+    track (none: the constant-modulus beam at its predicted angle), an equal share of the
+    power each; the distance assignment and the sensing sweep as every policy. The
+    environment's source is the action, the ``hmoe`` policy's the spatial expert."""
 
-    action: HybridAction | None = None
+    phase_source: PhaseSource | None = None
 
     def _precoder(self) -> None:
         return None
@@ -100,8 +106,9 @@ class PhasePolicy(Policy):
         n = self.context.num_antennas
         beams = np.empty((n, len(mine)), complex)
         for column, k in enumerate(mine.tolist()):
-            phases = None if self.action is None else self.action.phases_of(vehicles.track_id[k])
-            if phases is None:  # no row: the constant-modulus beam at its predicted angle
+            source = self.phase_source
+            phases = None if source is None else source(int(vehicles.track_id[k]), theta[r, k])
+            if phases is None:
                 phases = np.angle(steering_vector(theta[r, k], n))
             beams[:, column] = constant_modulus_beam(phases)
         return beams * np.sqrt(power_w / max(len(mine), 1))
@@ -186,7 +193,7 @@ class AoiScheduleEnv(gym.Env):
         )
         self.close()
         self._history = {}
-        self.expert.action = self.policy.action = None
+        self.expert.action = self.policy.phase_source = None
         self._loop = ClosedLoop(
             self.scenario,
             replace(self.eval_config, seed=episode_seed),
@@ -202,7 +209,8 @@ class AoiScheduleEnv(gym.Env):
         if self._loop is None:
             raise RuntimeError("call reset() before step()")
         hybrid = decode(action, self._rows)
-        self.expert.action = self.policy.action = hybrid
+        self.expert.action = hybrid
+        self.policy.phase_source = lambda track, _theta: hybrid.phases_of(track)
         rows, rows_xy = self._rows, self._rows_xy
         beams = self.policy.decide(self._sensed.predicted, self._sensed.out.slot + 1)
         self._loop.act(self._sensed, beams)

@@ -35,7 +35,7 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
 from rsu_isac.core.tracker import CONFIRMED, TENTATIVE, Tracker, TrackerConfig, TrackView
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
-from rsu_isac.scheduling.lstm_expert import LstmExpert
+from rsu_isac.scheduling.lstm_expert import EXPERT_POLICIES, load_expert
 from rsu_isac.scheduling.scheduler import (
     SCHEDULER_POLICIES,
     AoiScheduler,
@@ -61,7 +61,7 @@ class EvalConfig:
     aoi_policy: str = "radar_only"
     rf_snr_db: float | None = None  # None: the scenario's sensing noise (core.radar)
     aoi_risk_threshold: float | None = None  # None: Gamma_misa of the scenario
-    lstm_checkpoint: str | None = None  # temporal expert of the ``lstm`` AoI policy
+    lstm_checkpoint: str | None = None  # temporal expert of ``lstm``/``hmoe``; None: shipped
     max_power_dbm: float | None = None  # None: the scenario's
     motion_model: str = "cartesian"
     max_coast_serve_slots: int = MAX_COAST_SERVE_SLOTS
@@ -120,8 +120,8 @@ class ClosedLoop:
     """One closed-loop run; :meth:`step` advances one slot and returns its metrics.
     :meth:`sense` and :meth:`act` are its two halves, for a caller (an RL environment) that
     decides the beams itself. ``policy`` replaces the one ``config.policy`` names, ``expert``
-    the temporal expert of the ``lstm`` AoI policy that ``config.lstm_checkpoint`` loads
-    (anything with LstmExpert's ``schedule``)."""
+    the temporal expert of the ``lstm`` / ``hmoe`` AoI policies that ``config.lstm_checkpoint``
+    loads (anything with LstmExpert's ``schedule``)."""
 
     def __init__(
         self,
@@ -169,10 +169,8 @@ class ClosedLoop:
             i: ProcessingConfig(max_range_m=scenario.max_echo_range_m(i)) for i in receivers
         }
         self.slot = 0
-        if expert is None and config.aoi_policy == "lstm" and config.lstm_checkpoint:
-            expert = LstmExpert.load(
-                config.lstm_checkpoint, scenario.aoi.max_aoi_slots, config.seed
-            )
+        if expert is None and config.aoi_policy in EXPERT_POLICIES:
+            expert = load_expert(config.lstm_checkpoint, scenario.aoi.max_aoi_slots, config.seed)
         self.scheduler = AoiScheduler(
             scenario, config.aoi_policy, config.aoi_risk_threshold, expert
         )

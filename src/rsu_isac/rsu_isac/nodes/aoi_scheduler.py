@@ -22,7 +22,7 @@ from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.nodes.stream_gate import StreamGate, Verdict
-from rsu_isac.scheduling.lstm_expert import LstmExpert
+from rsu_isac.scheduling.lstm_expert import EXPERT_POLICIES, load_expert
 from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES, AoiScheduler
 from rsu_isac_interfaces.msg import AoiSchedule, AoiState, TrackArray
 
@@ -44,18 +44,20 @@ class AoiSchedulerNode(Node):
             0.0,
             1.0,
         )
-        checkpoint = declare(self, "lstm_checkpoint", "", "temporal expert of the lstm policy")
-        seed = declare(self, "seed", -1, "Bernoulli draws of lstm; -1 = the scenario's", -1, 2**31)
+        checkpoint = declare(
+            self,
+            "lstm_checkpoint",
+            "",
+            "temporal expert of the lstm / hmoe policies; empty = the shipped RL-H-MoE's",
+        )
+        seed = declare(
+            self, "seed", -1, "Bernoulli draws of lstm / hmoe; -1 = the scenario's", -1, 2**31
+        )
         expert = None
-        if policy == "lstm":
-            if not checkpoint:
-                raise ParameterError(
-                    "parameter 'lstm_checkpoint' is empty: policy 'lstm' needs a trained "
-                    "temporal expert (a checkpoint from the learning stage)"
-                )
+        if policy in EXPERT_POLICIES:
             try:
-                expert = LstmExpert.load(
-                    checkpoint,
+                expert = load_expert(
+                    checkpoint or None,
                     self.scenario.aoi.max_aoi_slots,
                     self.scenario.seed if seed < 0 else seed,
                 )

@@ -24,3 +24,9 @@ def config_dir() -> Path:
 
 def scenarios_dir() -> Path:
     return config_dir() / "scenarios"
+
+
+def shipped_checkpoint(name: str) -> Path:
+    """The folder of a checkpoint shipped with the package (``learning/checkpoints/<name>``);
+    a location only, so that the layers below ``learning`` find a default expert file."""
+    return Path(__file__).resolve().parents[1] / "learning" / "checkpoints" / name

@@ -19,6 +19,10 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from rsu_isac.platform.paths import shipped_checkpoint
+
+EXPERT_POLICIES = ("lstm", "hmoe")  # AoI policies whose schedule a temporal expert samples
+DEFAULT_EXPERT = "hmoe"  # the shipped checkpoint (learning/checkpoints/hmoe) both default to
 FEATURES = ("aoi", "uncertainty", "misalignment", "coasting")
 AOI_FEATURES = (0, 2)  # masked by the ablation: A_k and P_misa,k (a function of A_k)
 MAX_FEATURE = 10.0  # the features are clipped here (P_misa is 1 - e^-10 by then)
@@ -138,3 +142,10 @@ class LstmExpert:
             seed,
             mask_aoi=bool(data.get("mask_aoi", False)),
         )
+
+
+def load_expert(checkpoint: str | Path | None, max_aoi_slots: float, seed: int = 0) -> LstmExpert:
+    """The temporal expert in ``checkpoint`` (a temporal.pt, or a folder holding one);
+    default: the shipped RL-H-MoE's."""
+    path = Path(checkpoint) if checkpoint else shipped_checkpoint(DEFAULT_EXPERT)
+    return LstmExpert.load(path / "temporal.pt" if path.is_dir() else path, max_aoi_slots, seed)

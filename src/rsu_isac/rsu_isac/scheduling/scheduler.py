@@ -48,8 +48,9 @@ from rsu_isac.core.aoi import (
 from rsu_isac.core.array import half_power_halfwidth_rad
 from rsu_isac.core.scenario import AoiConfig, Scenario
 from rsu_isac.core.tracker import COASTING, TrackView
+from rsu_isac.scheduling.lstm_expert import EXPERT_POLICIES
 
-SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm")
+SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm", "hmoe")
 REGION_SIGMAS = 3.0  # a region covers the predicted position +- this many std deviations
 REGION_MARGIN_M = 7.0  # plus half a truck's length: the box must be in the region
 # threshold policy: a track the radar has missed this many slots in a row gets the camera
@@ -167,8 +168,10 @@ class AoiScheduler:
             raise ValueError(
                 f"unknown AoI policy '{policy}'; valid: {', '.join(SCHEDULER_POLICIES)}"
             )
-        if policy == "lstm" and expert is None:
-            raise ValueError("AoI policy 'lstm' needs a trained temporal expert (a checkpoint)")
+        if policy in EXPERT_POLICIES and expert is None:
+            raise ValueError(
+                f"AoI policy '{policy}' needs a trained temporal expert (a checkpoint)"
+            )
         self.scenario = scenario
         self.policy = policy
         self.config = scenario.aoi
