@@ -163,7 +163,7 @@ def add_commands(sub) -> None:
         "--scenario", help="scenario name or .yaml path (default: seed000; hmoe*: seed003)"
     )
     train.add_argument("--steps", type=int, default=50_000, help="environment steps")
-    train.add_argument("--episodes", type=int, default=60, help="hmoe*: training episodes")
+    train.add_argument("--episodes", type=int, default=40, help="hmoe*: training episodes")
     train.add_argument(
         "--rf-snr-db", type=float, default=10.0, help="hmoe*: the radar's RF SNR (003 Fig. 3)"
     )

@@ -111,7 +111,7 @@ class Critic(nn.Module):
 class HmoeConfig:
     """Training of RL-H-MoE or its variants (module docstring) on the 003 environment."""
 
-    episodes: int = 60
+    episodes: int = 40
     temporal: str = "lstm"  # lstm (RL-H-MoE) | mlp (homogeneous MoE)
     env: AoiEnvConfig = field(default_factory=AoiEnvConfig)
     seed: int = 0
@@ -219,6 +219,7 @@ class HmoeTrainer:
     """Algorithm 1: rollouts with the current experts, then isolated updates."""
 
     def __init__(self, config: HmoeConfig) -> None:
+        torch.set_num_threads(1)  # small networks: threads only contend with parallel runs
         torch.manual_seed(config.seed)
         self.config = config
         self.env = AoiScheduleEnv(config.env)
