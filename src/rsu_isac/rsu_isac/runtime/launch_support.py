@@ -29,6 +29,7 @@ ARGUMENTS = {
         "0.0",
         "policy's decision deadline [s], then the last beams re-pointed; 0 = wait",
     ),
+    "constant_modulus": ("false", "phase-shifter beams, 003 eq. (9b)"),
 }
 
 
