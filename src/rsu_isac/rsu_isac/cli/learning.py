@@ -16,6 +16,7 @@ HMOE_VARIANTS = {
     "hmoe": {"temporal": "lstm", "mask_aoi": False},
     "hmoe_mlp": {"temporal": "mlp", "mask_aoi": False},
     "hmoe_no_aoi": {"temporal": "lstm", "mask_aoi": True},
+    "hmoe_ppo": {"temporal": "ppo", "mask_aoi": False},  # 003's single-network PPO
 }
 HELD_OUT_EPISODES = 5  # evaluation episodes after training (seeds from 1,000,000)
 
@@ -27,7 +28,14 @@ def _train_hmoe(args: argparse.Namespace) -> int:
     from rsu_isac.learning.aoi_env import AoiEnvConfig
     from rsu_isac.learning.aoi_mdp import AoiMdpConfig
     from rsu_isac.learning.env import EVALUATION_SEED_BASE
-    from rsu_isac.learning.hmoe import HmoeConfig, HmoeTrainer, evaluate, save_checkpoint
+    from rsu_isac.learning.hmoe import (
+        HmoeConfig,
+        HmoeTrainer,
+        PpoHybridAgent,
+        evaluate,
+        save_checkpoint,
+        train_ppo_baseline,
+    )
 
     scenario = args.scenario or "seed003"
     scenario_or_exit(scenario, "train")
@@ -46,29 +54,41 @@ def _train_hmoe(args: argparse.Namespace) -> int:
         episode_slots=args.episode_slots or 200,
         mdp=AoiMdpConfig(mask_aoi=variant["mask_aoi"]),
     )
-    config = HmoeConfig(
-        episodes=args.episodes, temporal=variant["temporal"], env=env, seed=args.seed
-    )
-    trainer = HmoeTrainer(config)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    with (out / "progress.jsonl").open("w", buffering=1) as log:  # a line per episode
-        trainer.train(progress=lambda row: log.write(json.dumps(row) + "\n"))
+    steps = args.episodes * env.episode_slots
+    if variant["temporal"] == "ppo":
+        model = train_ppo_baseline(env, steps, args.seed)
+        agent, config = PpoHybridAgent(model), {"env": env.to_dict(), "steps": steps}
+    else:
+        trainer = HmoeTrainer(
+            HmoeConfig(
+                episodes=args.episodes, temporal=variant["temporal"], env=env, seed=args.seed
+            )
+        )
+        with (out / "progress.jsonl").open("w", buffering=1) as log:  # a line per episode
+            trainer.train(progress=lambda row: log.write(json.dumps(row) + "\n"))
+        trainer.env.close()
+        agent, config = trainer.agent, trainer.config.to_dict()
     wall_s = time.perf_counter() - started
     seeds = [EVALUATION_SEED_BASE + i for i in range(HELD_OUT_EPISODES)]
-    evaluation = evaluate(trainer.agent, env, seeds)
+    evaluation = evaluate(agent, env, seeds)
     manifest = {
         "algorithm": args.algorithm,
         "command": "rsu-isac " + " ".join(sys.argv[1:]),
         "seed": args.seed,
         "episodes": args.episodes,
-        "steps": args.episodes * env.episode_slots,
+        "steps": steps,
         "wall_s": round(wall_s, 1),
-        "config": config.to_dict(),
+        "config": config,
         "evaluation": {"episode_seeds": seeds, **evaluation},
     }
-    save_checkpoint(trainer.agent, out / "checkpoint", manifest)
-    trainer.env.close()
+    if variant["temporal"] == "ppo":
+        (out / "checkpoint").mkdir(parents=True, exist_ok=True)
+        model.save(out / "checkpoint" / "model.zip")
+        (out / "checkpoint" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    else:
+        save_checkpoint(agent, out / "checkpoint", manifest)
     print(
         f"trained {args.algorithm} seed {args.seed}: {manifest['steps']} steps in {wall_s:.0f} s; "
         f"held-out energy {evaluation['energy_j_per_slot']:.1f} J/slot, mean P_misa "
@@ -156,7 +176,8 @@ def add_commands(sub) -> None:
     train.add_argument(
         "algorithm",
         metavar="ALGO",
-        help="spiking_ac, ppo, ddpg or dqn (000's MDP); hmoe, hmoe_mlp or hmoe_no_aoi (003's)",
+        help="spiking_ac, ppo, ddpg or dqn (000's MDP); hmoe, hmoe_mlp, hmoe_no_aoi or "
+        "hmoe_ppo (003's)",
     )
     train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
     train.add_argument(

@@ -411,3 +411,45 @@ def hmoe_policy(context: RadioContext, checkpoint: str | None = None, **options)
             return np.angle(agent.spatial(angle)[0].numpy())
 
     return PhasePolicy("hmoe", context, phase_source=phases, **options)
+
+
+class PpoHybridAgent:
+    """003's "standard PPO" baseline: one network (stable-baselines3 PPO, an MLP over the
+    flattened observation) whose Gaussian action is the whole hybrid box (camera column > 0,
+    phases / pi), acting on its mean at evaluation (SB3's deterministic mode)."""
+
+    def __init__(self, model) -> None:
+        self.model = model
+
+    def act(
+        self, observation: dict[str, NDArray], generator: torch.Generator | None = None
+    ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+        action, _ = self.model.predict(observation, deterministic=True)
+        action = np.clip(action, -1.0, 1.0).astype(np.float32)
+        return action, (action[:, 0] > 0) & (observation["mask"] > 0)
+
+
+PPO_STEPS_PER_UPDATE = 1000  # 5 episodes of 200 slots per PPO update
+
+
+def train_ppo_baseline(env_config: AoiEnvConfig, steps: int, seed: int):
+    """The PPO baseline on the 003 environment with as many steps as RL-H-MoE's training
+    (SB3 defaults otherwise: 10 epochs of minibatches of 64, clip 0.2, gamma 0.99)."""
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(1)
+    env = AoiScheduleEnv(env_config)
+    env.reset(seed=seed)
+    model = PPO(
+        "MultiInputPolicy",
+        env,
+        n_steps=PPO_STEPS_PER_UPDATE,
+        batch_size=100,
+        gamma=0.9,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+    )
+    model.learn(total_timesteps=steps)
+    env.close()
+    return model
