@@ -17,7 +17,7 @@ from rsu_isac.scheduling.scheduler import AoiScheduler
 
 
 def test_gymnasium_accepts_the_environment_and_a_seed_repeats_its_episode():
-    env = gym.make("rsu_isac/AoiSchedule-v0", episode_slots=6).unwrapped
+    env = gym.make("rsu_isac/AoiSchedule-v0", episode_slots=6, warmup_slots=3).unwrapped
     check_env(env, skip_render_check=True)
 
     def episode() -> list[float]:
@@ -38,7 +38,9 @@ def test_reward_is_eq_11():
 
 
 def test_the_ablation_hides_the_aoi_features():
-    env = AoiScheduleEnv(AoiEnvConfig(episode_slots=3, mdp=AoiMdpConfig(mask_aoi=True)))
+    env = AoiScheduleEnv(
+        AoiEnvConfig(episode_slots=3, warmup_slots=2, mdp=AoiMdpConfig(mask_aoi=True))
+    )
     obs, _ = env.reset(seed=0)
     for _ in range(3):
         obs, *_ = env.step(np.ones(env.action_space.shape, np.float32))
@@ -51,7 +53,7 @@ def test_the_ablation_hides_the_aoi_features():
 
 def test_acting_as_the_threshold_schedule_reproduces_eval():
     slots, seed = 40, 1_000_003
-    env = AoiScheduleEnv(AoiEnvConfig(episode_slots=slots))
+    env = AoiScheduleEnv(AoiEnvConfig(episode_slots=slots, warmup_slots=0))
     env.reset(options={"episode_seed": seed})
     rule = AoiScheduler(env.run_scenario, "threshold")
     n = env.run_scenario.radio.array.num_tx_antennas

@@ -23,7 +23,7 @@ from rsu_isac.platform.paths import scenarios_dir
 
 @pytest.fixture(scope="module")
 def trained():
-    config = HmoeConfig(episodes=3, env=AoiEnvConfig(episode_slots=25), seed=2)
+    config = HmoeConfig(episodes=3, env=AoiEnvConfig(episode_slots=25, warmup_slots=5), seed=2)
     trainer = HmoeTrainer(config)
     before = {
         name: [p.detach().clone() for p in getattr(trainer.agent, name).parameters()]

@@ -25,7 +25,7 @@ from rsu_isac.loop.closed_loop import EvalConfig, run_slots, summarize
 from rsu_isac.perception.camera_detector import DetectorConfig
 
 # slots until the camera's temporal-median background window is full (a frame per slot)
-WARMUP_SLOTS = DetectorConfig().background_frames * DetectorConfig().background_stride
+WARMUP_SLOTS = DetectorConfig().warmup_frames
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,11 @@ class DetectorConfig:
     model_std_m: float = 0.05  # position error a box does not model [m]
     max_fit_residual_px: float = 3.0  # RMS box-edge residual above which a blob is dropped
 
+    @property
+    def warmup_frames(self) -> int:
+        """Frames until the temporal-median background window is full (a frame per slot)."""
+        return self.background_frames * self.background_stride
+
 
 @dataclass(frozen=True)
 class CameraDetections:
