@@ -16,8 +16,8 @@ in training; no policy sees it when it decides.
 Default setting: seed003 (003's K = 4 vehicles, M = 64, 28 GHz) at RF SNR 10 dB (Fig. 3),
 measurement-level radar, episodes of 200 slots after a warm-up of 150 slots (radar only,
 beams at the predicted angles) in which the camera's background model fills.
-``reset(seed=s)`` seeds the episode seeds; ``options={"episode_seed": e}`` runs the simulator with seed ``e`` (held-out evaluation from
-``learning.env.EVALUATION_SEED_BASE`` on).
+``reset(seed=s)`` seeds the episode seeds; ``options={"episode_seed": e}`` runs the
+simulator with seed ``e`` (held-out evaluation from ``learning.env.EVALUATION_SEED_BASE`` on).
 
 Registered as ``rsu_isac/AoiSchedule-v0``.
 """
