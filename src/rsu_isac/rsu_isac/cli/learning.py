@@ -10,32 +10,14 @@ from pathlib import Path
 from rsu_isac.cli.common import scenario_or_exit, valid_choices, writable_dir_error
 
 ENV_NAMES = ("beamforming",)  # the 000 MDP (learning.env)
+
+
 # 003's RL-H-MoE on its hybrid AoI MDP (learning.hmoe): the method, the homogeneous MoE
 # (both experts MLPs) and the ablation without AoI in the state
-HMOE_VARIANTS = {
-    "hmoe": {"temporal": "lstm", "mask_aoi": False},
-    "hmoe_mlp": {"temporal": "mlp", "mask_aoi": False},
-    "hmoe_no_aoi": {"temporal": "lstm", "mask_aoi": True},
-    "hmoe_ppo": {"temporal": "ppo", "mask_aoi": False},  # 003's single-network PPO
-}
-HELD_OUT_EPISODES = 5  # evaluation episodes after training (seeds from 1,000,000)
-
-
 def _train_hmoe(args: argparse.Namespace) -> int:
-    import json
-    import time
-
     from rsu_isac.learning.aoi_env import AoiEnvConfig
     from rsu_isac.learning.aoi_mdp import AoiMdpConfig
-    from rsu_isac.learning.env import EVALUATION_SEED_BASE
-    from rsu_isac.learning.hmoe import (
-        HmoeConfig,
-        HmoeTrainer,
-        PpoHybridAgent,
-        evaluate,
-        save_checkpoint,
-        train_ppo_baseline,
-    )
+    from rsu_isac.learning.hmoe import VARIANTS, train_variant
 
     scenario = args.scenario or "seed003"
     scenario_or_exit(scenario, "train")
@@ -46,61 +28,30 @@ def _train_hmoe(args: argparse.Namespace) -> int:
     if problem:
         print(f"rsu-isac train: {problem}", file=sys.stderr)
         return 2
-    variant = HMOE_VARIANTS[args.algorithm]
     env = AoiEnvConfig(
         scenario=scenario,
         rf_snr_db=args.rf_snr_db,
         abstraction=args.abstraction,
         episode_slots=args.episode_slots or 200,
-        mdp=AoiMdpConfig(mask_aoi=variant["mask_aoi"]),
+        mdp=AoiMdpConfig(mask_aoi=VARIANTS[args.algorithm]["mask_aoi"]),
     )
-    out.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    steps = args.episodes * env.episode_slots
-    if variant["temporal"] == "ppo":
-        model = train_ppo_baseline(env, steps, args.seed)
-        agent, config = PpoHybridAgent(model), {"env": env.to_dict(), "steps": steps}
-    else:
-        trainer = HmoeTrainer(
-            HmoeConfig(
-                episodes=args.episodes, temporal=variant["temporal"], env=env, seed=args.seed
-            )
-        )
-        with (out / "progress.jsonl").open("w", buffering=1) as log:  # a line per episode
-            trainer.train(progress=lambda row: log.write(json.dumps(row) + "\n"))
-        trainer.env.close()
-        agent, config = trainer.agent, trainer.config.to_dict()
-    wall_s = time.perf_counter() - started
-    seeds = [EVALUATION_SEED_BASE + i for i in range(HELD_OUT_EPISODES)]
-    evaluation = evaluate(agent, env, seeds)
-    manifest = {
-        "algorithm": args.algorithm,
-        "command": "rsu-isac " + " ".join(sys.argv[1:]),
-        "seed": args.seed,
-        "episodes": args.episodes,
-        "steps": steps,
-        "wall_s": round(wall_s, 1),
-        "config": config,
-        "evaluation": {"episode_seeds": seeds, **evaluation},
-    }
-    if variant["temporal"] == "ppo":
-        (out / "checkpoint").mkdir(parents=True, exist_ok=True)
-        model.save(out / "checkpoint" / "model.zip")
-        (out / "checkpoint" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    else:
-        save_checkpoint(agent, out / "checkpoint", manifest)
+    command = "rsu-isac " + " ".join(sys.argv[1:])
+    manifest = train_variant(args.algorithm, args.seed, out, env, args.episodes, command)
+    evaluation = manifest["evaluation"]
     print(
-        f"trained {args.algorithm} seed {args.seed}: {manifest['steps']} steps in {wall_s:.0f} s; "
-        f"held-out energy {evaluation['energy_j_per_slot']:.1f} J/slot, mean P_misa "
-        f"{evaluation['mean_misalignment_probability']:.3f}; checkpoint {out}/checkpoint"
+        f"trained {args.algorithm} seed {args.seed}: {manifest['steps']} steps in "
+        f"{manifest['wall_s']:.0f} s; held-out energy {evaluation['energy_j_per_slot']:.1f} "
+        f"J/slot, mean P_misa {evaluation['mean_misalignment_probability']:.3f}; checkpoint "
+        f"{out}/checkpoint"
     )
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS
+    from rsu_isac.learning.hmoe import VARIANTS
 
-    if args.algorithm in HMOE_VARIANTS:
+    if args.algorithm in VARIANTS:
         return _train_hmoe(args)
     args.scenario = args.scenario or "seed000"
     from rsu_isac.learning.env import EnvConfig
@@ -112,7 +63,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not valid_choices(
         "train",
         {
-            "ALGO": (args.algorithm, (*ALGORITHMS, *HMOE_VARIANTS)),
+            "ALGO": (args.algorithm, (*ALGORITHMS, *VARIANTS)),
             "--env": (args.env, ENV_NAMES),
             "--action": (action, ACTIONS),
             "--abstraction": (args.abstraction, ABSTRACTIONS),

@@ -57,6 +57,7 @@ from rsu_isac.scheduling.lstm_expert import feature_rows
 from rsu_isac.scheduling.scheduler import TrackAoiInputs
 
 MATCH_DISTANCE_M = 5.0  # a track's predicted position to the vehicle it follows
+RULES = ("radar_only", "vision_only", "threshold")  # rule schedules the environment can run
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class AoiEnvConfig:
     # angles: the camera's background window fills (before, it detects nothing; the
     # aoi-energy experiment leaves the same slots out of its averages)
     warmup_slots: int = DetectorConfig().warmup_frames
+    # "agent": the action schedules the camera; a rule of scheduling.scheduler (radar_only,
+    # vision_only, threshold): the rule does and the action's camera column is ignored
+    schedule: str = "agent"
     mdp: AoiMdpConfig = field(default_factory=AoiMdpConfig)
 
     def to_dict(self) -> dict:
@@ -130,11 +134,15 @@ class AoiScheduleEnv(gym.Env):
         self.config = config
         self.mdp = config.mdp
         self.scenario: Scenario = resolve_scenario(config.scenario, scenarios_dir())
+        if config.schedule not in ("agent", *RULES):
+            raise ValueError(
+                f"unknown schedule '{config.schedule}'; valid: agent, {', '.join(RULES)}"
+            )
         self.eval_config = EvalConfig(
             seed=0,
             abstraction=config.abstraction,
             rf_snr_db=config.rf_snr_db,
-            aoi_policy="lstm",
+            aoi_policy="lstm" if config.schedule == "agent" else config.schedule,
             genie=False,
         )
         self.run_scenario = scenario_as_run(self.scenario, self.eval_config)
@@ -204,7 +212,7 @@ class AoiScheduleEnv(gym.Env):
             self.scenario,
             replace(self.eval_config, seed=episode_seed),
             policy=self.policy,
-            expert=self.expert,
+            expert=self.expert if self.config.schedule == "agent" else None,
         )
         self._sensed = self._loop.sense()
         for _ in range(self.config.warmup_slots):
@@ -224,6 +232,7 @@ class AoiScheduleEnv(gym.Env):
         rows, rows_xy = self._rows, self._rows_xy
         beams = self.policy.decide(self._sensed.predicted, self._sensed.out.slot + 1)
         self._loop.act(self._sensed, beams)
+        schedule = self._loop.schedule
         self._sensed = self._loop.sense()
         out = self._sensed.out
         observation, mean_misalignment = self._observe()
@@ -235,7 +244,13 @@ class AoiScheduleEnv(gym.Env):
             self.mdp,
         )
         channel, matched = self._true_channels(rows_xy)
-        info.update(channel=channel, channel_mask=matched, track_id=rows)
+        info.update(
+            channel=channel,
+            channel_mask=matched,
+            track_id=rows,
+            # the share of the tracks the camera refreshed (whoever scheduled it)
+            camera_share=float(schedule.scheduled.mean()) if schedule.scheduled.size else 0.0,
+        )
         self._steps += 1
         truncated = self._steps >= self.config.episode_slots
         return observation, float(value), False, truncated, info

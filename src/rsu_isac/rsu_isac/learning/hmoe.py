@@ -183,6 +183,7 @@ class Episode:
     channel: list[NDArray] = field(default_factory=list)
     energy: list[float] = field(default_factory=list)
     misalignment: list[float] = field(default_factory=list)
+    camera_share: list[float] = field(default_factory=list)  # of the tracks, as scheduled
 
 
 def rollout(agent: HmoeAgent, env: AoiScheduleEnv, generator: torch.Generator, **reset) -> Episode:
@@ -202,6 +203,7 @@ def rollout(agent: HmoeAgent, env: AoiScheduleEnv, generator: torch.Generator, *
         episode.channel.append(info["channel"][matched])
         episode.energy.append(info["energy_j"])
         episode.misalignment.append(info["mean_misalignment"])
+        episode.camera_share.append(info["camera_share"])
         observation, done = following, terminated or truncated
     return episode
 
@@ -331,9 +333,7 @@ def evaluate(
         "mean_misalignment_probability": float(
             np.mean([np.mean(e.misalignment) for e in episodes])
         ),
-        "camera_share": float(
-            np.mean([np.sum(e.camera) / max(np.sum(e.mask), 1.0) for e in episodes])
-        ),
+        "camera_share": float(np.mean([np.mean(e.camera_share) for e in episodes])),
     }
 
 
@@ -453,3 +453,67 @@ def train_ppo_baseline(env_config: AoiEnvConfig, steps: int, seed: int):
     model.learn(total_timesteps=steps)
     env.close()
     return model
+
+
+# 003's methods on its MDP: RL-H-MoE, the homogeneous MoE (both experts MLPs), the ablation
+# without AoI in the state, and the single-network PPO
+VARIANTS = {
+    "hmoe": {"temporal": "lstm", "mask_aoi": False},
+    "hmoe_mlp": {"temporal": "mlp", "mask_aoi": False},
+    "hmoe_no_aoi": {"temporal": "lstm", "mask_aoi": True},
+    "hmoe_ppo": {"temporal": "ppo", "mask_aoi": False},
+}
+HELD_OUT_EPISODES = 5  # evaluation episodes after training (seeds from 1,000,000)
+
+
+def train_variant(
+    variant: str, seed: int, out: Path, env: AoiEnvConfig, episodes: int, command: str
+) -> dict[str, object]:
+    """Train one of VARIANTS into ``out`` (progress.jsonl, checkpoint/ with its manifest);
+    the manifest."""
+    from rsu_isac.learning.env import EVALUATION_SEED_BASE
+
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    steps = episodes * env.episode_slots
+    if VARIANTS[variant]["temporal"] == "ppo":
+        model = train_ppo_baseline(env, steps, seed)
+        agent, config = PpoHybridAgent(model), {"env": env.to_dict(), "steps": steps}
+    else:
+        trainer = HmoeTrainer(
+            HmoeConfig(
+                episodes=episodes, temporal=VARIANTS[variant]["temporal"], env=env, seed=seed
+            )
+        )
+        with (out / "progress.jsonl").open("w", buffering=1) as log:  # a line per episode
+            trainer.train(progress=lambda row: log.write(json.dumps(row) + "\n"))
+        trainer.env.close()
+        agent, config = trainer.agent, trainer.config.to_dict()
+    wall_s = time.perf_counter() - started
+    seeds = [EVALUATION_SEED_BASE + i for i in range(HELD_OUT_EPISODES)]
+    manifest = {
+        "algorithm": variant,
+        "command": command,
+        "seed": seed,
+        "episodes": episodes,
+        "steps": steps,
+        "wall_s": round(wall_s, 1),
+        "config": config,
+        "evaluation": {"episode_seeds": seeds, **evaluate(agent, env, seeds)},
+    }
+    if isinstance(agent, PpoHybridAgent):
+        (out / "checkpoint").mkdir(parents=True, exist_ok=True)
+        model.save(out / "checkpoint" / "model.zip")
+        (out / "checkpoint" / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    else:
+        save_checkpoint(agent, out / "checkpoint", manifest)
+    return manifest
+
+
+def load_variant(folder: Path) -> HmoeAgent | PpoHybridAgent:
+    """The agent in a checkpoint folder of :func:`train_variant`."""
+    if (folder / "model.zip").is_file():
+        from stable_baselines3 import PPO
+
+        return PpoHybridAgent(PPO.load(folder / "model.zip", device="cpu"))
+    return load_checkpoint(folder)

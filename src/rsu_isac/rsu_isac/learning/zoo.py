@@ -143,3 +143,34 @@ def evaluation(
         }
         path.write_text(json.dumps(result) + "\n")
         return result
+
+
+HMOE_EPISODES = 40  # training episodes of every 003 variant (the shipped checkpoint's)
+
+
+def trained_hmoe(
+    variant: str, seed: int, rf_snr_db: float = 10.0, quick: bool = False, root: Path | None = None
+) -> Path:
+    """The checkpoint folder of a 003 variant (``learning.hmoe.VARIANTS``) trained on seed003
+    at ``rf_snr_db`` with ``seed`` (trained now if not yet; ``quick``: 2 short episodes)."""
+    from rsu_isac.learning.aoi_env import AoiEnvConfig
+    from rsu_isac.learning.aoi_mdp import AoiMdpConfig
+    from rsu_isac.learning.hmoe import VARIANTS, train_variant
+
+    episodes, slots, warmup = (2, 20, 10) if quick else (HMOE_EPISODES, 200, None)
+    setting = f"hmoe-seed003-{rf_snr_db:g}dB" + ("-quick" if quick else "")
+    folder = (root or agents_dir()) / setting / f"{variant}-{episodes}x{slots}-seed{seed}"
+    with _locked(folder):
+        if not (folder / "checkpoint" / "manifest.json").is_file():
+            env = AoiEnvConfig(
+                rf_snr_db=rf_snr_db,
+                episode_slots=slots,
+                mdp=AoiMdpConfig(mask_aoi=VARIANTS[variant]["mask_aoi"]),
+                **({} if warmup is None else {"warmup_slots": warmup}),
+            )
+            command = (
+                f"rsu-isac train {variant} --episodes {episodes} --episode-slots {slots} "
+                f"--rf-snr-db {rf_snr_db:g} --seed {seed} --out {folder}"
+            )
+            train_variant(variant, seed, folder, env, episodes, command)
+    return folder / "checkpoint"

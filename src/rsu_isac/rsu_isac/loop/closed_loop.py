@@ -182,6 +182,11 @@ class ClosedLoop:
         )
         self._schedule: Schedule | None = None  # decided last slot for this one
 
+    @property
+    def schedule(self) -> Schedule | None:
+        """The camera schedule decided for the next slot (None before the first decision)."""
+        return self._schedule
+
     def close(self) -> None:
         self.sim.close()
 
