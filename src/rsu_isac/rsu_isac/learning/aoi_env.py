@@ -49,7 +49,7 @@ from rsu_isac.learning.aoi_mdp import (
     observation_space,
     reward,
 )
-from rsu_isac.learning.env import EVALUATION_SEED_BASE
+from rsu_isac.learning.env import EVALUATION_SEED_BASE, with_mdp
 from rsu_isac.loop.closed_loop import ClosedLoop, EvalConfig, Sensed, scenario_as_run
 from rsu_isac.perception.camera_detector import DetectorConfig
 from rsu_isac.platform.paths import scenarios_dir
@@ -80,9 +80,7 @@ class AoiEnvConfig:
 
     @staticmethod
     def from_dict(values: dict) -> AoiEnvConfig:
-        mdp = values.get("mdp", {})
-        mdp = mdp if isinstance(mdp, AoiMdpConfig) else AoiMdpConfig(**mdp)
-        return AoiEnvConfig(**{**values, "mdp": mdp})
+        return with_mdp(AoiEnvConfig, AoiMdpConfig, values)
 
 
 class ActionSchedule:

@@ -40,6 +40,14 @@ MAX_EPISODE_SEED = 2**31 - 1
 EVALUATION_SEED_BASE = 1_000_000  # held-out episodes use simulator seeds from here on
 
 
+def with_mdp(config_class: type, mdp_class: type, values: dict):
+    """``config_class(**values)`` whose ``mdp`` entry may be a dict or an ``mdp_class``."""
+    mdp = values.get("mdp", {})
+    return config_class(
+        **{**values, "mdp": mdp if isinstance(mdp, mdp_class) else mdp_class(**mdp)}
+    )
+
+
 @dataclass(frozen=True)
 class EnvConfig:
     """One environment: scenario, power budget, sensor abstraction, MDP and episode length."""
@@ -56,9 +64,7 @@ class EnvConfig:
     @staticmethod
     def from_dict(values: dict) -> EnvConfig:
         """The config of :meth:`to_dict`'s form; ``mdp`` a dict or an MdpConfig."""
-        mdp = values.get("mdp", {})
-        mdp = mdp if isinstance(mdp, MdpConfig) else MdpConfig(**mdp)
-        return EnvConfig(**{**values, "mdp": mdp})
+        return with_mdp(EnvConfig, MdpConfig, values)
 
     def load_scenario(self) -> Scenario:
         return resolve_scenario(self.scenario, scenarios_dir())
