@@ -90,3 +90,18 @@ def test_the_spatial_expert_outputs_constant_modulus():
     net = SpatialExpert(16)
     out = net(torch.tensor([[0.3, 0.95], [-0.5, 0.87]]))
     np.testing.assert_allclose(out.abs().detach().numpy(), 0.25, rtol=1e-6)
+
+
+def test_the_shipped_rl_h_moe_runs_in_the_headless_loop():
+    """`rsu-isac eval --aoi-policy hmoe` (with its beams, policy hmoe) and `--aoi-policy lstm`
+    (the temporal expert alone) on the shipped checkpoint."""
+    from rsu_isac.loop.closed_loop import EvalConfig, evaluate
+
+    scenario = load_named_scenario("seed003", scenarios_dir())
+    for aoi_policy, policy in (("hmoe", "hmoe"), ("lstm", "predictive_mrt")):
+        result = evaluate(
+            scenario,
+            EvalConfig(policy=policy, aoi_policy=aoi_policy, rf_snr_db=10.0, slots=4, seed=1),
+        )
+        assert result["aoi_policy"] == aoi_policy and result["policy"] == policy
+        assert np.isfinite(result["energy_j_per_slot"])
