@@ -50,7 +50,7 @@ def cell(method: str, rf_snr_db: float, seed: int, quick: bool) -> dict[str, flo
     """One method, one seed, at ``rf_snr_db`` (the learned ones trained at 10 dB)."""
     if method not in METHODS:
         raise ValueError(f"unknown method '{method}'; valid: {', '.join(METHODS)}")
-    slots, warmup, episodes = (20, 10, 1) if quick else (SLOTS, None, EPISODES)
+    slots, warmup, episodes = (10, 5, 1) if quick else (SLOTS, None, EPISODES)
     env = AoiEnvConfig(
         rf_snr_db=rf_snr_db,
         episode_slots=slots,

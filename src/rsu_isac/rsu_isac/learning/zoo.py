@@ -152,12 +152,12 @@ def trained_hmoe(
     variant: str, seed: int, rf_snr_db: float = 10.0, quick: bool = False, root: Path | None = None
 ) -> Path:
     """The checkpoint folder of a 003 variant (``learning.hmoe.VARIANTS``) trained on seed003
-    at ``rf_snr_db`` with ``seed`` (trained now if not yet; ``quick``: 2 short episodes)."""
+    at ``rf_snr_db`` with ``seed`` (trained now if not yet; ``quick``: one short episode)."""
     from rsu_isac.learning.aoi_env import AoiEnvConfig
     from rsu_isac.learning.aoi_mdp import AoiMdpConfig
     from rsu_isac.learning.hmoe import VARIANTS, train_variant
 
-    episodes, slots, warmup = (2, 20, 10) if quick else (HMOE_EPISODES, 200, None)
+    episodes, slots, warmup = (1, 10, 5) if quick else (HMOE_EPISODES, 200, None)
     setting = f"hmoe-seed003-{rf_snr_db:g}dB" + ("-quick" if quick else "")
     folder = (root or agents_dir()) / setting / f"{variant}-{episodes}x{slots}-seed{seed}"
     with _locked(folder):
