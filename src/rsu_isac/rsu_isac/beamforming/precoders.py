@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import cvxpy as cp
 import numpy as np
 from numpy.typing import NDArray
 
@@ -75,9 +74,11 @@ class MaxMinSocp:
 
     num_vehicles: int
     num_antennas: int
-    _problem: cp.Problem = field(init=False)
+    _problem: object = field(init=False)  # the cvxpy Problem
 
     def __post_init__(self) -> None:
+        import cvxpy as cp  # the reference only: the policies never load cvxpy (1.6 s)
+
         k, n = self.num_vehicles, self.num_antennas
         self._g = cp.Parameter((k, n), complex=True)
         self._g_scaled = cp.Parameter((k, n), complex=True)  # sqrt(1 + 1/t) G
@@ -94,6 +95,8 @@ class MaxMinSocp:
         self._problem = cp.Problem(cp.Minimize(0), constraints)
 
     def _feasible(self, g: NDArray, target: float) -> NDArray | None:
+        import cvxpy as cp
+
         self._g_scaled.value = np.sqrt(1.0 + 1.0 / target) * g
         try:
             self._problem.solve(solver=cp.CLARABEL)

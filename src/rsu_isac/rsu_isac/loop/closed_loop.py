@@ -35,8 +35,9 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
 from rsu_isac.core.tracker import CONFIRMED, TENTATIVE, Tracker, TrackerConfig, TrackView
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
-from rsu_isac.scheduling.lstm_expert import EXPERT_POLICIES, load_expert
+from rsu_isac.scheduling.lstm_expert import load_expert
 from rsu_isac.scheduling.scheduler import (
+    EXPERT_POLICIES,
     SCHEDULER_POLICIES,
     AoiScheduler,
     Schedule,

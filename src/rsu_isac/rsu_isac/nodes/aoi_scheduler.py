@@ -22,8 +22,8 @@ from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.nodes.stream_gate import StreamGate, Verdict
-from rsu_isac.scheduling.lstm_expert import EXPERT_POLICIES, load_expert
-from rsu_isac.scheduling.scheduler import SCHEDULER_POLICIES, AoiScheduler
+from rsu_isac.scheduling.lstm_expert import load_expert
+from rsu_isac.scheduling.scheduler import EXPERT_POLICIES, SCHEDULER_POLICIES, AoiScheduler
 from rsu_isac_interfaces.msg import AoiSchedule, AoiState, TrackArray
 
 ROAD_FRAME = "road"

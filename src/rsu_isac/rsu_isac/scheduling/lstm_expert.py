@@ -21,7 +21,6 @@ from torch import nn
 
 from rsu_isac.platform.paths import shipped_checkpoint
 
-EXPERT_POLICIES = ("lstm", "hmoe")  # AoI policies whose schedule a temporal expert samples
 DEFAULT_EXPERT = "hmoe"  # the shipped checkpoint (learning/checkpoints/hmoe) both default to
 FEATURES = ("aoi", "uncertainty", "misalignment", "coasting")
 AOI_FEATURES = (0, 2)  # masked by the ablation: A_k and P_misa,k (a function of A_k)

@@ -48,9 +48,11 @@ from rsu_isac.core.aoi import (
 from rsu_isac.core.array import half_power_halfwidth_rad
 from rsu_isac.core.scenario import AoiConfig, Scenario
 from rsu_isac.core.tracker import COASTING, TrackView
-from rsu_isac.scheduling.lstm_expert import EXPERT_POLICIES
 
 SCHEDULER_POLICIES = ("radar_only", "vision_only", "threshold", "lstm", "hmoe")
+# the policies whose schedule a temporal expert samples (scheduling.lstm_expert, which
+# imports torch: this module does not, so that the nodes that only convert tracks start fast)
+EXPERT_POLICIES = ("lstm", "hmoe")
 REGION_SIGMAS = 3.0  # a region covers the predicted position +- this many std deviations
 REGION_MARGIN_M = 7.0  # plus half a truck's length: the box must be in the region
 # threshold policy: a track the radar has missed this many slots in a row gets the camera
