@@ -248,7 +248,7 @@ def _budget_multiplier(lam: NDArray, energy: NDArray, power_w: float) -> float:
         if norm2 <= power_w * (1 + 1e-12):
             break
         slope = float(np.sum(energy / shifted**3))  # -d(norm2)/dmu / 2
-        mu += norm2 / slope * (1.0 - np.sqrt(norm2 / power_w)) * -1.0
+        mu += norm2 / slope * (np.sqrt(norm2 / power_w) - 1.0)
     while np.sum(energy / (lam + mu) ** 2) > power_w:
         mu = mu * (1 + 1e-12) + 1e-300
     return mu

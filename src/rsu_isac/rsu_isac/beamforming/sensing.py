@@ -21,12 +21,13 @@ Its dual has K + 2 scalars and one N x N matrix inequality:
 solved exactly (to a relative duality gap of 1e-6) by a barrier method with damped Newton
 steps in those K + 2 variables (Boyd, Vandenberghe, Convex Optimization, 2004, Sec. 9.6 and
 11.3; the damped step 1 / (1 + decrement) keeps a self-concordant barrier's iterate
-feasible without a line search): each
-step is one Cholesky factorisation of Z and a (K + 2) x (K + 2) system, so a decision takes
-about a millisecond at N = 32 instead of the tens of seconds of a general SDP solver. On the
-optimum Z(y*) Q* = 0 with Z(y*) a positive definite matrix minus the rank-one A, so Q* is
-rank one: the eigenvector of Z's smallest eigenvalue with the largest feasible power (one
-sensing beam). The cvxpy SDP is the reference in the tests.
+feasible without a line search): each step is one inverse of Z and a (K + 2) x (K + 2)
+system, 50-75 steps when user constraints bind (10-30 ms at N = 32, docs/realtime.md)
+instead of the tens of seconds of a general SDP solver; without a binding user constraint
+the answer is a generalised eigenvector and no step runs. At the optimum Z(y*) Q* = 0 with
+Z(y*) a positive definite matrix minus the rank-one A, so Q* is rank one: the eigenvector
+of Z's smallest eigenvalue with the largest feasible power (one sensing beam). The cvxpy
+SDP is the reference in the tests.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receiving RSU,
 <rsu0>/camera/image_raw (every camera_period_slots, rendered only while subscribed) with
-camera_info and the mounting pose
-(transient local), and link/metrics (the commanded beams scored on the true channel).
+camera_info and the mounting pose (transient local), and link/metrics (the commanded beams
+scored on the true channel).
 Subscribes beamforming/command. In lockstep mode it waits, after each slot, for the command
 of the next slot whenever a command publisher exists (bounded by lockstep_timeout_s), so a
 closed-loop run is deterministic; it also holds slot 1 until a command publisher appears
