@@ -86,3 +86,24 @@ def test_reference_echo_snr_is_the_closed_form_abeam():
         * abs(sc.radar.kappa / (2 * d)) ** 2 / 1e-3
     )  # fmt: skip
     assert reference_echo_snr(sc, 1e-3) == pytest.approx(expected, rel=1e-9)
+
+
+def test_with_rf_snr_sets_the_noise_of_the_closed_form_and_refuses_nonsense():
+    from rsu_isac.core.radar import with_rf_snr
+    from rsu_isac.core.scenario import load_named_scenario
+    from rsu_isac.platform.paths import scenarios_dir
+
+    sc = load_named_scenario("seed003", scenarios_dir())
+    d = min(abs(lane.y_m - sc.rsus[0].position_m[1]) for lane in sc.road.lanes)
+    a = sc.radio.array
+    signal_w = (
+        a.num_tx_antennas
+        * a.num_rx_antennas
+        * sc.radio.max_power_w
+        * abs(sc.radar.kappa / (2 * d)) ** 2
+    )
+    noise_w = with_rf_snr(sc, 10.0).radio.sensing_noise_w
+    assert 10 * np.log10(signal_w / noise_w) == pytest.approx(10.0, abs=1e-9)
+    for bad in (float("nan"), float("inf"), 200.0):
+        with pytest.raises(ValueError, match=r"RF SNR .* dB is out of range"):
+            with_rf_snr(sc, bad)

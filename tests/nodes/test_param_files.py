@@ -3,12 +3,13 @@
 the node starts with the file's values."""
 
 import importlib
+import math
 
 import pytest
 import rclpy
 import yaml
 
-from tests.ros_helpers import REPO
+from tests.ros_helpers import REPO, in_process
 
 pytestmark = pytest.mark.ros
 BUILT_IN = {"use_sim_time", "start_type_description_service"}  # every rclpy node has them
@@ -35,3 +36,17 @@ def test_param_file_matches_the_declared_parameters(name):
             assert declared == listed, f"{path.name}: missing {missing}, stale {stale}"
         finally:
             node.destroy_node()
+
+
+def test_rf_snr_db_sets_the_sensing_noise_of_eval_and_refuses_out_of_range():
+    from rsu_isac.core.radar import reference_echo_snr
+    from rsu_isac.nodes.aoi_scheduler import AoiSchedulerNode
+    from rsu_isac.nodes.params import ParameterError
+
+    with in_process(AoiSchedulerNode, scenario="seed003", rf_snr_db=10.0) as node:
+        scenario = node.node.scenario
+    snr = reference_echo_snr(scenario, scenario.radio.sensing_noise_w)
+    assert 10.0 * math.log10(snr) == pytest.approx(10.0, abs=1e-9)
+    refused = pytest.raises(ParameterError, match=r"'rf_snr_db': RF SNR 200 dB is out of range")
+    with refused, in_process(AoiSchedulerNode, scenario="seed003", rf_snr_db=200.0):
+        pass

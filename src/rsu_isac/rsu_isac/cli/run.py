@@ -78,17 +78,23 @@ def _beamforming_policy(args: argparse.Namespace) -> str:
 
 
 CONSTANT_MODULUS_HELP = "phase-shifter beams: every element 1/sqrt(N) in modulus (003 eq. (9b))"
+RF_SNR_HELP = "set the sensing noise so that the reference vehicle's echo SNR is this (003 Fig. 5)"
 MAX_DURATION_S = 86400.0  # a day of simulated time; longer runs belong in eval
 
 
 def _sim_arguments_error(args: argparse.Namespace) -> str | None:
     """What is wrong with ``rsu-isac sim``'s numbers, checked before anything starts."""
+    from rsu_isac.core.radar import RF_SNR_RANGE_DB
+
     if not (math.isfinite(args.duration) and 0 < args.duration <= MAX_DURATION_S):
         return f"--duration {args.duration:g} must be in (0, {MAX_DURATION_S:g}] s"
     if not -1 <= args.seed <= 2**31 - 1:
         return f"--seed {args.seed} must be -1 (the scenario's) or in [0, 2^31 - 1]"
     if not 0 <= args.camera_period <= 100_000:
         return f"--camera-period {args.camera_period} must be in [0, 100000] (0: no camera)"
+    low, high = RF_SNR_RANGE_DB
+    if args.rf_snr_db is not None and not low <= args.rf_snr_db <= high:
+        return f"--rf-snr-db {args.rf_snr_db:g} must be in [{low:g}, {high:g}] dB"
     if args.aoi_policy and args.camera_period < 1:
         return "--aoi-policy needs camera frames (--camera-period >= 1)"
     return None
@@ -101,6 +107,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from rsu_isac.beamforming.policies import policy_names
+    from rsu_isac.core.radar import with_rf_snr
     from rsu_isac.platform.machine import machine_description
     from rsu_isac.runtime.bringup import run_graph
     from rsu_isac.runtime.graph import GraphOptions
@@ -127,6 +134,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     if problem:
         print(f"rsu-isac sim: {problem}", file=sys.stderr)
         return 2
+    if args.rf_snr_db is not None:
+        scenario = with_rf_snr(scenario, args.rf_snr_db)
     options = GraphOptions(
         scenario=scenario,
         scenario_arg=args.scenario,
@@ -139,6 +148,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         camera_period_slots=args.camera_period,
         aoi_policy=args.aoi_policy,
         constant_modulus=args.constant_modulus,
+        rf_snr_db=args.rf_snr_db,
     )
     out = Path(args.out)
     meta = {
@@ -148,6 +158,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         "engine": args.engine,
         "abstraction": args.abstraction,
         "aoi_policy": args.aoi_policy or "none",
+        **({} if args.rf_snr_db is None else {"rf_snr_db": args.rf_snr_db}),
         "duration_s": args.duration,
         "seed": args.seed if args.seed >= 0 else scenario.seed,
         "machine": machine_description(),
@@ -268,6 +279,7 @@ def add_commands(sub) -> None:
     sim.add_argument("--out", default="runs/latest", help="report directory")
     sim.add_argument("--record", metavar="BAG", help="also record the run into this MCAP bag")
     sim.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
+    sim.add_argument("--rf-snr-db", type=float, default=None, help=RF_SNR_HELP)
     sim.add_argument(
         "--camera-period", type=int, default=5, help="a camera frame every N slots (0: none)"
     )
@@ -313,12 +325,7 @@ def add_commands(sub) -> None:
     evaluation.add_argument("--power-split", default="equal", help="equal or water_filling")
     evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
     evaluation.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
-    evaluation.add_argument(
-        "--rf-snr-db",
-        type=float,
-        default=None,
-        help="set the sensing noise so that the reference vehicle's echo SNR is this (003 Fig. 5)",
-    )
+    evaluation.add_argument("--rf-snr-db", type=float, default=None, help=RF_SNR_HELP)
     evaluation.add_argument(
         "--lstm-checkpoint",
         default=None,

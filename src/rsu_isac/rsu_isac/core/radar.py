@@ -9,11 +9,14 @@ xi (000 notation; G in 004).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rsu_isac.core.array import HALF_WAVELENGTH, steering_vector
 from rsu_isac.core.channel import sinr
+from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import SPEED_OF_LIGHT_MPS
 
 
@@ -150,3 +153,17 @@ def reference_echo_snr(scenario, noise_w: float) -> float:
             [theta], beta, beam, [radio.max_power_w], radio.array.num_rx_antennas, noise_w, spacing
         )[0]
     )
+
+
+RF_SNR_RANGE_DB = (-50.0, 80.0)  # what with_rf_snr accepts: far beyond 003's 0-20 dB
+
+
+def with_rf_snr(scenario: Scenario, snr_db: float) -> Scenario:
+    """The scenario with the sensing noise that gives its reference vehicle the echo SNR
+    ``snr_db`` (:func:`reference_echo_snr`): 003 Fig. 5's RF SNR axis."""
+    low, high = RF_SNR_RANGE_DB
+    if not low <= snr_db <= high:
+        raise ValueError(f"RF SNR {snr_db:g} dB is out of range: allowed [{low:g}, {high:g}] dB")
+    unit_noise_snr = reference_echo_snr(scenario, 1.0)  # signal power over 1 W of noise
+    noise_dbm = 10.0 * np.log10(unit_noise_snr) + 30.0 - snr_db
+    return replace(scenario, radio=replace(scenario.radio, sensing_noise_dbm=noise_dbm))

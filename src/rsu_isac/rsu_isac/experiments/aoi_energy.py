@@ -3,7 +3,7 @@
 MAE over time (003 Fig. 4).
 
 Each (policy, RF SNR) runs the headless closed loop (``closed_loop.ClosedLoop``) on the
-scenario with the sensing noise set by ``closed_loop.with_rf_snr``, predictive MRT beams
+scenario with the sensing noise set by ``core.radar.with_rf_snr``, predictive MRT beams
 and the real camera pipeline (rendered frames, ``perception.camera_detector``). Energy per
 slot two ways: *model* = eq. (3)-(5) of 003 with P_misa of eq. (7) over the tracks (what the
 scheduler optimises) and P_misa = 1 for each vehicle no confirmed track covers (known from

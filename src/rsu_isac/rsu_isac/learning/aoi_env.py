@@ -227,7 +227,7 @@ class AoiScheduleEnv(gym.Env):
         hybrid = decode(action, self._rows)
         self.expert.action = hybrid
         self.policy.phase_source = lambda track, _theta: hybrid.phases_of(track)
-        rows, rows_xy = self._rows, self._rows_xy
+        rows, rows_xy, rows_angle = self._rows, self._rows_xy, self._rows_angle
         beams = self.policy.decide(self._sensed.predicted, self._sensed.out.slot + 1)
         self._loop.act(self._sensed, beams)
         schedule = self._loop.schedule
@@ -241,10 +241,11 @@ class AoiScheduleEnv(gym.Env):
             self.run_scenario.aoi.max_misalignment,
             self.mdp,
         )
-        channel, matched = self._true_channels(rows_xy)
+        channel, matched, angle_error = self._truth(rows_xy, rows_angle)
         info.update(
             channel=channel,
             channel_mask=matched,
+            angle_error_deg=angle_error,
             track_id=rows,
             # the share of the tracks the camera refreshed (whoever scheduled it)
             camera_share=float(schedule.scheduled.mean()) if schedule.scheduled.size else 0.0,
@@ -253,24 +254,32 @@ class AoiScheduleEnv(gym.Env):
         truncated = self._steps >= self.config.episode_slots
         return observation, float(value), False, truncated, info
 
-    def _true_channels(self, predicted_xy: NDArray) -> tuple[NDArray, NDArray]:
-        """(K_max, M) unit true channel rows of the vehicles nearest each row's predicted
-        position (within MATCH_DISTANCE_M), and which rows found one."""
+    def _truth(self, predicted_xy: NDArray, predicted_angle: NDArray) -> tuple[NDArray, ...]:
+        """Per row of the previous observation: the unit true channel row (K_max, M) of the
+        vehicle nearest its predicted position (within MATCH_DISTANCE_M), whether it found
+        one, and the mean absolute error [deg] of the matched rows' predicted angles (the
+        beams' look angles) against those vehicles' true angles from the camera RSU (NaN
+        when no row matched): 003's sensing MAE (Fig. 4)."""
         k, m = self.mdp.max_tracks, self.run_scenario.radio.array.num_tx_antennas
         channel = np.zeros((k, m), np.complex64)
         matched = np.zeros(k, np.float32)
         vehicles = self._sensed.out.vehicles.position_xy
         if not len(predicted_xy) or not len(vehicles):
-            return channel, matched
+            return channel, matched, np.nan
         distance = np.linalg.norm(predicted_xy[:, None, :] - vehicles[None, :, :], axis=-1)
         nearest = np.argmin(distance, axis=1)
+        close = distance[np.arange(len(nearest)), nearest] <= MATCH_DISTANCE_M
         rows = self._loop.sim.true_rows[self._loop.camera_rsu]  # the camera RSU's (K, M)
-        gaps = distance[np.arange(len(nearest)), nearest]
-        for row, (j, d) in enumerate(zip(nearest, gaps, strict=True)):
-            if d <= MATCH_DISTANCE_M:
-                channel[row] = rows[j] / np.linalg.norm(rows[j])
-                matched[row] = 1.0
-        return channel, matched
+        chosen = rows[nearest[close]]
+        channel[: len(close)][close] = chosen / np.linalg.norm(chosen, axis=1, keepdims=True)
+        matched[: len(close)][close] = 1.0
+        if not close.any():
+            return channel, matched, np.nan
+        rsu_xy = self.run_scenario.rsus[self._loop.camera_rsu].position_m
+        true_xy = vehicles[nearest[close]]
+        truth = to_polar(rsu_xy, true_xy, np.zeros_like(true_xy)).theta_rad
+        error = np.angle(np.exp(1j * (predicted_angle[close] - truth)))
+        return channel, matched, float(np.degrees(np.abs(error)).mean())
 
     def close(self) -> None:
         if self._loop is not None:

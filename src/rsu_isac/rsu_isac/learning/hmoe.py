@@ -37,6 +37,7 @@ from torch import nn
 
 from rsu_isac.beamforming.context import RadioContext
 from rsu_isac.beamforming.policies import Policy
+from rsu_isac.core.array import steering_vector
 from rsu_isac.learning.aoi_env import AoiEnvConfig, AoiScheduleEnv, PhasePolicy
 from rsu_isac.learning.aoi_mdp import AoiMdpConfig
 from rsu_isac.scheduling.lstm_expert import FEATURES, LstmExpert, TemporalExpert
@@ -184,6 +185,7 @@ class Episode:
     energy: list[float] = field(default_factory=list)
     misalignment: list[float] = field(default_factory=list)
     camera_share: list[float] = field(default_factory=list)  # of the tracks, as scheduled
+    angle_error: list[float] = field(default_factory=list)  # sensing MAE [deg], NaN: no row
 
 
 def rollout(agent: HmoeAgent, env: AoiScheduleEnv, generator: torch.Generator, **reset) -> Episode:
@@ -204,8 +206,24 @@ def rollout(agent: HmoeAgent, env: AoiScheduleEnv, generator: torch.Generator, *
         episode.energy.append(info["energy_j"])
         episode.misalignment.append(info["mean_misalignment"])
         episode.camera_share.append(info["camera_share"])
+        episode.angle_error.append(info["angle_error_deg"])
         observation, done = following, terminated or truncated
     return episode
+
+
+class SteeringAgent:
+    """The agent of the rule schedules (``AoiEnvConfig.schedule`` a rule): constant-modulus
+    beams at each row's predicted angle (the camera column is the rule's business)."""
+
+    def __init__(self, num_antennas: int) -> None:
+        self.num_antennas = num_antennas
+
+    def act(self, observation: dict[str, NDArray], generator=None):
+        angle = np.arctan2(observation["angle"][:, 1], observation["angle"][:, 0])
+        action = np.zeros((len(angle), 1 + self.num_antennas), np.float32)
+        action[:, 1:] = np.angle(steering_vector(angle, self.num_antennas)) / np.pi
+        action[observation["mask"] == 0] = 0.0
+        return action, np.zeros(len(angle), dtype=bool)
 
 
 def discounted_returns(rewards: list[float], discount: float) -> NDArray[np.float32]:
@@ -309,12 +327,21 @@ class HmoeTrainer:
         return loss
 
 
-def evaluate(
+SERIES = {  # evaluate_series's keys: Episode field -> name
+    "energy": "energy_j_per_slot",
+    "misalignment": "mean_misalignment_probability",
+    "camera_share": "camera_share",
+    "angle_error": "angle_mae_deg",
+}
+
+
+def evaluate_series(
     agent: HmoeAgent, env_config: AoiEnvConfig, episode_seeds: list[int]
-) -> dict[str, float]:
-    """Mean energy per slot (eq. (3) realised) and mean P_misa over held-out episodes, the
-    schedule sampled as in training and deployment (Algorithm 1, line 8), the draws seeded by
-    the episode seed."""
+) -> dict[str, list[float]]:
+    """Per slot, the mean over held-out episodes of the energy (eq. (3) realised), P_misa
+    (L_BMP), the camera share and the sensing MAE (the beams' look angles against the true
+    angles; NaN where no episode had a matched row), the schedule sampled as in training and
+    deployment (Algorithm 1, line 8), the draws seeded by the episode seed."""
     env = AoiScheduleEnv(env_config)
     try:
         episodes = [
@@ -328,13 +355,22 @@ def evaluate(
         ]
     finally:
         env.close()
-    return {
-        "energy_j_per_slot": float(np.mean([np.mean(e.energy) for e in episodes])),
-        "mean_misalignment_probability": float(
-            np.mean([np.mean(e.misalignment) for e in episodes])
-        ),
-        "camera_share": float(np.mean([np.mean(e.camera_share) for e in episodes])),
-    }
+    out = {}
+    for name, key in SERIES.items():
+        values = np.array([getattr(e, name) for e in episodes], dtype=float)
+        present = np.isfinite(values).any(axis=0)
+        mean = np.full(values.shape[1], np.nan)
+        mean[present] = np.nanmean(values[:, present], axis=0)
+        out[key] = mean.tolist()
+    return out
+
+
+def evaluate(
+    agent: HmoeAgent, env_config: AoiEnvConfig, episode_seeds: list[int]
+) -> dict[str, float]:
+    """The means over the slots of :func:`evaluate_series`."""
+    series = evaluate_series(agent, env_config, episode_seeds)
+    return {key: float(np.nanmean(values)) for key, values in series.items()}
 
 
 SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "hmoe"

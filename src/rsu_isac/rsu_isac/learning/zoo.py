@@ -146,6 +146,11 @@ def evaluation(
 
 
 HMOE_EPISODES = 40  # training episodes of every 003 variant (the shipped checkpoint's)
+HMOE_EVALUATION_EPISODES = 2  # held-out episodes of 200 slots per (method, seed, SNR)
+
+
+def _hmoe_setting(rf_snr_db: float, quick: bool) -> str:
+    return f"hmoe-seed003-{rf_snr_db:g}dB" + ("-quick" if quick else "")
 
 
 def trained_hmoe(
@@ -158,7 +163,7 @@ def trained_hmoe(
     from rsu_isac.learning.hmoe import VARIANTS, train_variant
 
     episodes, slots, warmup = (1, 10, 5) if quick else (HMOE_EPISODES, 200, None)
-    setting = f"hmoe-seed003-{rf_snr_db:g}dB" + ("-quick" if quick else "")
+    setting = _hmoe_setting(rf_snr_db, quick)
     folder = (root or agents_dir()) / setting / f"{variant}-{episodes}x{slots}-seed{seed}"
     with _locked(folder):
         if not (folder / "checkpoint" / "manifest.json").is_file():
@@ -174,3 +179,40 @@ def trained_hmoe(
             )
             train_variant(variant, seed, folder, env, episodes, command)
     return folder / "checkpoint"
+
+
+def hmoe_evaluation(
+    method: str, rf_snr_db: float, seed: int, quick: bool = False, root: Path | None = None
+) -> dict[str, list[float]]:
+    """``learning.hmoe.evaluate_series`` of a 003 method - a rule schedule of
+    ``learning.aoi_env.RULES`` (beams at the predicted angles) or a variant of
+    ``learning.hmoe.VARIANTS`` trained at 10 dB with ``seed`` - on the held-out episodes of
+    ``seed`` (simulator seeds EVALUATION_SEED_BASE + 1000 (1 + seed) + i, the same for every
+    method) at ``rf_snr_db``; computed once and kept beside the agents."""
+    from rsu_isac.learning.aoi_env import RULES, AoiEnvConfig
+    from rsu_isac.learning.hmoe import VARIANTS, SteeringAgent, evaluate_series, load_variant
+
+    if method not in (*RULES, *VARIANTS):
+        raise ValueError(f"unknown method '{method}'; valid: {', '.join((*RULES, *VARIANTS))}")
+    slots, warmup, episodes = (10, 5, 1) if quick else (200, None, HMOE_EVALUATION_EPISODES)
+    root = root or agents_dir()
+    folder = root / _hmoe_setting(10.0, quick) / "evaluations" / f"{method}-seed{seed}"
+    path = folder / f"{rf_snr_db:g}dB-{episodes}x{slots}.json"
+    with _locked(folder):
+        if path.is_file():
+            return json.loads(path.read_text())
+        env = AoiEnvConfig(
+            rf_snr_db=rf_snr_db,
+            episode_slots=slots,
+            schedule=method if method in RULES else "agent",
+            **({} if warmup is None else {"warmup_slots": warmup}),
+        )
+        if method in VARIANTS:
+            agent = load_variant(trained_hmoe(method, seed, quick=quick, root=root))
+        else:
+            scenario = resolve_scenario(env.scenario, scenarios_dir())
+            agent = SteeringAgent(scenario.radio.array.num_tx_antennas)
+        seeds = [EVALUATION_SEED_BASE + 1000 * (1 + seed) + i for i in range(episodes)]
+        series = {"episode_seeds": seeds, **evaluate_series(agent, env, seeds)}
+        path.write_text(json.dumps(series) + "\n")
+        return series

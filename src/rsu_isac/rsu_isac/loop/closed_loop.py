@@ -29,7 +29,7 @@ from rsu_isac.beamforming.policies import Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.fusion import merge_positions
-from rsu_isac.core.radar import reference_echo_snr
+from rsu_isac.core.radar import with_rf_snr
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
@@ -68,14 +68,6 @@ class EvalConfig:
     max_coast_serve_slots: int = MAX_COAST_SERVE_SLOTS
     checkpoint: str | None = None  # a learned policy's checkpoint (None: the one it ships)
     genie: bool = True  # also score the policy on the true states (off while training)
-
-
-def with_rf_snr(scenario: Scenario, snr_db: float) -> Scenario:
-    """The scenario with the sensing noise that gives its reference vehicle the echo SNR
-    ``snr_db`` (``core.radar.reference_echo_snr``): 003 Fig. 5's RF SNR axis."""
-    unit_noise_snr = reference_echo_snr(scenario, 1.0)  # signal power over 1 W of noise
-    noise_dbm = 10.0 * np.log10(unit_noise_snr) + 30.0 - snr_db
-    return replace(scenario, radio=replace(scenario.radio, sensing_noise_dbm=noise_dbm))
 
 
 def scenario_as_run(scenario: Scenario, config: EvalConfig) -> Scenario:

@@ -8,6 +8,7 @@ because it is read-only"); restart the node (or the launch) with the new value."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescri
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
+from rsu_isac.core.radar import RF_SNR_RANGE_DB, with_rf_snr
 from rsu_isac.core.scenario import Scenario, resolve_scenario, scenario_names
 from rsu_isac.core.schema import SchemaError
 from rsu_isac.platform.paths import scenarios_dir
@@ -64,12 +66,28 @@ def declare(
 
 def declare_scenario(node: Node) -> Scenario:
     """Declare the ``scenario`` parameter (a name in config/scenarios or a path to a scenario
-    .yaml) and load it; an unknown name or a bad file is a ParameterError."""
+    .yaml) and ``rf_snr_db`` and load the scenario at that RF SNR (``core.radar.with_rf_snr``,
+    as ``rsu-isac eval --rf-snr-db``); an unknown name, a bad file or an SNR out of range is a
+    ParameterError."""
     names = scenario_names(scenarios_dir())
     value = declare(
         node, "scenario", "seed000", f"scenario name ({', '.join(names)}) or path to a .yaml file"
     )
+    rf_snr_db = declare(
+        node,
+        "rf_snr_db",
+        math.nan,
+        "echo SNR of the scenario's reference vehicle [dB] (003 Fig. 5's RF SNR; sets the "
+        f"sensing noise), in [{RF_SNR_RANGE_DB[0]:g}, {RF_SNR_RANGE_DB[1]:g}]; NaN: the "
+        "scenario's sensing noise",
+    )
     try:
-        return resolve_scenario(value, scenarios_dir())
+        scenario = resolve_scenario(value, scenarios_dir())
     except SchemaError as exc:
         raise ParameterError(f"parameter 'scenario': {exc}") from None
+    if math.isnan(rf_snr_db):
+        return scenario
+    try:
+        return with_rf_snr(scenario, rf_snr_db)
+    except ValueError as exc:
+        raise ParameterError(f"parameter 'rf_snr_db': {exc}") from None

@@ -17,8 +17,11 @@ from rsu_isac.platform.workspace import DDS_PROFILES_FILE, DDS_PROFILES_VARIABLE
 GRAPHS = ("sim", "rsu")  # with the simulator, or the stack alone (real sensors, bag replay)
 # Every node process runs OpenBLAS on one thread: the graph's processes share the cores, and
 # OpenBLAS's idle threads spin after each call, starving the other nodes (`rsu-isac sim`,
-# seed000, 2 cores: radar_processing 83 -> 30 ms p50 per slot, traffic_sim 40 -> 11 ms).
-NODE_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1"}
+# seed000, 2 cores: radar_processing 83 -> 30 ms p50 per slot, traffic_sim 40 -> 11 ms). The
+# same for torch's OpenMP threads in the nodes that run a network (aoi_scheduler with lstm /
+# hmoe, a learned beamforming policy): `rsu-isac sim --scenario seed003 --aoi-policy hmoe`,
+# aoi_scheduler 133 -> 3.5 ms p50 per slot.
+NODE_ENVIRONMENT = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 def node_environment() -> dict[str, str]:
@@ -72,6 +75,7 @@ class GraphOptions:
     aoi_policy: str = ""  # "": radar only; else camera_semantics + aoi_scheduler with it
     deadline_s: float = 0.0  # the policy's decision deadline; 0: wait (lockstep, reproducible)
     constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
+    rf_snr_db: float | None = None  # the reference vehicle's echo SNR; None: the scenario's
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
@@ -85,6 +89,10 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
         raise ValueError(f"unknown graph '{graph}'; valid: {', '.join(GRAPHS)}")
     sc = options.scenario
     common = {"use_sim_time": True}
+    scenario = {
+        "scenario": options.scenario_arg,
+        **({} if options.rf_snr_db is None else {"rf_snr_db": float(options.rf_snr_db)}),
+    }
     nodes = []
     for i in sc.receivers():
         rsu = sc.rsus[i]
@@ -96,12 +104,12 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 "ekf_tracker",
                 ns,
                 "ekf_tracker.param.yaml",
-                {**common, "scenario": options.scenario_arg, "rsu": rsu.name, "seed": options.seed},
+                {**common, **scenario, "rsu": rsu.name, "seed": options.seed},
             )
         )
     if options.aoi_policy:
         ns = f"/{sc.rsus[0].name}"
-        camera = {**common, "scenario": options.scenario_arg}
+        camera = {**common, **scenario}
         nodes.append(NodeSpec("camera_semantics", ns, "camera_semantics.param.yaml", camera))
         nodes.append(
             NodeSpec(
@@ -118,7 +126,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
             "beamforming_policy.param.yaml",
             {
                 **common,
-                "scenario": options.scenario_arg,
+                **scenario,
                 "policy": options.policy,
                 **({"checkpoint": options.checkpoint} if options.checkpoint else {}),
                 **({"deadline_s": options.deadline_s} if options.deadline_s else {}),
@@ -133,7 +141,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 "",
                 "traffic_sim.param.yaml",
                 {
-                    "scenario": options.scenario_arg,
+                    **scenario,
                     "engine": options.engine,
                     "abstraction": options.abstraction,
                     "duration_s": options.duration_s,

@@ -8,6 +8,7 @@ imported inside :func:`launch_nodes` only.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rsu_isac.core.scenario import resolve_scenario
@@ -30,6 +31,7 @@ ARGUMENTS = {
         "policy's decision deadline [s], then the last beams re-pointed; 0 = wait",
     ),
     "constant_modulus": ("false", "phase-shifter beams, 003 eq. (9b)"),
+    "rf_snr_db": ("nan", "reference vehicle's echo SNR [dB] (003 Fig. 5); nan = the scenario's"),
 }
 
 
@@ -50,6 +52,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         aoi_policy=values["aoi_policy"],
         deadline_s=float(values["deadline_s"]),
         constant_modulus=values["constant_modulus"].lower() == "true",
+        rf_snr_db=None if math.isnan(snr := float(values["rf_snr_db"])) else snr,
     )
 
 
