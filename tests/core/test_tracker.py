@@ -160,6 +160,38 @@ def test_prediction_and_pcrb(model):
     assert view.predicted_polar_covariance[0, 1, 1] > cov[1] + 0.5 * 0.2**2
 
 
+@pytest.mark.parametrize("model", MOTION_MODELS)
+def test_the_deterministic_pcrb_is_the_information_recursion_without_evolution_noise(model):
+    """J_n = G^-T J_{n-1} G^-1 + H^T R^-1 H (eq. (25), (35) in information form with E = 0)
+    along the tracker's own estimates; the bound with E stays above it."""
+    from rsu_isac.core.ekf import predict
+    from rsu_isac.core.tracker import polar_covariance
+
+    tracker = make_tracker(model)
+    p, v = np.array([-10.0, 10.0]), np.array([12.0, 0.0])
+    tracker.step(SLOT, detections_of(p + v * SLOT, v))
+    info = np.linalg.inv(tracker.tracks.p[0])
+    for n in range(2, 20):
+        g = predict(tracker.model, tracker.tracks.x, tracker.tracks.p, SLOT)[2][0]
+        detections = detections_of(p + v * n * SLOT, v)
+        tracker.step(n * SLOT, detections)
+        h = tracker.model.measurement_jacobian(tracker.tracks.x)[0]
+        r = np.diag(
+            [
+                detections.azimuth_variance_rad2[0],
+                detections.range_variance_m2[0],
+                detections.radial_velocity_variance_m2ps2[0],
+            ]
+        )
+        g_inv = np.linalg.inv(g)
+        info = g_inv.T @ info @ g_inv + h.T @ np.linalg.inv(r) @ h
+    view = tracker.view()
+    expected = polar_covariance(tracker.model, tracker.tracks.x, np.linalg.inv(info)[None])[0]
+    got = view.deterministic_pcrb_polar[0]
+    assert np.diag(got) == pytest.approx(np.diag(expected), rel=1e-6)
+    assert np.all(np.diag(got) < np.diag(view.pcrb_polar[0]))
+
+
 def test_camera_update_resets_aoi_and_shrinks_covariance():
     tracker = make_tracker()
     p, v = np.array([-10.0, 10.0]), np.array([12.0, 0.0])

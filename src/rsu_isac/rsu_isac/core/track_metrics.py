@@ -95,16 +95,17 @@ class TrackScorer:
 def tracking_errors(
     rsu_xy: ArrayLike,
     track_polar: NDArray,
-    track_pcrb: NDArray,
+    track_bounds: NDArray,
     track_xy: NDArray,
     truth_xy: NDArray,
     truth_velocity: NDArray,
 ) -> NDArray[np.float64]:
-    """Rows (angle error^2 [rad^2], range error^2 [m^2], PCRB angle, PCRB range) of the
-    tracks (polar (T, 3), PCRB diagonal (T, 2), road position (T, 2)) against the nearest
-    true vehicle within TRUTH_GATE_M (its polar state from ``rsu_xy``)."""
+    """Rows (angle error^2 [rad^2], range error^2 [m^2], *bounds) of the tracks (polar (T,
+    3), bounds (T, 2 B): B bounds' (angle, range) variances, road position (T, 2)) against
+    the nearest true vehicle within TRUTH_GATE_M (its polar state from ``rsu_xy``)."""
+    bounds = np.asarray(track_bounds, dtype=float)
     if not len(track_xy) or not len(truth_xy):
-        return np.zeros((0, 4))
+        return np.zeros((0, 2 + bounds.shape[-1]))
     truth = to_polar(rsu_xy, truth_xy, truth_velocity)
     dist = np.linalg.norm(np.asarray(track_xy)[:, None] - np.asarray(truth_xy)[None], axis=-1)
     nearest = np.argmin(dist, axis=1)
@@ -114,10 +115,55 @@ def tracking_errors(
         [
             (track_polar[near, 0] - truth.theta_rad[idx]) ** 2,
             (track_polar[near, 1] - truth.range_m[idx]) ** 2,
-            track_pcrb[near, 0],
-            track_pcrb[near, 1],
+            bounds[near],
         ]
     )
+
+
+GROSS_ERROR_SIGMAS = 10.0  # an error beyond this many sqrt(PCRB) is a gross error
+BOUND_NAMES = ("pcrb", "deterministic_pcrb")  # the bound columns of tracking_errors, in order
+
+
+def tracking_summary(rows: NDArray) -> dict[str, float]:
+    """Accuracy over rows of :func:`tracking_errors` whose bound columns are those of
+    BOUND_NAMES (the first, or both):
+
+    - ``angle_rmse_deg``, ``range_rmse_m``: over every row;
+    - ``sqrt_pcrb_angle_deg``, ``sqrt_pcrb_range_m``: sqrt of the mean PCRB over them;
+    - ``{angle,range}_rmse_over_sqrt_{bound}``: sqrt(mean(e^2 / bound)) over the rows without
+      a gross error, each row normalised by its own bound (the bounds of a highway's tracks
+      span four orders of magnitude, so that sqrt(mean e^2) / sqrt(mean bound) weighs a few
+      tracks only): >= 1 where the bound's model holds (1: efficient), < 1 where the truth
+      is more regular than the bound assumes;
+    - ``gross_error_share``: rows whose angle or range error exceeds GROSS_ERROR_SIGMAS x
+      sqrt(PCRB) - a track that took another vehicle's detection (vehicles that overlap in a
+      lane without car following), which the PCRB, a bound for known association, does not
+      cover; one such row can carry nearly all of the squared error.
+    NaN where there are no rows."""
+    rows = np.asarray(rows, dtype=float)
+    out = dict.fromkeys(
+        ("angle_rmse_deg", "range_rmse_m", "sqrt_pcrb_angle_deg", "sqrt_pcrb_range_m"), np.nan
+    )
+    bounds = BOUND_NAMES[: (rows.shape[1] - 2) // 2]
+    for name in bounds:
+        out[f"angle_rmse_over_sqrt_{name}"] = out[f"range_rmse_over_sqrt_{name}"] = np.nan
+    out["gross_error_share"] = np.nan
+    if not len(rows):
+        return out
+    error, pcrb = rows[:, :2], rows[:, 2:4]
+    out["angle_rmse_deg"] = float(np.degrees(np.sqrt(np.mean(error[:, 0]))))
+    out["range_rmse_m"] = float(np.sqrt(np.mean(error[:, 1])))
+    out["sqrt_pcrb_angle_deg"] = float(np.degrees(np.sqrt(np.mean(pcrb[:, 0]))))
+    out["sqrt_pcrb_range_m"] = float(np.sqrt(np.mean(pcrb[:, 1])))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gross = np.any(error > GROSS_ERROR_SIGMAS**2 * pcrb, axis=1)
+        out["gross_error_share"] = float(np.mean(gross))
+        for i, name in enumerate(bounds):
+            ratio = error[~gross] / rows[~gross, 2 + 2 * i : 4 + 2 * i]
+            for j, quantity in enumerate(("angle", "range")):
+                value = np.sqrt(np.mean(ratio[:, j])) if len(ratio) else np.nan
+                out[f"{quantity}_rmse_over_sqrt_{name}"] = float(value)
+    return out
 
 
 def tracked_vehicles(truth_xy: NDArray, track_xy: NDArray) -> NDArray[np.bool_]:

@@ -100,6 +100,8 @@ class TrackView:
     predicted_position_xy: NDArray[np.float64]  # (T, 2): one slot ahead, road frame [m]
     predicted_polar_covariance: NDArray[np.float64]  # (T, 3, 3)
     pcrb_polar: NDArray[np.float64]  # (T, 3, 3): PCRB of (theta, d, v_r), eq. (36)
+    # the same bound with E = 0: vehicles that move exactly as the motion model predicts
+    deterministic_pcrb_polar: NDArray[np.float64]  # (T, 3, 3)
     aoi_s: NDArray[np.float64]  # time since the last camera update (or the birth) [s]
     hits: NDArray[np.int64]
     misses: NDArray[np.int64]
@@ -107,6 +109,11 @@ class TrackView:
     def __len__(self) -> int:
         return int(self.track_id.size)
 
+
+# The PCRB recursion runs twice, with the motion model's evolution noise E (eq. (25), the
+# bound of 004) and with none (the bound for vehicles that move exactly as the model
+# predicts, as the simulated traffic without car following does: constant velocity).
+BOUND_NOISE_SCALES = np.array([1.0, 0.0])
 
 ARRAY_FIELDS = (
     "x",
@@ -129,7 +136,7 @@ class _Tracks:
     dim: int
     x: NDArray = field(init=False)
     p: NDArray = field(init=False)
-    pcrb: NDArray = field(init=False)
+    pcrb: NDArray = field(init=False)  # (T, 2, n, n): the bounds of BOUND_NOISE_SCALES
     track_id: NDArray = field(init=False)
     uuid: list[bytes] = field(default_factory=list)
     status: NDArray = field(init=False)
@@ -142,7 +149,7 @@ class _Tracks:
     def __post_init__(self) -> None:
         self.x = np.zeros((0, self.dim))
         self.p = np.zeros((0, self.dim, self.dim))
-        self.pcrb = np.zeros((0, self.dim, self.dim))
+        self.pcrb = np.zeros((0, len(BOUND_NOISE_SCALES), self.dim, self.dim))
         self.track_id = np.zeros(0, dtype=np.int64)
         self.status = np.zeros(0, dtype=np.int8)
         self.hits = np.zeros(0, dtype=np.int64)
@@ -160,7 +167,7 @@ class _Tracks:
         n = len(x)
         self.x = np.concatenate([self.x, x])
         self.p = np.concatenate([self.p, p])
-        self.pcrb = np.concatenate([self.pcrb, p])
+        self.pcrb = np.concatenate([self.pcrb, np.repeat(p[:, None], len(BOUND_NOISE_SCALES), 1)])
         self.track_id = np.concatenate([self.track_id, ids])
         self.uuid.extend(uuids)
         self.status = np.concatenate([self.status, np.full(n, TENTATIVE, np.int8)])
@@ -294,7 +301,8 @@ class Tracker:
         if dt > 0.0 and len(self):
             t = self.tracks
             x_pred, t.p, g, e = predict(self.model, t.x, t.p, dt)
-            t.pcrb = predict_covariance(t.pcrb, g, e)
+            scaled_e = np.expand_dims(e, -3) * BOUND_NOISE_SCALES[:, None, None]
+            t.pcrb = predict_covariance(t.pcrb, np.expand_dims(g, -3), scaled_e)
             t.x = x_pred
         self.time_s = time_s
         return False
@@ -336,7 +344,7 @@ class Tracker:
             t.x[rows], t.p[rows] = update(self.model, t.x[rows], t.p[rows], z[cols], r[cols])
             h = self.model.measurement_jacobian(t.x[rows])
             # PCRB at the estimate (004 eq. (35)-(36)); the prediction was done in _advance
-            t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], h, r[cols])
+            t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], h[:, None], r[cols][:, None])
             t.camera_held[rows] = False
         detection_track = np.full(num_det, -1, dtype=np.int64)
         detection_track[cols] = t.track_id[rows]
@@ -480,7 +488,9 @@ class Tracker:
             t.x[rows], t.p[rows] = kalman_update(
                 t.x[rows], t.p[rows], e[rows, cols], jac[rows], cov[cols]
             )
-            t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], jac[rows], cov[cols])
+            t.pcrb[rows] = pcrb_measurement_update(
+                t.pcrb[rows], jac[rows][:, None], cov[cols][:, None]
+            )
             t.camera_time_s[rows] = time_s
             t.hits[rows] += 1
             t.misses[rows] = 0
@@ -536,7 +546,8 @@ class Tracker:
             predicted_polar=m.measure(x_pred),
             predicted_position_xy=m.position(x_pred, self.side) + self.rsu_xy,
             predicted_polar_covariance=polar_covariance(m, x_pred, p_pred),
-            pcrb_polar=polar_covariance(m, t.x, t.pcrb),
+            pcrb_polar=polar_covariance(m, t.x, t.pcrb[:, 0]),
+            deterministic_pcrb_polar=polar_covariance(m, t.x, t.pcrb[:, 1]),
             aoi_s=now - t.camera_time_s,
             hits=t.hits.copy(),
             misses=t.misses.copy(),

@@ -32,7 +32,7 @@ from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar import with_rf_snr
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
+from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors, tracking_summary
 from rsu_isac.core.tracker import CONFIRMED, TENTATIVE, Tracker, TrackerConfig, TrackView
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
 from rsu_isac.scheduling.lstm_expert import load_expert
@@ -202,20 +202,25 @@ class ClosedLoop:
             stacked(np.full(int(m.sum()), r) for r, m in zip(self.trackers, live, strict=True)),
         )
 
-    def _tracking_errors(self, views: list[TrackView], vehicles: VehicleStates) -> list[np.ndarray]:
-        """Per RSU, the confirmed tracks' errors against the truth (core.track_metrics)."""
-        rows = []
+    def _tracking_errors(
+        self, views: list[TrackView], vehicles: VehicleStates
+    ) -> dict[str, np.ndarray]:
+        """Per RSU (by name), the confirmed tracks' errors against the truth with both PCRBs
+        (core.track_metrics.BOUND_NAMES)."""
+        rows = {}
         for r, view in zip(self.trackers, views, strict=True):
             ok = view.status == CONFIRMED
-            rows.append(
-                tracking_errors(
-                    self.scenario.rsus[r].position_m,
-                    view.polar[ok],
-                    np.diagonal(view.pcrb_polar[ok], axis1=1, axis2=2)[:, :2],
-                    view.position_xy[ok],
-                    vehicles.position_xy,
-                    vehicles.velocity_xy,
-                )
+            bounds = [
+                np.diagonal(b[ok], axis1=1, axis2=2)[:, :2]
+                for b in (view.pcrb_polar, view.deterministic_pcrb_polar)
+            ]
+            rows[self.scenario.rsus[r].name] = tracking_errors(
+                self.scenario.rsus[r].position_m,
+                view.polar[ok],
+                np.hstack(bounds),
+                view.position_xy[ok],
+                vehicles.position_xy,
+                vehicles.velocity_xy,
             )
         return rows
 
@@ -272,7 +277,7 @@ class ClosedLoop:
         self.act(sensed, beams)
         link = out.link
         errors = self._tracking_errors(views, out.vehicles)
-        angle_err = np.concatenate(errors)[:, 0]
+        angle_err = np.concatenate(list(errors.values()))[:, 0]
         serving_xy = np.concatenate([v.position_xy[v.status != TENTATIVE] for v in views])
         untracked = int(np.sum(~tracked_vehicles(out.vehicles.position_xy, serving_xy)))
         return {
@@ -316,8 +321,11 @@ def run_slots(
 
 def summarize(records: list[dict[str, object]]) -> dict[str, float]:
     """Link, tracking and energy metrics over the records of :func:`run_slots`."""
-    errors = [e for r in records for e in r["errors"] if len(e)]
-    err = np.concatenate(errors) if errors else np.full((1, 4), np.nan)  # nan: no tracks
+    rsus = list(records[0]["errors"]) if records else []
+    per_rsu = {
+        rsu: np.concatenate([r["errors"][rsu] for r in records]).reshape(-1, 6) for rsu in rsus
+    }
+    pooled = np.concatenate(list(per_rsu.values())) if per_rsu else np.zeros((0, 6))
     policy_ms = np.array([r["policy_ms"] for r in records])
 
     def mean(key: str) -> float:
@@ -328,10 +336,7 @@ def summarize(records: list[dict[str, object]]) -> dict[str, float]:
         "sum_rate_bps_hz": mean("sum_rate_bps_hz"),
         "genie_sum_rate_bps_hz": mean("genie_sum_rate_bps_hz"),
         "jain_fairness": mean("jain_fairness"),
-        "angle_rmse_deg": float(np.degrees(np.sqrt(np.mean(err[:, 0])))),
-        "range_rmse_m": float(np.sqrt(np.mean(err[:, 1]))),
-        "sqrt_pcrb_angle_deg": float(np.degrees(np.sqrt(np.mean(err[:, 2])))),
-        "sqrt_pcrb_range_m": float(np.sqrt(np.mean(err[:, 3]))),
+        **tracking_summary(pooled),
         "energy_j_per_slot": mean("energy_comp_j") + mean("energy_sweep_j"),
         "energy_comp_j_per_slot": mean("energy_comp_j"),
         "energy_sweep_j_per_slot": mean("energy_sweep_j"),
@@ -343,6 +348,7 @@ def summarize(records: list[dict[str, object]]) -> dict[str, float]:
         "mean_vehicles": mean("vehicles"),
         "policy_ms_p50": float(np.percentile(policy_ms, 50)),
         "policy_ms_p99": float(np.percentile(policy_ms, 99)),
+        "tracking_per_rsu": {rsu: tracking_summary(rows) for rsu, rows in per_rsu.items()},
     }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.array import beam_pattern
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors
+from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors, tracking_summary
 
 
 @dataclass
@@ -65,7 +65,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         for (slot, rsu), snap in record.tracks.items()
         if slot in record.truth_xy
     ]
-    err = np.concatenate(errors) if errors else np.full((1, 4), np.nan)
+    err = np.concatenate(errors) if errors else np.zeros((0, 4))
     tracked = [_tracked(record, slot, scenario) for slot in slots[1:] if slot in record.truth_xy]
     vehicles = sum(len(record.truth_xy.get(s, ())) for s in slots)
     aoi = [a for snap in record.tracks.values() for a in snap.aoi_s.tolist()]
@@ -80,10 +80,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         "slots_scored": len(slots),
         "sum_rate_bps_hz": mean([record.sum_rate[s] for s in slots]),
         "jain_fairness": mean([record.fairness[s] for s in slots]),
-        "angle_rmse_deg": float(np.degrees(np.sqrt(np.nanmean(err[:, 0])))),
-        "range_rmse_m": float(np.sqrt(np.nanmean(err[:, 1]))),
-        "sqrt_pcrb_angle_deg": float(np.degrees(np.sqrt(np.nanmean(err[:, 2])))),
-        "sqrt_pcrb_range_m": float(np.sqrt(np.nanmean(err[:, 3]))),
+        **tracking_summary(err),
         "tracked_vehicle_share": (sum(t for t, _ in tracked) / max(sum(n for _, n in tracked), 1)),
         "mean_aoi_s": mean(aoi),
         "energy_j_per_slot": mean(energy) + comp,
