@@ -8,7 +8,7 @@ constants a paper leaves open are marked there as our own choice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -318,6 +318,14 @@ class Scenario:
         rx_xy, tx_xy = self.rsu_positions_m[receiver], self.rsu_positions_m[tx]
         path = np.linalg.norm(corners - tx_xy, axis=1) + np.linalg.norm(corners - rx_xy, axis=1)
         return float(np.max(path) / 2)
+
+
+def with_antennas(scenario: Scenario, num_antennas: int) -> Scenario:
+    """``scenario`` with N_t = N_r = ``num_antennas`` at every RSU (004 Figs. 8 and 11)."""
+    array = replace(
+        scenario.radio.array, num_tx_antennas=num_antennas, num_rx_antennas=num_antennas
+    )
+    return replace(scenario, radio=replace(scenario.radio, array=array))
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -2,19 +2,15 @@
 every experiment shares one training run per (scenario, power, algorithm, action, steps,
 seed) and one evaluation per (policy, checkpoint, power, episodes, slots).
 
-The folder is ``$RSU_ISAC_AGENTS``, else ``runs/agents`` of the repository (not in git).
-Cells running side by side (Ray workers) that need the same agent wait for each other on a
-file lock; an interrupted training resumes (``learning.train``). Held-out episodes are the
+The folder is ``platform.store.agents_dir()``. Cells running side by side (Ray workers)
+that need the same agent wait for each other on its file lock; an interrupted training
+resumes (``learning.train``). Held-out episodes are the
 simulator seeds EVALUATION_SEED_BASE + i, which training never draws.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,31 +22,10 @@ from rsu_isac.learning.mdp import MdpConfig
 from rsu_isac.learning.train import TrainConfig, train
 from rsu_isac.loop.closed_loop import EvalConfig, run_slots, summarize
 from rsu_isac.platform.paths import scenarios_dir
-from rsu_isac.platform.workspace import find_workspace
+from rsu_isac.platform.store import agents_dir, locked
 
 EVAL_EVERY = 10_000
 EVAL_EPISODES_IN_TRAINING = 2
-
-
-def agents_dir() -> Path:
-    """Where trained agents and their evaluations are kept."""
-    if "RSU_ISAC_AGENTS" in os.environ:
-        return Path(os.environ["RSU_ISAC_AGENTS"])
-    workspace = find_workspace()
-    if workspace is not None:
-        return workspace.root / "runs" / "agents"
-    return Path.home() / ".cache" / "rsu_isac" / "agents"
-
-
-@contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -80,7 +55,7 @@ class AgentKey:
 def trained(key: AgentKey, root: Path | None = None) -> tuple[Path, dict]:
     """The checkpoint folder of ``key`` (trained now if not yet) and its training summary."""
     folder = key.folder(root or agents_dir())
-    with _locked(folder):
+    with locked(folder):
         summary_path = folder / "summary.json"
         done = summary_path.is_file() and json.loads(summary_path.read_text())["steps"] >= key.steps
         if not done:
@@ -119,7 +94,7 @@ def evaluation(
     root = root or agents_dir()
     folder = checkpoint.parent if checkpoint is not None else root / scenario / policy
     path = folder / f"evaluation-{max_power_dbm:g}dBm-{episodes}x{slots}.json"
-    with _locked(folder):
+    with locked(folder):
         if path.is_file():
             return json.loads(path.read_text())
         sc = resolve_scenario(scenario, scenarios_dir())
@@ -165,7 +140,7 @@ def trained_hmoe(
     episodes, slots, warmup = (1, 10, 5) if quick else (HMOE_EPISODES, 200, None)
     setting = _hmoe_setting(rf_snr_db, quick)
     folder = (root or agents_dir()) / setting / f"{variant}-{episodes}x{slots}-seed{seed}"
-    with _locked(folder):
+    with locked(folder):
         if not (folder / "checkpoint" / "manifest.json").is_file():
             env = AoiEnvConfig(
                 rf_snr_db=rf_snr_db,
@@ -198,7 +173,7 @@ def hmoe_evaluation(
     root = root or agents_dir()
     folder = root / _hmoe_setting(10.0, quick) / "evaluations" / f"{method}-seed{seed}"
     path = folder / f"{rf_snr_db:g}dB-{episodes}x{slots}.json"
-    with _locked(folder):
+    with locked(folder):
         if path.is_file():
             return json.loads(path.read_text())
         env = AoiEnvConfig(
