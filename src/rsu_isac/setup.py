@@ -59,6 +59,7 @@ setup(
             "dqn = rsu_isac.learning.policy:dqn_policy",
             "random = rsu_isac.learning.policy:random_policy",
             "hmoe = rsu_isac.learning.hmoe:hmoe_policy",
+            "bilstm = rsu_isac.learning.bilstm:bilstm_policy",
         ],
     },
 )

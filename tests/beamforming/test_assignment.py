@@ -3,10 +3,10 @@
 import numpy as np
 
 from rsu_isac.beamforming.assignment import assign
-from rsu_isac.beamforming.context import RadioContext
+from rsu_isac.beamforming.context import RadioContext, random_vehicles
 from rsu_isac.beamforming.policies import precoder_for
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.experiments.assignment import compare, random_vehicles
+from rsu_isac.experiments.assignment import compare
 from rsu_isac.platform.paths import scenarios_dir
 
 

@@ -126,3 +126,16 @@ def angle_fisher_floor(pcrb_angle_rad2: NDArray, scenario: Scenario) -> NDArray[
     growth = np.deg2rad(scenario.tracking.angle_std_deg) ** 2
     with np.errstate(divide="ignore"):
         return np.where(m > 0, 1.0 / m - 1.0 / (m + growth), 0.0)
+
+
+def random_vehicles(rng: np.random.Generator, scenario: Scenario, k: int) -> PredictedVehicles:
+    """``k`` vehicles placed uniformly along the road, each on a random lane at the lane's
+    mean speed: a snapshot of 004's highway (assignment comparisons, Bi-LSTM training)."""
+    lanes = scenario.road.lanes
+    lane = rng.integers(0, len(lanes), k)
+    x = rng.uniform(scenario.road.x_min_m, scenario.road.x_max_m, k)
+    y = np.array([lanes[i].y_m for i in lane])
+    speed = np.array([lanes[i].direction for i in lane]) * scenario.traffic.speed.mean_mps
+    return PredictedVehicles(
+        np.arange(1, k + 1), np.stack([x, y], -1), np.stack([speed, np.zeros(k)], -1)
+    )

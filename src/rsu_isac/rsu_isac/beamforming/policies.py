@@ -136,7 +136,7 @@ class Policy:
             rows = ctx.channel_rows(vehicles)
             theta, ranges = ctx.polar(vehicles)
             comm_power = budget * (1.0 - self.sensing_fraction)
-            assignment = assign(self.assignment, rows, theta, ranges, tx, self.precoder, comm_power)
+            assignment = self._assign(vehicles, rows, theta, ranges, comm_power)
             for r in tx.tolist():
                 mine = np.flatnonzero(assignment == r)
                 if not mine.size:
@@ -159,6 +159,19 @@ class Policy:
                 none = np.zeros(w.shape[1], np.int64)
                 out.add(w, r, KIND_SENSING, none, np.full(w.shape[1], angle))
         return out.beamset(ctx.num_antennas)
+
+    def _assign(
+        self,
+        vehicles: PredictedVehicles,
+        rows: NDArray,
+        theta: NDArray,
+        ranges: NDArray,
+        power_w: float,
+    ) -> NDArray[np.int64]:
+        """The transmitting RSU of every vehicle (``rows``, ``theta``, ``ranges``: every
+        RSU's estimates of every vehicle; ``power_w``: the power for communication)."""
+        tx = self.context.transmitters
+        return assign(self.assignment, rows, theta, ranges, tx, self.precoder, power_w)
 
     def _communication(
         self,

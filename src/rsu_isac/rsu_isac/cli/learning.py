@@ -47,12 +47,58 @@ def _train_hmoe(args: argparse.Namespace) -> int:
     return 0
 
 
+# 004's Bi-LSTM assignment and beams (learning.bilstm): labels from the heuristic + FP-PGD
+def _train_bilstm(args: argparse.Namespace) -> int:
+    from rsu_isac.learning.bilstm import BilstmConfig, train
+
+    scenario = args.scenario or "seed004"
+    scenario_or_exit(scenario, "train")
+    out = Path(args.out)
+    problem = writable_dir_error(out, "--out")
+    for flag, value in (("--samples", args.samples), ("--epochs", args.epochs)):
+        if value < 1:
+            problem = problem or f"{flag} {value} must be at least 1"
+    if args.workers < 1:
+        problem = problem or f"--workers {args.workers} must be at least 1"
+    if problem:
+        print(f"rsu-isac train: {problem}", file=sys.stderr)
+        return 2
+    config = BilstmConfig(
+        scenario=scenario,
+        samples=args.samples,
+        validation=max(1, args.samples // 4),
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    command = "rsu-isac " + " ".join(sys.argv[1:])
+    dataset = Path(args.dataset) if args.dataset else None
+    manifest = train(config, out, command, dataset, workers=args.workers)
+    scores = ", ".join(
+        f"K = {k}: accuracy {v['accuracy']:.3f}, MSE {v['mse']:.3g}"
+        for k, v in manifest["validation"].items()
+    )
+    print(
+        f"trained bilstm seed {args.seed} on {config.samples} snapshots in "
+        f"{manifest['wall_s']:.0f} s (labels {manifest['labelled_s']:.0f} s); held out: "
+        f"{scores}; checkpoint {out}/checkpoint"
+    )
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
-    from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS
     from rsu_isac.learning.hmoe import VARIANTS
 
     if args.algorithm in VARIANTS:
         return _train_hmoe(args)
+    if args.algorithm == "bilstm":
+        return _train_bilstm(args)
+    return _train_agent(args, VARIANTS)
+
+
+# 000's agents on the beamforming MDP (learning.train)
+def _train_agent(args: argparse.Namespace, variants) -> int:
+    from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS
+
     args.scenario = args.scenario or "seed000"
     from rsu_isac.learning.env import EnvConfig
     from rsu_isac.learning.mdp import ACTIONS, MdpConfig
@@ -63,7 +109,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not valid_choices(
         "train",
         {
-            "ALGO": (args.algorithm, (*ALGORITHMS, *VARIANTS)),
+            "ALGO": (args.algorithm, (*ALGORITHMS, *variants, "bilstm")),
             "--env": (args.env, ENV_NAMES),
             "--action": (action, ACTIONS),
             "--abstraction": (args.abstraction, ABSTRACTIONS),
@@ -128,16 +174,29 @@ def add_commands(sub) -> None:
         "algorithm",
         metavar="ALGO",
         help="spiking_ac, ppo, ddpg or dqn (000's MDP); hmoe, hmoe_mlp, hmoe_no_aoi or "
-        "hmoe_ppo (003's)",
+        "hmoe_ppo (003's); bilstm (004's)",
     )
     train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
     train.add_argument(
-        "--scenario", help="scenario name or .yaml path (default: seed000; hmoe*: seed003)"
+        "--scenario",
+        help="scenario name or .yaml path (default: seed000; hmoe*: seed003; bilstm: seed004)",
     )
     train.add_argument("--steps", type=int, default=50_000, help="environment steps")
     train.add_argument("--episodes", type=int, default=40, help="hmoe*: training episodes")
     train.add_argument(
         "--rf-snr-db", type=float, default=10.0, help="hmoe*: the radar's RF SNR (003 Fig. 3)"
+    )
+    train.add_argument(
+        "--samples", type=int, default=1200, help="bilstm: labelled training snapshots"
+    )
+    train.add_argument("--epochs", type=int, default=100, help="bilstm: training epochs")
+    train.add_argument(
+        "--dataset",
+        help="bilstm: where the labelled snapshots are kept and read back (default: "
+        "OUT/dataset.npz); seeds can share one",
+    )
+    train.add_argument(
+        "--workers", type=int, default=1, help="bilstm: processes labelling the snapshots"
     )
     train.add_argument("--seed", type=int, default=0, help="training seed")
     train.add_argument("--out", default="runs/train", help="output folder")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rsu_isac.beamforming.assignment import ASSIGNMENTS, assign, precode_all, system_sinr
-from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
+from rsu_isac.beamforming.context import RadioContext, random_vehicles
 from rsu_isac.beamforming.policies import precoder_for
 from rsu_isac.core.scenario import Scenario
 
@@ -24,17 +24,6 @@ class AssignmentRow:
     per_vehicle_rate_bps_hz: float  # mean over seeds of the mean rate per vehicle
     std_over_seeds: float
     seeds: int
-
-
-def random_vehicles(rng: np.random.Generator, scenario: Scenario, k: int) -> PredictedVehicles:
-    lanes = scenario.road.lanes
-    lane = rng.integers(0, len(lanes), k)
-    x = rng.uniform(scenario.road.x_min_m, scenario.road.x_max_m, k)
-    y = np.array([lanes[i].y_m for i in lane])
-    speed = np.array([lanes[i].direction for i in lane]) * scenario.traffic.speed.mean_mps
-    return PredictedVehicles(
-        np.arange(1, k + 1), np.stack([x, y], -1), np.stack([speed, np.zeros(k)], -1)
-    )
 
 
 def compare(
