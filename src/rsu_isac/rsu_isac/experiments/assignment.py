@@ -1,49 +1,59 @@
-"""Vehicle-to-RSU assignment compared in the 004 setting (``rsu-isac assignment``): K
-vehicles placed uniformly on seed004's two-way highway, both RSUs precoding their vehicles
-with the same precoder, per-vehicle throughput log2(1 + SINR) with every beam of both RSUs
-interfering (004's Fig. 7/8 compare the same three assignments, with their FP beamformer).
-The channel is the scenario's line of sight, known exactly here: the comparison isolates
-the assignment."""
+"""004's schemes side by side (``rsu-isac experiment 004-throughput-vs-k``, 004 Fig. 7 and
+the complexity claim of Sec. VI-C): K vehicles placed uniformly on seed004's two-way highway
+(``beamforming.context.random_vehicles``), both RSUs serving them with the power the
+policies give communication; per-vehicle throughput log2(1 + SINR) with every beam of both
+RSUs interfering, and the wall time of each scheme's decision on this machine.
+
+Schemes: the distance, greedy (Algorithm 2) and heuristic (Algorithm 3) assignments, each
+with FP + PGD beams, and the Bi-LSTM (``learning.bilstm``: its assignment and beams, the
+shipped checkpoint, trained on such snapshots). The channel is the scenario's line of sight,
+known exactly here: the comparison isolates the decision."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 
 import numpy as np
 
 from rsu_isac.beamforming.assignment import ASSIGNMENTS, assign, precode_all, system_sinr
 from rsu_isac.beamforming.context import RadioContext, random_vehicles
-from rsu_isac.beamforming.policies import precoder_for
+from rsu_isac.beamforming.policies import Policy, precoder_for
 from rsu_isac.core.scenario import Scenario
 
-
-@dataclass(frozen=True)
-class AssignmentRow:
-    num_vehicles: int
-    method: str
-    per_vehicle_rate_bps_hz: float  # mean over seeds of the mean rate per vehicle
-    std_over_seeds: float
-    seeds: int
+SCHEMES = (*ASSIGNMENTS, "bilstm")
 
 
-def compare(
-    scenario: Scenario, num_vehicles: int, seeds: int, precoder: str = "fp_pgd", seed: int = 0
-) -> list[AssignmentRow]:
+def placement(
+    scenario: Scenario, num_vehicles: int, seed: int, schemes=SCHEMES, checkpoint=None
+) -> dict[str, tuple[float, float]]:
+    """Per scheme: (mean throughput per vehicle [bit/s/Hz], decision time [ms]) on the
+    placement drawn with ``seed``."""
     context = RadioContext(scenario)
-    precode = precoder_for(precoder, "equal")
-    rates = {m: [] for m in ASSIGNMENTS}
-    for s in np.random.SeedSequence(seed).spawn(seeds):
-        vehicles = random_vehicles(np.random.default_rng(s), scenario, num_vehicles)
-        rows = context.channel_rows(vehicles)
-        theta, ranges = context.polar(vehicles)
-        tx = context.transmitters
-        for method in ASSIGNMENTS:
-            assignment = assign(method, rows, theta, ranges, tx, precode, context.max_power_w)
-            placed = precode_all(rows, assignment, tx, precode, context.max_power_w)
-            rates[method].append(
-                float(np.mean(np.log2(1.0 + system_sinr(rows, assignment, placed))))
-            )
-    return [
-        AssignmentRow(num_vehicles, m, float(np.mean(r)), float(np.std(r)), seeds)
-        for m, r in rates.items()
-    ]
+    precoder = precoder_for("fp_pgd", "equal")
+    vehicles = random_vehicles(np.random.default_rng(seed), scenario, num_vehicles)
+    rows = context.channel_rows(vehicles)
+    theta, ranges = context.polar(vehicles)
+    tx = context.transmitters
+    power = context.max_power_w * (1.0 - Policy.sensing_fraction)
+    out = {}
+    for scheme in schemes:
+        started = time.perf_counter()
+        if scheme == "bilstm":
+            from rsu_isac.learning.bilstm import bilstm_policy
+
+            policy = bilstm_policy(context, checkpoint)
+            started = time.perf_counter()  # the networks' decision, not their loading
+            assignment = policy._assign(vehicles, rows, theta, ranges, power)
+            placed = {
+                r: policy._communication(
+                    vehicles, np.flatnonzero(assignment == r), r, rows, theta, ranges, power
+                )
+                for r in tx.tolist()
+            }
+        else:
+            assignment = assign(scheme, rows, theta, ranges, tx, precoder, power)
+            placed = precode_all(rows, assignment, tx, precoder, power)
+        spent_ms = (time.perf_counter() - started) * 1e3
+        rate = float(np.mean(np.log2(1.0 + system_sinr(rows, assignment, placed))))
+        out[scheme] = (rate, spent_ms)
+    return out

@@ -4,8 +4,8 @@ seed) and one evaluation per (policy, checkpoint, power, episodes, slots).
 
 The folder is ``platform.store.agents_dir()``. Cells running side by side (Ray workers)
 that need the same agent wait for each other on its file lock; an interrupted training
-resumes (``learning.train``). Held-out episodes are the
-simulator seeds EVALUATION_SEED_BASE + i, which training never draws.
+resumes (``learning.train``). Held-out episodes are the simulator seeds
+EVALUATION_SEED_BASE + i, which training never draws.
 """
 
 from __future__ import annotations
