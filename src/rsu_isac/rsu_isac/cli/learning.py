@@ -12,6 +12,15 @@ from rsu_isac.cli.common import scenario_or_exit, valid_choices, writable_dir_er
 ENV_NAMES = ("beamforming",)  # the 000 MDP (learning.env)
 
 
+def _arguments_error(out: Path, counts: dict[str, int]) -> str | None:
+    """The first problem of ``--out`` (not a writable folder) or of a count below one."""
+    problem = writable_dir_error(out, "--out")
+    for flag, value in counts.items():
+        if value < 1:
+            problem = problem or f"{flag} {value} must be at least 1"
+    return problem
+
+
 # 003's RL-H-MoE on its hybrid AoI MDP (learning.hmoe): the method, the homogeneous MoE
 # (both experts MLPs) and the ablation without AoI in the state
 def _train_hmoe(args: argparse.Namespace) -> int:
@@ -22,9 +31,7 @@ def _train_hmoe(args: argparse.Namespace) -> int:
     scenario = args.scenario or "seed003"
     scenario_or_exit(scenario, "train")
     out = Path(args.out)
-    problem = writable_dir_error(out, "--out")
-    if args.episodes < 1:
-        problem = problem or f"--episodes {args.episodes} must be at least 1"
+    problem = _arguments_error(out, {"--episodes": args.episodes})
     if problem:
         print(f"rsu-isac train: {problem}", file=sys.stderr)
         return 2
@@ -54,12 +61,8 @@ def _train_bilstm(args: argparse.Namespace) -> int:
     scenario = args.scenario or "seed004"
     scenario_or_exit(scenario, "train")
     out = Path(args.out)
-    problem = writable_dir_error(out, "--out")
-    for flag, value in (("--samples", args.samples), ("--epochs", args.epochs)):
-        if value < 1:
-            problem = problem or f"{flag} {value} must be at least 1"
-    if args.workers < 1:
-        problem = problem or f"--workers {args.workers} must be at least 1"
+    counts = {"--samples": args.samples, "--epochs": args.epochs, "--workers": args.workers}
+    problem = _arguments_error(out, counts)
     if problem:
         print(f"rsu-isac train: {problem}", file=sys.stderr)
         return 2
@@ -117,9 +120,7 @@ def _train_agent(args: argparse.Namespace, variants) -> int:
     ):
         return 2
     scenario_or_exit(args.scenario, "train")
-    problem = writable_dir_error(Path(args.out), "--out")
-    if args.steps < 1:
-        problem = problem or f"--steps {args.steps} must be at least 1"
+    problem = _arguments_error(Path(args.out), {"--steps": args.steps})
     if args.algorithm == "dqn" and action != "codebook":
         problem = problem or "dqn needs the discrete codebook action (--action codebook)"
     if args.algorithm != "dqn" and action == "codebook":

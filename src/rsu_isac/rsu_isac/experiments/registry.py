@@ -772,8 +772,9 @@ EXPERIMENTS: dict[str, Experiment] = {
         Experiment(
             name="003-energy-bars",
             figure="003 Fig. 3: energy per slot by method at RF SNR 10 dB",
-            claim="003 at SNR 10 dB: vision-only 40 J per slot; RL-H-MoE 20-25 J (> 40 % "
-            "saving); radar-only, PPO, homogeneous MoE and the ablation without AoI between.",
+            claim="003 at SNR 10 dB: vision-only 40 J per slot; radar-only above 60 J; the "
+            "single-network PPO and the homogeneous MoE about 30 J; the ablation without AoI "
+            "fails; RL-H-MoE 20-25 J (> 40 % saving against vision-only).",
             grid=_hmoe_bars_grid,
             cell=_hmoe_cell,
             metrics=HMOE_METRICS,
