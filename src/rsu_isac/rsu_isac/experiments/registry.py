@@ -315,8 +315,8 @@ def _rcrb_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
 
 
 def _rcrb_compare(summary: list[dict]) -> list[str]:
-    """Per N and RSU: the root PCRB of the range in the first and the last window, and the
-    last window's error over each bound."""
+    """Per N and RSU: the root PCRB of the range in the first and the last window, the last
+    window's range error over each bound, and its root angle PCRB and angle error over it."""
     lines = []
     for n in sorted({e["antennas"] for e in summary}):
         for rsu in sorted({e["rsu"] for e in summary}):
@@ -329,7 +329,8 @@ def _rcrb_compare(summary: list[dict]) -> list[str]:
                 f"N = {n}, {rsu}: root PCRB (range) {_mean(first, 'sqrt_pcrb_range_m'):.3g} -> "
                 f"{_mean(last, 'sqrt_pcrb_range_m'):.3g} m; last window RMSE / sqrt(PCRB) "
                 f"{_mean(last, 'range_rmse_over_sqrt_pcrb'):.3g} (E = 0: "
-                f"{_mean(last, 'range_rmse_over_sqrt_deterministic_pcrb'):.3g}), angle "
+                f"{_mean(last, 'range_rmse_over_sqrt_deterministic_pcrb'):.3g}); angle: root "
+                f"PCRB {_mean(last, 'sqrt_pcrb_angle_deg'):.3g} deg, RMSE / sqrt(PCRB) "
                 f"{_mean(last, 'angle_rmse_over_sqrt_pcrb'):.3g}"
             )
     return lines
