@@ -6,7 +6,7 @@ from rsu_isac.beamforming.assignment import assign
 from rsu_isac.beamforming.context import RadioContext, random_vehicles
 from rsu_isac.beamforming.policies import precoder_for
 from rsu_isac.core.scenario import load_named_scenario
-from rsu_isac.experiments.assignment import compare
+from rsu_isac.experiments.assignment import placement
 from rsu_isac.platform.paths import scenarios_dir
 
 
@@ -28,8 +28,12 @@ def test_distance_assignment_is_the_nearer_rsu():
     np.testing.assert_array_equal(got, np.where(vehicles.position_xy[:, 1] > 0, 0, 1))
 
 
-def test_greedy_and_heuristic_do_not_lose_to_distance_at_twenty_vehicles():
+def test_the_heuristic_never_loses_to_distance():
+    """By construction (Algorithm 3 with our acceptance test: only improving moves, from the
+    best of starts that include the distance assignment). The greedy Algorithm 2 has no such
+    guarantee: 004 finds it below distance at small K, and so do we at K = 20 on some
+    placements (004-throughput-vs-k)."""
     scenario = load_named_scenario("seed004", scenarios_dir())
-    rows = {r.method: r.per_vehicle_rate_bps_hz for r in compare(scenario, 20, 3, "fp_pgd")}
-    assert rows["heuristic"] >= rows["distance"]  # by construction: only improving moves
-    assert rows["greedy"] >= rows["distance"]
+    for seed in range(3):
+        rates = placement(scenario, 20, seed, schemes=("distance", "heuristic"))
+        assert rates["heuristic"][0] >= rates["distance"][0]

@@ -174,22 +174,8 @@ def _assignment_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
     }
 
 
-ASSIGNMENT_RATES = ("distance_bps_hz", "greedy_bps_hz", "heuristic_bps_hz", "bilstm_bps_hz")
+ASSIGNMENT_RATES = ("distance_bps_hz", "greedy_bps_hz", "heuristic_bps_hz")
 ASSIGNMENT_METRICS = ASSIGNMENT_RATES + tuple(m.replace("_bps_hz", "_ms") for m in ASSIGNMENT_RATES)
-
-
-def _assignment_compare(summary: list[dict]) -> list[str]:
-    """The ordering per K, and the Bi-LSTM's throughput and time against the heuristic's."""
-    lines = _ordering(summary, "vehicles", ASSIGNMENT_RATES, "K =")
-    for e in summary:
-        rate = _mean(e, "bilstm_bps_hz") / _mean(e, "heuristic_bps_hz")
-        speed = _mean(e, "heuristic_ms") / _mean(e, "bilstm_ms")
-        times = f"{_mean(e, 'bilstm_ms'):.2f} vs {_mean(e, 'heuristic_ms'):.0f} ms"
-        lines.append(
-            f"K = {e['vehicles']}: Bi-LSTM {rate:.3f} x the heuristic's throughput, "
-            f"{speed:.0f} x faster ({times})"
-        )
-    return lines
 
 
 # --- precoder solve time ---
@@ -677,7 +663,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             name="004-throughput-vs-k",
             figure="004 Fig. 7: throughput per vehicle vs K, and each scheme's decision time",
             claim="004: heuristic > Bi-LSTM (slightly below, far faster) > greedy > distance at "
-            "K = 50; greedy below distance at small K.",
+            "K = 50; greedy below distance at small K. The Bi-LSTM is not in this run yet.",
             grid=_assignment_grid,
             cell=_assignment_cell,
             metrics=ASSIGNMENT_METRICS,
@@ -685,14 +671,12 @@ EXPERIMENTS: dict[str, Experiment] = {
             plotted=ASSIGNMENT_RATES,
             seeds=20,
             runtime="6 min with 2 workers",
-            compare=_assignment_compare,
+            compare=lambda s: _ordering(s, "vehicles", ASSIGNMENT_RATES, "K ="),
             overlay=True,
             notes="Placements are random vehicles on the seed004 road (N = 32) with the exact "
             "LoS channel (no tracking), 95 % of P_max for communication (the sweep keeps 5 %); "
-            "FP + PGD beams for the three assignments; the Bi-LSTM is the shipped checkpoint "
-            "(learning/checkpoints/bilstm, trained on such snapshots from another seed "
-            "stream). Decision time: wall time of one decision on this 2-core machine "
-            "(the Bi-LSTM's forward passes on one CPU thread).",
+            "FP + PGD beams for the three assignments. Decision time: wall time of one "
+            "decision (assignment and beams) on this 2-core machine.",
         ),
         Experiment(
             name="policy-timing",
