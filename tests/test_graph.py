@@ -64,16 +64,20 @@ def test_launch_files_build_their_nodes_from_the_graph_description(file, graph):
     assert "for name, (default, text) in ARGUMENTS.items()" in text
 
 
-def test_node_processes_get_one_openblas_thread_and_the_dds_profile_unless_told(monkeypatch):
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    monkeypatch.delenv("FASTDDS_DEFAULT_PROFILES_FILE", raising=False)
+def test_node_processes_get_one_blas_and_openmp_thread_and_the_dds_profile_unless_told(
+    monkeypatch,
+):
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "FASTDDS_DEFAULT_PROFILES_FILE"):
+        monkeypatch.delenv(name, raising=False)
     env = node_environment()
-    assert env["OPENBLAS_NUM_THREADS"] == "1"
+    assert env["OPENBLAS_NUM_THREADS"] == env["OMP_NUM_THREADS"] == "1"
     assert Path(env["FASTDDS_DEFAULT_PROFILES_FILE"]) == config_dir() / "fastdds.xml"
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
     monkeypatch.setenv("FASTDDS_DEFAULT_PROFILES_FILE", "/elsewhere.xml")
     assert node_environment() == {
         "OPENBLAS_NUM_THREADS": "2",
+        "OMP_NUM_THREADS": "4",
         "FASTDDS_DEFAULT_PROFILES_FILE": "/elsewhere.xml",
     }
 
