@@ -91,3 +91,38 @@ def test_a_short_training_learns_and_the_policy_spends_the_budget(seed004, tmp_p
         create_policy(
             "bilstm", context, checkpoint=str(tmp_path / "checkpoint"), assignment="greedy"
         )
+
+
+def test_an_interrupted_labelling_resumes_where_it_stopped(tmp_path, monkeypatch):
+    """The dataset file is saved every LABEL_CHUNK snapshots; a second call labels only the
+    rest and gives the set an uninterrupted call gives."""
+    from rsu_isac.learning import bilstm
+
+    def fake_label(jobs, workers):  # a cheap stand-in for the heuristic's labels
+        labelled.extend(jobs)
+        return [
+            bilstm.Sample(np.full((k, 2), seed % 7, np.float32), np.zeros(k, np.int64),
+                          np.zeros((k, 4), np.float32))
+            for _, k, seed in jobs
+        ]  # fmt: skip
+
+    def failing_label(jobs, workers):
+        if labelled:
+            raise KeyboardInterrupt
+        return fake_label(jobs, workers)
+
+    monkeypatch.setattr(bilstm, "LABEL_CHUNK", 2)
+    config = BilstmConfig(samples=4, validation=1)
+    labelled: list = []
+    monkeypatch.setattr(bilstm, "_label", failing_label)
+    with pytest.raises(KeyboardInterrupt):
+        bilstm.dataset(config, tmp_path / "dataset.npz")
+    assert len(labelled) == 2
+    monkeypatch.setattr(bilstm, "_label", fake_label)
+    resumed = bilstm.dataset(config, tmp_path / "dataset.npz")
+    assert len(labelled) == 5  # the first two were not labelled again
+    labelled.clear()
+    whole = bilstm.dataset(config, tmp_path / "other.npz")
+    assert [len(s.x) for s in resumed] == [len(s.x) for s in whole] == [4, 10, 20, 30, 50]
+    assert all(np.array_equal(a.x, b.x) for a, b in zip(resumed, whole, strict=True))
+    assert bilstm.dataset(config, tmp_path / "dataset.npz") and len(labelled) == 5  # read back

@@ -122,45 +122,62 @@ def _sample_job(job: tuple[str, int, int]) -> Sample:
     return labelled_sample(resolve_scenario(name, scenarios_dir()), k, seed)
 
 
-def generate(scenario: str, samples: int, seed: int, workers: int = 1) -> list[Sample]:
-    """``samples`` labelled snapshots, K cycling through K_VALUES, snapshot i drawn from the
-    i-th child of SeedSequence(seed) (the same set for any number of ``workers``)."""
+LABEL_CHUNK = 50  # snapshots labelled between two saves of the dataset file
+
+
+def _jobs(scenario: str, samples: int, seed: int) -> list[tuple[str, int, int]]:
+    """(scenario, K, seed) of every snapshot: K cycling through K_VALUES, snapshot i drawn
+    with the i-th word of SeedSequence(seed)'s state (the same set for any number of
+    workers and however the labelling is split)."""
     children = np.random.SeedSequence(seed).generate_state(samples)
-    jobs = [(scenario, K_VALUES[i % len(K_VALUES)], int(children[i])) for i in range(samples)]
+    return [(scenario, K_VALUES[i % len(K_VALUES)], int(children[i])) for i in range(samples)]
+
+
+def _label(jobs: list[tuple[str, int, int]], workers: int) -> list[Sample]:
     if workers <= 1:
         return [_sample_job(j) for j in jobs]
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(_sample_job, jobs, chunksize=4))
 
 
-def dataset(config: BilstmConfig, path: Path, workers: int = 1) -> list[Sample]:
-    """The labelled snapshots of ``config`` (training ones first), kept in ``path`` and
-    read back when they are there for the same scenario, counts and seed."""
-    key = [config.scenario, config.samples, config.validation, config.data_seed]
-    if path.is_file():
-        data = np.load(path)
-        if json.loads(str(data["key"])) == key:
-            bounds = np.cumsum(data["lengths"])[:-1]
-            return [
-                Sample(x, rsu, beam)
-                for x, rsu, beam in zip(
-                    np.split(data["x"], bounds),
-                    np.split(data["rsu"], bounds),
-                    np.split(data["beam"], bounds),
-                    strict=True,
-                )
-            ]
-    total = config.samples + config.validation
-    samples = generate(config.scenario, total, config.data_seed, workers)
+def _read(path: Path, key: list) -> list[Sample]:
+    """The snapshots kept in ``path`` for ``key`` (none: no file, or one for another key)."""
+    if not path.is_file():
+        return []
+    data = np.load(path)
+    if json.loads(str(data["key"])) != key:
+        return []
+    bounds = np.cumsum(data["lengths"])[:-1]
+    parts = (np.split(data[name], bounds) for name in ("x", "rsu", "beam"))
+    return [Sample(x, rsu, beam) for x, rsu, beam in zip(*parts, strict=True)]
+
+
+def _write(path: Path, samples: list[Sample], key: list) -> None:
+    """Keep ``samples`` in ``path`` (written beside it, then renamed: never half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial.npz")
     np.savez_compressed(
-        path,
+        partial,
         key=json.dumps(key),
         lengths=[len(s.x) for s in samples],
         x=np.concatenate([s.x for s in samples]),
         rsu=np.concatenate([s.rsu for s in samples]),
         beam=np.concatenate([s.beam for s in samples]),
     )
+    partial.replace(path)
+
+
+def dataset(config: BilstmConfig, path: Path, workers: int = 1) -> list[Sample]:
+    """The labelled snapshots of ``config`` (training ones first), kept in ``path``: saved
+    every LABEL_CHUNK snapshots, so that an interrupted labelling resumes where it stopped,
+    and read back when the file holds them for the same scenario, counts and data seed."""
+    key = [config.scenario, config.samples, config.validation, config.data_seed]
+    total = config.samples + config.validation
+    samples = _read(path, key)
+    jobs = _jobs(config.scenario, total, config.data_seed)
+    while len(samples) < total:
+        samples += _label(jobs[len(samples) : len(samples) + LABEL_CHUNK], workers)
+        _write(path, samples, key)
     return samples
 
 
