@@ -30,7 +30,7 @@ def seed004():
 def test_features_follow_the_road_order(seed004):
     context = RadioContext(seed004)
     vehicles = random_vehicles(np.random.default_rng(3), seed004, 7)
-    order, x = features(context, vehicles)
+    order, x = features(context, vehicles, context.channel_rows(vehicles))
     assert np.all(np.diff(vehicles.position_xy[order, 0]) >= 0)
     n = context.num_antennas
     assert x.shape == (7, 2 * (2 * n + 3)) and x.dtype == np.float32

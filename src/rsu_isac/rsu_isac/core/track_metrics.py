@@ -122,6 +122,7 @@ def tracking_errors(
 
 GROSS_ERROR_SIGMAS = 10.0  # an error beyond this many sqrt(PCRB) is a gross error
 BOUND_NAMES = ("pcrb", "deterministic_pcrb")  # the bound columns of tracking_errors, in order
+ERROR_COLUMNS = 2 + 2 * len(BOUND_NAMES)  # tracking_errors' columns with both bounds
 
 
 def tracking_summary(rows: NDArray) -> dict[str, float]:

@@ -5,10 +5,9 @@ policies give communication; per-vehicle throughput log2(1 + SINR) with every be
 RSUs interfering, and the wall time of each scheme's decision on this machine.
 
 Schemes: the distance, greedy (Algorithm 2) and heuristic (Algorithm 3) assignments, each
-with FP + PGD beams (SCHEMES), and the Bi-LSTM (``learning.bilstm``: its assignment and
-beams from a checkpoint trained on such snapshots; ``placement(..., schemes=(*SCHEMES,
-"bilstm"))``). The channel is the scenario's line of sight, known exactly here: the
-comparison isolates the decision."""
+with FP + PGD beams (the Bi-LSTM of ``learning.bilstm`` joins once its checkpoint ships).
+The channel is the scenario's line of sight, known exactly here: the comparison isolates
+the decision."""
 
 from __future__ import annotations
 
@@ -21,11 +20,9 @@ from rsu_isac.beamforming.context import RadioContext, random_vehicles
 from rsu_isac.beamforming.policies import Policy, precoder_for
 from rsu_isac.core.scenario import Scenario
 
-SCHEMES = ASSIGNMENTS  # the Bi-LSTM joins once its checkpoint ships (docs/learning.md)
-
 
 def placement(
-    scenario: Scenario, num_vehicles: int, seed: int, schemes=SCHEMES, checkpoint=None
+    scenario: Scenario, num_vehicles: int, seed: int, schemes=ASSIGNMENTS
 ) -> dict[str, tuple[float, float]]:
     """Per scheme: (mean throughput per vehicle [bit/s/Hz], decision time [ms]) on the
     placement drawn with ``seed``."""
@@ -39,21 +36,8 @@ def placement(
     out = {}
     for scheme in schemes:
         started = time.perf_counter()
-        if scheme == "bilstm":
-            from rsu_isac.learning.bilstm import bilstm_policy
-
-            policy = bilstm_policy(context, checkpoint)
-            started = time.perf_counter()  # the networks' decision, not their loading
-            assignment = policy._assign(vehicles, rows, theta, ranges, power)
-            placed = {
-                r: policy._communication(
-                    vehicles, np.flatnonzero(assignment == r), r, rows, theta, ranges, power
-                )
-                for r in tx.tolist()
-            }
-        else:
-            assignment = assign(scheme, rows, theta, ranges, tx, precoder, power)
-            placed = precode_all(rows, assignment, tx, precoder, power)
+        assignment = assign(scheme, rows, theta, ranges, tx, precoder, power)
+        placed = precode_all(rows, assignment, tx, precoder, power)
         spent_ms = (time.perf_counter() - started) * 1e3
         rate = float(np.mean(np.log2(1.0 + system_sinr(rows, assignment, placed))))
         out[scheme] = (rate, spent_ms)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rsu_isac.core.scenario import load_named_scenario, with_antennas
-from rsu_isac.core.track_metrics import tracking_summary
+from rsu_isac.core.track_metrics import ERROR_COLUMNS, tracking_summary
 from rsu_isac.loop.closed_loop import EvalConfig, run_slots
 from rsu_isac.platform.paths import scenarios_dir
 from rsu_isac.platform.store import agents_dir, locked
@@ -28,7 +28,7 @@ POLICY = "fp_pgd"
 
 
 def error_rows(antennas: int, seed: int, slots: int, root: Path | None = None) -> np.ndarray:
-    """Rows (slot, RSU index, then core.track_metrics.tracking_errors' six columns) of every
+    """Rows (slot, RSU index, then core.track_metrics.tracking_errors' columns) of every
     confirmed track of the run with ``antennas`` and ``seed``; computed once and kept."""
     folder = (root or agents_dir()) / "004-rcrb" / f"{POLICY}-N{antennas}-seed{seed}"
     path = folder / f"errors-{slots}.npy"
@@ -46,7 +46,7 @@ def error_rows(antennas: int, seed: int, slots: int, root: Path | None = None) -
             for n, record in enumerate(records)
             for rsu, e in record["errors"].items()
         ]
-        out = np.concatenate(rows) if rows else np.zeros((0, 8))
+        out = np.concatenate(rows) if rows else np.zeros((0, 2 + ERROR_COLUMNS))
         np.save(path, out)
         return out
 

@@ -42,20 +42,22 @@ from rsu_isac.core.scenario import Scenario, resolve_scenario
 from rsu_isac.platform.paths import scenarios_dir
 
 K_VALUES = (4, 10, 20, 30, 50)  # vehicles per training snapshot (004 Figs. 5-7)
-SENSING_FRACTION = Policy.sensing_fraction  # the share of the power the sweep keeps
 RANGE_SCALE_M = 100.0
 SPEED_SCALE_MPS = 40.0
 SHIPPED_CHECKPOINT = Path(__file__).parent / "checkpoints" / "bilstm"
 CHECKPOINT_FILE = "bilstm.pt"
 
 
-def features(context: RadioContext, vehicles: PredictedVehicles) -> tuple[NDArray, NDArray]:
+def features(
+    context: RadioContext, vehicles: PredictedVehicles, rows: NDArray
+) -> tuple[NDArray, NDArray]:
     """(order, X): the vehicles' order along the road (x, then y) and their inputs in that
-    order, (K, R_tx (2 N + 3)) float32 (module docstring)."""
+    order, (K, R_tx (2 N + 3)) float32 (module docstring); ``rows`` (R, K, N): the channel
+    estimates of every RSU (``RadioContext.channel_rows``)."""
     order = np.lexsort((vehicles.position_xy[:, 1], vehicles.position_xy[:, 0]))
     tx = context.transmitters
-    rows = context.channel_rows(vehicles)[tx]  # (R, K, N)
-    unit = rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-300)
+    mine = rows[tx]  # (R_tx, K, N)
+    unit = mine / np.maximum(np.linalg.norm(mine, axis=-1, keepdims=True), 1e-300)
     parts = []
     for i, r in enumerate(tx.tolist()):
         polar = to_polar(
@@ -104,11 +106,11 @@ def labelled_sample(scenario: Scenario, k: int, seed: int) -> Sample:
     rows = context.channel_rows(vehicles)
     theta, ranges = context.polar(vehicles)
     tx = context.transmitters
-    power = context.max_power_w * (1.0 - SENSING_FRACTION)
+    power = context.max_power_w * (1.0 - Policy.sensing_fraction)  # the sweep keeps the rest
     precoder = precoder_for("fp_pgd", "equal")
     assignment = assign("heuristic", rows, theta, ranges, tx, precoder, power)
     placed = precode_all(rows, assignment, tx, precoder, power)
-    order, x = features(context, vehicles)
+    order, x = features(context, vehicles, rows)
     beam = canonical_beams(rows, assignment, placed, tx)[order]
     return Sample(
         x,
@@ -388,7 +390,7 @@ class BilstmPolicy(Policy):
         return None
 
     def _assign(self, vehicles, rows, theta, ranges, power_w):
-        order, x = features(self.context, vehicles)
+        order, x = features(self.context, vehicles, rows)
         rsu, beams = self.nets.predict(x)
         assignment = np.empty(len(vehicles), np.int64)
         assignment[order] = self.context.transmitters[rsu]

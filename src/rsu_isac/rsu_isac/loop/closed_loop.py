@@ -32,7 +32,12 @@ from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar import with_rf_snr
 from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors, tracking_summary
+from rsu_isac.core.track_metrics import (
+    ERROR_COLUMNS,
+    tracked_vehicles,
+    tracking_errors,
+    tracking_summary,
+)
 from rsu_isac.core.tracker import CONFIRMED, TENTATIVE, Tracker, TrackerConfig, TrackView
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
 from rsu_isac.scheduling.lstm_expert import load_expert
@@ -322,10 +327,8 @@ def run_slots(
 def summarize(records: list[dict[str, object]]) -> dict[str, float]:
     """Link, tracking and energy metrics over the records of :func:`run_slots`."""
     rsus = list(records[0]["errors"]) if records else []
-    per_rsu = {
-        rsu: np.concatenate([r["errors"][rsu] for r in records]).reshape(-1, 6) for rsu in rsus
-    }
-    pooled = np.concatenate(list(per_rsu.values())) if per_rsu else np.zeros((0, 6))
+    per_rsu = {rsu: np.concatenate([r["errors"][rsu] for r in records]) for rsu in rsus}
+    pooled = np.concatenate(list(per_rsu.values())) if per_rsu else np.zeros((0, ERROR_COLUMNS))
     policy_ms = np.array([r["policy_ms"] for r in records])
 
     def mean(key: str) -> float:
