@@ -111,3 +111,31 @@ def test_pcrb_scalar_closed_form_and_batching():
     )
     expected = [1 / (1 / 0.4 + 1 / (1.5**2 * p + 0.1)) for p in (2.0, 0.5)]
     np.testing.assert_allclose(out[:, 0, 0], expected)
+
+
+def test_angle_fisher_floor_is_the_appendix_determinant_form():
+    """004 eq. (56)-(58) written out entry by entry (omega of Omega = Omega_0 + J e1 e1^T
+    with m^hat_11 = omega_0(1,1), c = 1) against 1 / m_prev - 1 / [Omega_0^-1]_11. The
+    omega_13 term enters with a minus sign: the cofactor expansion of (55) has it so; (56)
+    and (58) as printed carry a plus."""
+    from rsu_isac.core.bounds import angle_fisher_floor
+
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        a = rng.normal(size=(3, 3))
+        w = a @ a.T + 0.5 * np.eye(3)  # Omega_0: information without the echo's angle
+        m_prev = 0.5 * np.linalg.inv(w)[0, 0]  # the bound must shrink: a floor is needed
+        (w11, w12, w13), (w21, w22, w23), (w31, w32, w33) = w
+        minor = w22 * w33 - w23 * w32
+        # (56): omega_11 must reach this; (58) with omega_11 = J + m^hat_11
+        needed = (w12 * (w21 * w33 - w23 * w31) - w13 * (w21 * w32 - w22 * w31)) / minor
+        needed = needed + 1.0 / m_prev
+        paper = needed - w11
+        got = angle_fisher_floor(m_prev, np.linalg.inv(w)[0, 0])
+        assert got == pytest.approx(paper, rel=1e-9)
+        # and with exactly that information the angle bound lands on m_prev
+        w_new = w.copy()
+        w_new[0, 0] += got
+        assert np.linalg.inv(w_new)[0, 0] == pytest.approx(m_prev, rel=1e-9)
+    assert angle_fisher_floor(1.0, 0.5) == 0.0  # the bound holds without the angle
+    assert angle_fisher_floor(0.0, 1.0) == 0.0  # no bound yet

@@ -313,3 +313,33 @@ def test_a_late_camera_frame_is_fused_out_of_sequence_not_a_reset():
     assert np.trace(b.position_covariance[0]) == pytest.approx(
         np.trace(a.position_covariance[0]), rel=0.3
     )
+
+
+@pytest.mark.parametrize("model", MOTION_MODELS)
+def test_an_echo_with_the_fisher_floor_keeps_the_angle_bound(model):
+    """004 (37): the next slot's PCRB after an echo whose angle carries exactly the view's
+    angle_fisher_floor (variance 1 / floor, range and v_r as the last echo's) has the angle
+    bound of now; more angle information shrinks it."""
+    from rsu_isac.core.bounds import pcrb_update
+    from rsu_isac.core.ekf import predict
+    from rsu_isac.core.tracker import polar_covariance
+
+    tracker = make_tracker(model)
+    p, v = np.array([-10.0, 10.0]), np.array([12.0, 0.0])
+    for n in range(1, 15):
+        tracker.step(n * SLOT, detections_of(p + v * n * SLOT, v))
+    view = tracker.view()
+    floor = view.angle_fisher_floor[0]
+    assert floor > 0
+    t = tracker.tracks
+    _, _, g, e = predict(tracker.model, t.x, t.pcrb[:, 0], SLOT)
+    x_next = tracker.model.predict(t.x, SLOT)
+    h = tracker.model.measurement_jacobian(x_next)
+    for scale, compare in ((1.0, "equal"), (4.0, "below")):
+        q = np.diag([1.0 / (scale * floor), *VAR[1:]])[None]
+        bound = pcrb_update(t.pcrb[:, 0], g, e, h, q)
+        angle = polar_covariance(tracker.model, x_next, bound)[0, 0, 0]
+        if compare == "equal":
+            assert angle == pytest.approx(view.pcrb_polar[0, 0, 0], rel=1e-6)
+        else:
+            assert angle < 0.9 * view.pcrb_polar[0, 0, 0]

@@ -40,8 +40,10 @@ class PredictedVehicles:
     track_id: NDArray[np.int64]
     position_xy: NDArray[np.float64]  # (K, 2) road frame [m]
     velocity_xy: NDArray[np.float64]  # (K, 2) [m/s]
-    pcrb_angle_rad2: NDArray[np.float64] | None = None  # (K,) last PCRB of the angle
-    source_rsu: NDArray[np.int64] | None = None  # (K,) RSU whose frame that PCRB is in
+    # (K,) 004's Lambda of (37): angle Fisher information [1/rad^2] the next echo must carry
+    # (core.bounds.angle_fisher_floor, from the tracker)
+    angle_fisher_floor: NDArray[np.float64] | None = None
+    source_rsu: NDArray[np.int64] | None = None  # (K,) RSU whose frame that angle is in
 
     def __len__(self) -> int:
         return int(self.track_id.size)
@@ -61,7 +63,7 @@ class PredictedVehicles:
     def subset(self, index: NDArray) -> PredictedVehicles:
         """The vehicles at ``index`` (an index array), in that order."""
         optional = [
-            None if a is None else a[index] for a in (self.pcrb_angle_rad2, self.source_rsu)
+            None if a is None else a[index] for a in (self.angle_fisher_floor, self.source_rsu)
         ]
         return PredictedVehicles(
             self.track_id[index], self.position_xy[index], self.velocity_xy[index], *optional
@@ -115,17 +117,6 @@ class RadioContext:
         )
         rows = los_channel(theta, amplitude, self.num_antennas, radio.array.spacing_wavelengths)
         return rows / np.sqrt(self.noise_w)
-
-
-def angle_fisher_floor(pcrb_angle_rad2: NDArray, scenario: Scenario) -> NDArray[np.float64]:
-    """Lambda_k of 004's constraint (37): the angle Fisher information the next echo must
-    carry so that the angle PCRB does not grow, 1 / M_prev - 1 / M_pred, with the one-slot
-    prediction M_pred = M_prev + sigma_theta^2 (000's angle evolution noise; the scalar
-    form of eq. (25)-(36) for the angle, ignoring its correlation with range and speed)."""
-    m = np.asarray(pcrb_angle_rad2, dtype=float)
-    growth = np.deg2rad(scenario.tracking.angle_std_deg) ** 2
-    with np.errstate(divide="ignore"):
-        return np.where(m > 0, 1.0 / m - 1.0 / (m + growth), 0.0)
 
 
 def random_vehicles(rng: np.random.Generator, scenario: Scenario, k: int) -> PredictedVehicles:

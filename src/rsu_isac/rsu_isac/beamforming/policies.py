@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.beamforming.assignment import ASSIGNMENTS, Precoder, assign
-from rsu_isac.beamforming.context import PredictedVehicles, RadioContext, angle_fisher_floor
+from rsu_isac.beamforming.context import PredictedVehicles, RadioContext
 from rsu_isac.beamforming.precoders import (
     FractionalProgram,
     MaxMinSinr,
@@ -185,7 +185,7 @@ class Policy:
     ) -> NDArray[np.complex128]:
         """(N, K_r) beams of RSU ``r`` for its vehicles ``mine`` with total power ``power_w``
         (``rows``, ``theta``, ``ranges``: every RSU's estimates of every vehicle)."""
-        if self.name == "fp_pgd" and vehicles.pcrb_angle_rad2 is not None:
+        if self.name == "fp_pgd" and vehicles.angle_fisher_floor is not None:
             fisher = self._pcrb_constraints(vehicles, mine, r, theta[r], ranges[r])
             return FractionalProgram().solve(rows[r, mine], power_w, fisher)[0]
         return self.precoder(rows[r, mine], power_w)
@@ -193,11 +193,11 @@ class Policy:
     def _pcrb_constraints(self, vehicles: PredictedVehicles, mine, r: int, theta, ranges):
         """(A_k, Lambda_k) of 004's PCRB constraint (37) for RSU ``r``'s vehicles: the angle
         Fisher matrix of an echo at the predicted angle and range (core.bounds), and the
-        floor from the track's last PCRB (beamforming.context.angle_fisher_floor) where the
+        tracker's floor (core.bounds.angle_fisher_floor, 004 appendix (54)-(58)) where the
         track is in this RSU's frame (0 elsewhere)."""
         sc = self.context.scenario
         radio = sc.radio
-        floors = angle_fisher_floor(vehicles.pcrb_angle_rad2[mine], sc)
+        floors = vehicles.angle_fisher_floor[mine]
         own = vehicles.source_rsu[mine] == r if vehicles.source_rsu is not None else True
         floors = np.where(own, floors, 0.0)
         beta = reflection_coefficient(sc.radar.kappa, ranges[mine])

@@ -132,6 +132,25 @@ def pcrb_update(
     return pcrb_measurement_update(predicted, measurement_jacobian, measurement_noise)
 
 
+def angle_fisher_floor(
+    previous_angle_pcrb_rad2: ArrayLike, angle_pcrb_without_angle_rad2: ArrayLike
+) -> NDArray[np.float64]:
+    """Lambda of 004's PCRB constraint (37), the appendix's eq. (54)-(58): the angle Fisher
+    information J (1/rad^2) the next echo must carry so that the angle PCRB does not grow,
+    [(Omega_0 + J e_1 e_1^T)^-1]_11 <= m_prev. With Omega_0 the information of the next slot
+    without the echo's angle (the predicted PCRB's and the range and Doppler measurements'),
+    the Schur complement turns (55)-(58) into J >= 1 / m_prev - 1 / [Omega_0^-1]_11, with
+    [Omega_0^-1]_11 the angle entry of the PCRB predicted and updated with the range and
+    radial-velocity rows only (``angle_pcrb_without_angle_rad2``). The same holds for any
+    state whose angle is a function of it (rank-one update along the angle's gradient).
+    0 where the bound is not yet known or already holds without the angle."""
+    m = np.asarray(previous_angle_pcrb_rad2, dtype=float)
+    s = np.asarray(angle_pcrb_without_angle_rad2, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        floor = 1.0 / m - 1.0 / s
+    return np.where((m > 0) & (s > 0) & np.isfinite(floor), np.maximum(floor, 0.0), 0.0)
+
+
 def crlb_frequency_cycles2(snr_per_sample: ArrayLike, num_samples: int) -> NDArray[np.float64]:
     """CRB of the frequency of a complex tone A exp(j 2 pi f k) + CN(0, sigma^2), k < N, in
     (cycles per sample)^2: 6 / ((2 pi)^2 SNR N (N^2 - 1)) with SNR = |A|^2 / sigma^2 (Rife and

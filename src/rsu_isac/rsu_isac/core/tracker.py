@@ -36,7 +36,7 @@ from rsu_isac.core.association import (
     mahalanobis_cost,
     mahalanobis_lower_bound,
 )
-from rsu_isac.core.bounds import pcrb_measurement_update, predict_covariance
+from rsu_isac.core.bounds import angle_fisher_floor, pcrb_measurement_update, predict_covariance
 from rsu_isac.core.ekf import (
     MEASUREMENT_DIM,
     MotionModel,
@@ -102,6 +102,9 @@ class TrackView:
     pcrb_polar: NDArray[np.float64]  # (T, 3, 3): PCRB of (theta, d, v_r), eq. (36)
     # the same bound with E = 0: vehicles that move exactly as the motion model predicts
     deterministic_pcrb_polar: NDArray[np.float64]  # (T, 3, 3)
+    # Lambda of 004 (37): angle Fisher information [1/rad^2] the next echo must carry so that
+    # the angle PCRB does not grow (core.bounds.angle_fisher_floor, eq. (54)-(58))
+    angle_fisher_floor: NDArray[np.float64]  # (T,)
     aoi_s: NDArray[np.float64]  # time since the last camera update (or the birth) [s]
     hits: NDArray[np.int64]
     misses: NDArray[np.int64]
@@ -119,6 +122,7 @@ ARRAY_FIELDS = (
     "x",
     "p",
     "pcrb",
+    "radar_variance",
     "track_id",
     "status",
     "hits",
@@ -137,6 +141,7 @@ class _Tracks:
     x: NDArray = field(init=False)
     p: NDArray = field(init=False)
     pcrb: NDArray = field(init=False)  # (T, 2, n, n): the bounds of BOUND_NOISE_SCALES
+    radar_variance: NDArray = field(init=False)  # (T, 3): last radar measurement's, NaN: none
     track_id: NDArray = field(init=False)
     uuid: list[bytes] = field(default_factory=list)
     status: NDArray = field(init=False)
@@ -150,6 +155,7 @@ class _Tracks:
         self.x = np.zeros((0, self.dim))
         self.p = np.zeros((0, self.dim, self.dim))
         self.pcrb = np.zeros((0, len(BOUND_NOISE_SCALES), self.dim, self.dim))
+        self.radar_variance = np.zeros((0, MEASUREMENT_DIM))
         self.track_id = np.zeros(0, dtype=np.int64)
         self.status = np.zeros(0, dtype=np.int8)
         self.hits = np.zeros(0, dtype=np.int64)
@@ -163,11 +169,12 @@ class _Tracks:
             setattr(self, name, getattr(self, name)[mask])
         self.uuid = [u for u, k in zip(self.uuid, mask, strict=True) if k]
 
-    def append(self, x, p, ids, uuids, time_s: float) -> None:
+    def append(self, x, p, radar_variance, ids, uuids, time_s: float) -> None:
         n = len(x)
         self.x = np.concatenate([self.x, x])
         self.p = np.concatenate([self.p, p])
         self.pcrb = np.concatenate([self.pcrb, np.repeat(p[:, None], len(BOUND_NOISE_SCALES), 1)])
+        self.radar_variance = np.concatenate([self.radar_variance, radar_variance])
         self.track_id = np.concatenate([self.track_id, ids])
         self.uuid.extend(uuids)
         self.status = np.concatenate([self.status, np.full(n, TENTATIVE, np.int8)])
@@ -345,6 +352,7 @@ class Tracker:
             h = self.model.measurement_jacobian(t.x[rows])
             # PCRB at the estimate (004 eq. (35)-(36)); the prediction was done in _advance
             t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], h[:, None], r[cols][:, None])
+            t.radar_variance[rows] = var[cols]
             t.camera_held[rows] = False
         detection_track = np.full(num_det, -1, dtype=np.int64)
         detection_track[cols] = t.track_id[rows]
@@ -427,18 +435,19 @@ class Tracker:
         if len(z) == 0:
             return out
         x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
-        ids = self._new_tracks(x, p)
+        ids = self._new_tracks(x, p, var)
         sure = (snr_db >= self.config.instant_confirm_snr_db) | (self.config.confirm_hits <= 1)
         self.tracks.status[-len(ids) :][sure] = CONFIRMED
         out[keep] = ids
         return out
 
-    def _new_tracks(self, x: NDArray, p: NDArray) -> NDArray[np.int64]:
-        """Append tentative tracks with fresh ids and seeded UUIDs; returns the ids."""
+    def _new_tracks(self, x: NDArray, p: NDArray, radar_variance: NDArray) -> NDArray[np.int64]:
+        """Append tentative tracks with fresh ids and seeded UUIDs; returns the ids
+        (``radar_variance`` (T, 3): of the radar measurement that started each, NaN: none)."""
         ids = np.arange(self._next_id, self._next_id + len(x), dtype=np.int64)
         self._next_id += len(x)
         uuids = [uuid.UUID(bytes=self._rng.bytes(16), version=4).bytes for _ in ids]
-        self.tracks.append(x, p, ids, uuids, float(self.time_s))
+        self.tracks.append(x, p, radar_variance, ids, uuids, float(self.time_s))
         return ids
 
     def _speed_prior(self, y: NDArray) -> tuple[NDArray, NDArray]:
@@ -520,7 +529,7 @@ class Tracker:
         x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
         if lag:
             x, p, _, _ = predict(self.model, x, p, lag)
-        ids = self._new_tracks(x, p)
+        ids = self._new_tracks(x, p, np.full((len(x), MEASUREMENT_DIM), np.nan))
         self.tracks.status[-len(ids) :] = CONFIRMED
         self.tracks.camera_held[-len(ids) :] = self.config.confirm_hits <= 1
         out[keep] = ids
@@ -533,6 +542,7 @@ class Tracker:
         horizon = self.slot_s if horizon_s is None else horizon_s
         x_pred, p_pred, _, _ = predict(m, t.x, t.p, horizon)
         pos_jac = m.position_jacobian(t.x, self.side)
+        pcrb_polar = polar_covariance(m, t.x, t.pcrb[:, 0])
         now = self.time_s if self.time_s is not None else 0.0
         return TrackView(
             track_id=t.track_id.copy(),
@@ -546,9 +556,25 @@ class Tracker:
             predicted_polar=m.measure(x_pred),
             predicted_position_xy=m.position(x_pred, self.side) + self.rsu_xy,
             predicted_polar_covariance=polar_covariance(m, x_pred, p_pred),
-            pcrb_polar=polar_covariance(m, t.x, t.pcrb[:, 0]),
+            pcrb_polar=pcrb_polar,
             deterministic_pcrb_polar=polar_covariance(m, t.x, t.pcrb[:, 1]),
+            angle_fisher_floor=angle_fisher_floor(
+                pcrb_polar[:, 0, 0], self._angle_pcrb_ahead(horizon)
+            ),
             aoi_s=now - t.camera_time_s,
             hits=t.hits.copy(),
             misses=t.misses.copy(),
         )
+
+    def _angle_pcrb_ahead(self, horizon_s: float) -> NDArray[np.float64]:
+        """(T,) the angle PCRB [rad^2] ``horizon_s`` ahead after the next echo's range and
+        radial velocity but before its angle (004 appendix's Omega_0^-1, eq. (54)), with
+        each track's last radar measurement variances (none: the prediction alone)."""
+        t, m = self.tracks, self.model
+        x_pred, pcrb, _, _ = predict(m, t.x, t.pcrb[:, 0], horizon_s)
+        measured = np.isfinite(t.radar_variance).all(axis=1)
+        if measured.any():
+            h = m.measurement_jacobian(x_pred[measured])[:, 1:]  # range and v_r rows
+            q = t.radar_variance[measured, 1:, None] * np.eye(MEASUREMENT_DIM - 1)
+            pcrb[measured] = pcrb_measurement_update(pcrb[measured], h, q)
+        return polar_covariance(m, x_pred, pcrb)[:, 0, 0]

@@ -127,12 +127,13 @@ def _sample_job(job: tuple[str, int, int]) -> Sample:
 LABEL_CHUNK = 50  # snapshots labelled between two saves of the dataset file
 
 
-def _jobs(scenario: str, samples: int, seed: int) -> list[tuple[str, int, int]]:
-    """(scenario, K, seed) of every snapshot: K cycling through K_VALUES, snapshot i drawn
-    with the i-th word of SeedSequence(seed)'s state (the same set for any number of
-    workers and however the labelling is split)."""
-    children = np.random.SeedSequence(seed).generate_state(samples)
-    return [(scenario, K_VALUES[i % len(K_VALUES)], int(children[i])) for i in range(samples)]
+def _jobs(config: BilstmConfig, samples: int) -> list[tuple[str, int, int]]:
+    """(scenario, K, seed) of every snapshot: K cycling through ``config.vehicles``,
+    snapshot i drawn with the i-th word of SeedSequence(data_seed)'s state (the same set for
+    any number of workers and however the labelling is split)."""
+    children = np.random.SeedSequence(config.data_seed).generate_state(samples)
+    ks = config.vehicles
+    return [(config.scenario, ks[i % len(ks)], int(children[i])) for i in range(samples)]
 
 
 def _label(jobs: list[tuple[str, int, int]], workers: int) -> list[Sample]:
@@ -174,9 +175,10 @@ def dataset(config: BilstmConfig, path: Path, workers: int = 1) -> list[Sample]:
     every LABEL_CHUNK snapshots, so that an interrupted labelling resumes where it stopped,
     and read back when the file holds them for the same scenario, counts and data seed."""
     key = [config.scenario, config.samples, config.validation, config.data_seed]
+    key.append(list(config.vehicles))
     total = config.samples + config.validation
     samples = _read(path, key)
-    jobs = _jobs(config.scenario, total, config.data_seed)
+    jobs = _jobs(config, total)
     while len(samples) < total:
         samples += _label(jobs[len(samples) : len(samples) + LABEL_CHUNK], workers)
         _write(path, samples, key)
@@ -209,6 +211,7 @@ class BilstmConfig:
     learning_rate: float = 1e-3
     seed: int = 0  # initial weights and batch order
     data_seed: int = 0  # the snapshots (one labelled set serves every training seed)
+    vehicles: tuple[int, ...] = K_VALUES  # K of the snapshots, in turn
 
 
 class BilstmNets:
@@ -251,8 +254,9 @@ class BilstmNets:
         path = Path(folder) / CHECKPOINT_FILE
         try:
             data = torch.load(path, map_location="cpu", weights_only=True)
+            config = {**data["config"], "vehicles": tuple(data["config"]["vehicles"])}
             nets = BilstmNets(
-                data["features"], data["rsus"], data["antennas"], BilstmConfig(**data["config"])
+                data["features"], data["rsus"], data["antennas"], BilstmConfig(**config)
             )
             nets.assignment.load_state_dict(data["assignment"])
             nets.beam.load_state_dict(data["beam"])
@@ -376,31 +380,49 @@ def train(
     return manifest
 
 
+def decide(
+    nets: BilstmNets,
+    context: RadioContext,
+    vehicles: PredictedVehicles,
+    rows: NDArray,
+    power_w: float,
+) -> tuple[NDArray[np.int64], dict[int, NDArray]]:
+    """The networks' decision for ``vehicles``: (transmitting RSU of every vehicle, {RSU: its
+    beams (N, K_r), scaled together to ``power_w``}) (``rows``: ``RadioContext.
+    channel_rows``)."""
+    order, x = features(context, vehicles, rows)
+    rsu, predicted = nets.predict(x)
+    tx = context.transmitters
+    assignment = np.empty(len(vehicles), np.int64)
+    assignment[order] = tx[rsu]
+    beams = np.empty_like(predicted)
+    beams[order] = predicted
+    placed = {}
+    for r in tx.tolist():
+        w = beams[assignment == r].T  # (N, K_r)
+        placed[r] = w * np.sqrt(power_w) / max(np.linalg.norm(w), 1e-300)
+    return assignment, placed
+
+
 class BilstmPolicy(Policy):
     """Policy ``bilstm``: the assignment network's RSU and the beam network's beam for every
-    vehicle, each RSU's beams scaled to its power for communication; the sensing sweep as
-    every policy."""
+    vehicle (:func:`decide`), each RSU's beams scaled to its power for communication; the
+    sensing sweep as every policy."""
 
     def __init__(self, context: RadioContext, nets: BilstmNets, **options) -> None:
         self.nets = nets
-        self._beams: NDArray | None = None
+        self._placed: dict[int, NDArray] = {}
         super().__init__("bilstm", context, **options)
 
     def _precoder(self) -> None:
         return None
 
     def _assign(self, vehicles, rows, theta, ranges, power_w):
-        order, x = features(self.context, vehicles, rows)
-        rsu, beams = self.nets.predict(x)
-        assignment = np.empty(len(vehicles), np.int64)
-        assignment[order] = self.context.transmitters[rsu]
-        self._beams = np.empty_like(beams)
-        self._beams[order] = beams
+        assignment, self._placed = decide(self.nets, self.context, vehicles, rows, power_w)
         return assignment
 
     def _communication(self, vehicles, mine, r, rows, theta, ranges, power_w):
-        w = self._beams[mine].T  # (N, K_r)
-        return w * np.sqrt(power_w) / max(np.linalg.norm(w), 1e-300)
+        return self._placed[r]
 
 
 def bilstm_policy(context: RadioContext, checkpoint: str | None = None, **options) -> Policy:

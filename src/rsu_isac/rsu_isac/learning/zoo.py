@@ -191,3 +191,38 @@ def hmoe_evaluation(
         series = {"episode_seeds": seeds, **evaluate_series(agent, env, seeds)}
         path.write_text(json.dumps(series) + "\n")
         return series
+
+
+BILSTM_SEEDS = (0, 1, 2)  # training seeds of 004's Bi-LSTM (one labelled set serves all)
+
+
+def bilstm_config(seed: int, quick: bool = False):
+    """``learning.bilstm.BilstmConfig`` of the Bi-LSTM trained with ``seed`` on seed004 (the
+    shipped checkpoint's settings; ``quick``: a few K = 4 snapshots, two epochs)."""
+    from rsu_isac.learning.bilstm import BilstmConfig
+
+    if quick:
+        return BilstmConfig(samples=8, validation=4, epochs=2, vehicles=(4,), seed=seed)
+    return BilstmConfig(samples=1000, validation=250, epochs=100, seed=seed)
+
+
+def trained_bilstm(seed: int, quick: bool = False, root: Path | None = None) -> Path:
+    """The checkpoint folder of 004's Bi-LSTM of :func:`bilstm_config` (trained now if not
+    yet; the labelled snapshots kept once for every seed beside it)."""
+    from rsu_isac.learning.bilstm import dataset as labelled
+    from rsu_isac.learning.bilstm import train
+
+    config = bilstm_config(seed, quick)
+    setting = (root or agents_dir()) / ("bilstm-seed004" + ("-quick" if quick else ""))
+    dataset = setting / f"dataset-{config.samples}-data{config.data_seed}.npz"
+    folder = setting / f"bilstm-{config.samples}x{config.epochs}-seed{seed}"
+    with locked(setting):  # one process labels, the others wait and read the file
+        labelled(config, dataset)
+    with locked(folder):
+        if not (folder / "checkpoint" / "manifest.json").is_file():
+            command = (
+                f"rsu-isac train bilstm --samples {config.samples} --epochs {config.epochs} "
+                f"--seed {seed} --dataset {dataset} --out {folder}"
+            )
+            train(config, folder, command, dataset)
+    return folder / "checkpoint"

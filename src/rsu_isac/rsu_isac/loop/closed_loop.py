@@ -203,7 +203,7 @@ class ClosedLoop:
             ids,
             positions,
             stacked(v.velocity_xy[m] for v, m in zip(views, live, strict=True)),
-            stacked(v.pcrb_polar[m][:, 0, 0] for v, m in zip(views, live, strict=True)),
+            stacked(v.angle_fisher_floor[m] for v, m in zip(views, live, strict=True)),
             stacked(np.full(int(m.sum()), r) for r, m in zip(self.trackers, live, strict=True)),
         )
 

@@ -65,7 +65,7 @@ def predicted_from_msgs(
     track messages at their one-slot predictions (predicted angle and range of the track's
     RSU, back to the road frame by core.geometry), and how many tracks were rejected (NaN
     fields, a negative range, an unknown RSU index)."""
-    positions, ids, velocities, pcrb, source_rsu = [], [], [], [], []
+    positions, ids, velocities, floors, source_rsu = [], [], [], [], []
     rejected = 0
     for msg in messages:
         keep = servable(
@@ -79,7 +79,7 @@ def predicted_from_msgs(
                     t.predicted_range_m,
                     t.velocity.x,
                     t.velocity.y,
-                    t.pcrb_azimuth_rad2,
+                    t.azimuth_fisher_floor,
                 ]
                 for t in live
             ],
@@ -101,14 +101,14 @@ def predicted_from_msgs(
         positions.append(xy)
         velocities.append(values[:, 2:4])
         ids.append(np.array([t.id for t in live], dtype=np.int64)[valid])
-        pcrb.append(values[:, 4])
+        floors.append(values[:, 4])
         source_rsu.append(rsu)
     fused_ids, fused_xy, source = merge_positions(positions, ids, gate_m)
     vehicles = PredictedVehicles(
         fused_ids,
         fused_xy,
         np.concatenate(velocities)[source],
-        np.concatenate(pcrb)[source],
+        np.concatenate(floors)[source],
         np.concatenate(source_rsu)[source],
     )
     return vehicles, rejected

@@ -274,6 +274,7 @@ def tracks_to_msg(
     predicted = view.predicted_polar.tolist()
     predicted_var = view.predicted_polar_covariance[:, 0, 0].tolist()
     pcrb = np.stack([view.pcrb_polar[:, 0, 0], view.pcrb_polar[:, 1, 1]], axis=-1).tolist()
+    floor = view.angle_fisher_floor.tolist()
     aoi, hits_, misses_ = view.aoi_s.tolist(), view.hits.tolist(), view.misses.tolist()
     tracks = [
         Track(
@@ -295,6 +296,7 @@ def tracks_to_msg(
             predicted_azimuth_variance_rad2=predicted_var[i],
             pcrb_azimuth_rad2=pcrb[i][0],
             pcrb_range_m2=pcrb[i][1],
+            azimuth_fisher_floor=floor[i],
             aoi_s=aoi[i],
             hits=hits_[i],
             misses=misses_[i],
