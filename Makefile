@@ -27,9 +27,12 @@ bench: setup
 doctor: setup
 	$(RSU) doctor
 
-# Retrain the shipped checkpoints: every agent with five seeds (runs/agents, about 75 min
-# with 2 workers on the 2-core machine); seed 0 of each is what ships.
+# Retrain the shipped checkpoints with the experiments that train them (runs/agents; on the
+# 2-core machine with 2 workers: 000's agents, five seeds, about 75 min; 003's RL-H-MoE
+# variants, five seeds, about 60 min; 004's Bi-LSTM, labels about 30 min, then three seeds
+# of 6 min); seed 0 of each is what ships.
 AGENTS_DIR := runs/agents/seed000-40dBm
+BILSTM_DIR := runs/agents/bilstm-seed004
 CHECKPOINTS := src/rsu_isac/rsu_isac/learning/checkpoints
 checkpoints: setup
 	$(RSU) experiment learning-baselines --workers 2 --out docs/results/learning-baselines
@@ -37,6 +40,14 @@ checkpoints: setup
 	  name=$${agent%-*}; rm -rf $(CHECKPOINTS)/$$name; mkdir -p $(CHECKPOINTS)/$$name; \
 	  cp $(AGENTS_DIR)/$$agent-40000-seed0/checkpoint/* $(CHECKPOINTS)/$$name/; \
 	done
+	$(RSU) experiment 003-energy-bars --workers 2 --out docs/results/003-energy-bars
+	rm -rf $(CHECKPOINTS)/hmoe; mkdir -p $(CHECKPOINTS)/hmoe
+	cp runs/agents/hmoe-seed003-10dB/hmoe-40x200-seed0/checkpoint/* $(CHECKPOINTS)/hmoe/
+	$(RSU) train bilstm --samples 1000 --epochs 100 --workers 2 --seed 0 \
+	  --dataset $(BILSTM_DIR)/dataset-1000-data0.npz --out $(BILSTM_DIR)/bilstm-1000x100-seed0
+	$(RSU) experiment 004-throughput-vs-k --workers 2 --out docs/results/004-throughput-vs-k
+	rm -rf $(CHECKPOINTS)/bilstm; mkdir -p $(CHECKPOINTS)/bilstm
+	cp $(BILSTM_DIR)/bilstm-1000x100-seed0/checkpoint/* $(CHECKPOINTS)/bilstm/
 
 clean:
 	rm -rf build install log

@@ -52,6 +52,14 @@ def test_finished_cells_are_skipped(tmp_path):
     again = harness.run(experiment, [0, 1], tmp_path, quick=True)
     assert again.skipped == first.ran and again.ran == first.ran
     assert again.rows[0] == first.rows[0]
+    # a cell written before a metric joined the experiment runs again
+    cells = tmp_path / "cells.jsonl"
+    lines = cells.read_text().splitlines()
+    old = json.loads(lines[0])
+    old["row"] = {k: v for k, v in old["row"].items() if k != experiment.metrics[-1]}
+    cells.write_text("\n".join([json.dumps(old), *lines[1:]]) + "\n")
+    rerun = harness.run(experiment, [0, 1], tmp_path, quick=True)
+    assert rerun.ran == 1 and rerun.skipped == 2 * first.ran - 1
 
 
 def test_one_and_two_workers_write_identical_csv(tmp_path):

@@ -126,3 +126,19 @@ def test_an_interrupted_labelling_resumes_where_it_stopped(tmp_path, monkeypatch
     assert [len(s.x) for s in resumed] == [len(s.x) for s in whole] == [4, 10, 20, 30, 50]
     assert all(np.array_equal(a.x, b.x) for a, b in zip(resumed, whole, strict=True))
     assert bilstm.dataset(config, tmp_path / "dataset.npz") and len(labelled) == 5  # read back
+
+
+def test_the_shipped_checkpoint_runs_in_the_headless_loop(seed004):
+    """The policy's default networks: trained on seed004 with the manifest's command, and
+    deciding every slot of a short closed loop for every tracked vehicle."""
+    import json
+
+    from rsu_isac.learning.bilstm import SHIPPED_CHECKPOINT
+    from rsu_isac.loop.closed_loop import EvalConfig, run_slots
+
+    manifest = json.loads((SHIPPED_CHECKPOINT / "manifest.json").read_text())
+    assert manifest["command"].startswith("rsu-isac train bilstm")
+    assert {"seed", "wall_s", "validation"} <= set(manifest) and manifest["config"]["epochs"] > 0
+    _, records = run_slots(seed004, EvalConfig(policy="bilstm", slots=30, seed=1))
+    rates = [r["sum_rate_bps_hz"] for r in records]
+    assert len(rates) == 30 and rates[-1] > 0 and all(np.isfinite(rates))

@@ -106,7 +106,7 @@ def run(
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     done_path = out / "cells.jsonl"
-    done, seconds = _finished(done_path, quick)
+    done, seconds = _finished(done_path, quick, experiment.metrics)
     todo = [
         (setting, seed)
         for setting in experiment.grid(quick)
@@ -142,9 +142,12 @@ def run(
     return result
 
 
-def _finished(path: Path, quick: bool) -> tuple[dict[str, dict], dict[str, float]]:
-    """The cells already in ``path`` (of the same quick / full kind) and their compute
-    times where recorded."""
+def _finished(
+    path: Path, quick: bool, metrics: Sequence[str]
+) -> tuple[dict[str, dict], dict[str, float]]:
+    """The cells already in ``path`` (of the same quick / full kind, with every one of
+    ``metrics``: a cell from before a metric was added runs again) and their compute times
+    where recorded."""
     done, seconds = {}, {}
     if path.exists():
         for line in path.read_text().splitlines():
@@ -152,7 +155,7 @@ def _finished(path: Path, quick: bool) -> tuple[dict[str, dict], dict[str, float
                 entry = json.loads(line)
             except json.JSONDecodeError:  # a line cut off by Ctrl-C: that cell runs again
                 continue
-            if entry["quick"] == quick:
+            if entry["quick"] == quick and set(metrics) <= set(entry["row"]):
                 done[_key_of(entry["row"])] = entry["row"]
                 if "seconds" in entry:
                     seconds[_key_of(entry["row"])] = entry["seconds"]
