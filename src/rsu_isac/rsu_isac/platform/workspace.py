@@ -41,6 +41,12 @@ class Workspace:
         return self.install / INTERFACES_PACKAGE
 
     @property
+    def package_prefix(self) -> Path:
+        """colcon's install of rsu_isac: its ament index entry, launch files and node
+        executables (the Python modules run from the editable source tree)."""
+        return self.install / "rsu_isac"
+
+    @property
     def interfaces_built(self) -> bool:
         return (self.interfaces_prefix / "share" / INTERFACES_PACKAGE / "package.xml").is_file()
 
@@ -78,10 +84,13 @@ def ros_environment(workspace: Workspace, base: dict[str, str] | None = None) ->
     """
     env = dict(os.environ if base is None else base)
     venv_prefix = Path(sys.prefix)
-    # Only the interfaces: the colcon-installed copy of rsu_isac itself would shadow the
-    # editable source tree that the venv runs.
+    # rsu_isac's own prefix only in the ament index (``ros2 launch rsu_isac ...`` finds its
+    # launch files and executables there): on the Python path the colcon-installed copy of
+    # rsu_isac would shadow the editable source tree that the venv runs.
     prefixes = [workspace.interfaces_prefix]
-    env["AMENT_PREFIX_PATH"] = _prepend(env.get("AMENT_PREFIX_PATH"), *prefixes, venv_prefix)
+    env["AMENT_PREFIX_PATH"] = _prepend(
+        env.get("AMENT_PREFIX_PATH"), workspace.package_prefix, *prefixes, venv_prefix
+    )
     env["LD_LIBRARY_PATH"] = _prepend(
         env.get("LD_LIBRARY_PATH"), *(p / "lib" for p in prefixes), venv_prefix / "lib"
     )

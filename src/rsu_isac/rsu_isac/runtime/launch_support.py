@@ -57,7 +57,10 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
 
 
 def launch_nodes(graph: str, context, config_dir: Path) -> list:
-    """launch_ros Node actions of ``graph`` for the launch arguments in ``context``."""
+    """launch_ros Node actions of ``graph`` for the launch arguments in ``context``. Every
+    node is required: when one exits - the simulator at the end of ``duration``, a node
+    that cannot start (``policy:=bogus``) - the launch shuts the others down and ends."""
+    from launch.actions import Shutdown
     from launch_ros.actions import Node
 
     values = {
@@ -74,6 +77,7 @@ def launch_nodes(graph: str, context, config_dir: Path) -> list:
             additional_env=node_environment(),
             output="screen",
             emulate_tty=True,
+            on_exit=Shutdown(reason=f"{spec.name} exited"),
         )
         for spec in specs
     ]

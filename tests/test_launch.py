@@ -1,0 +1,94 @@
+"""The launch files run as users run them: the upstream ``ros2 launch`` (installed from
+``../shared/ros2-tools``; skipped without it) through ``rsu-isac exec``. The graph comes up,
+tracks and commands flow, SIGINT stops every node cleanly, and the launch ends by itself
+when the simulated duration is over or a node cannot start."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import rclpy
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+from rsu_isac_interfaces.msg import BeamformingCommand, TrackArray
+from tests.ros_helpers import REPO, spin_until
+
+TOOLS = REPO / ".venv" / "opt" / "ros2-tools" / "setup.sh"
+pytestmark = [
+    pytest.mark.ros,
+    pytest.mark.skipif(
+        not TOOLS.is_file(),
+        reason="the upstream ros2 CLI is not installed: bash ../shared/ros2-tools/install.sh .venv",
+    ),
+]
+FAILURES = ("Traceback", "RCLError", "process has died", "exception")
+
+
+def ros2_launch(*arguments: str) -> subprocess.Popen:
+    """``ros2 launch rsu_isac <arguments>`` in its own process group (SIGINT reaches launch
+    as Ctrl-C would), output merged."""
+    command = f"source {TOOLS} && exec {sys.executable} -m rsu_isac.cli exec -- ros2 launch "
+    return subprocess.Popen(
+        ["bash", "-c", command + " ".join(["rsu_isac", *arguments])],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def finished(process: subprocess.Popen, timeout_s: float) -> str:
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise AssertionError(f"the launch did not end within {timeout_s:g} s:\n{output}") from None
+    return output
+
+
+def test_sim_launch_delivers_tracks_and_commands_and_stops_on_sigint():
+    process = ros2_launch("sim.launch.py", "abstraction:=measurement")
+    rclpy.init()
+    node = rclpy.create_node("launch_probe")
+    tracks: list[TrackArray] = []
+    commands: list[BeamformingCommand] = []
+    reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+    node.create_subscription(TrackArray, "/rsu0/tracks", tracks.append, reliable)
+    node.create_subscription(BeamformingCommand, "/beamforming/command", commands.append, reliable)
+    try:
+        flowing = spin_until(
+            node,
+            lambda: len(commands) >= 20 and any(t.status == 1 for a in tracks for t in a.tracks),
+            90.0,
+            process,
+        )
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+    output = finished(process, 60.0)
+    assert flowing, output[-3000:]
+    assert output.count("process has finished cleanly") == 4, output[-3000:]
+    assert not any(word in output for word in FAILURES), output[-3000:]
+
+
+def test_the_launch_ends_with_the_simulated_duration():
+    process = ros2_launch(
+        "sim.launch.py", "abstraction:=measurement", "duration:=1", "real_time_factor:=0"
+    )
+    output = finished(process, 120.0)
+    assert "simulated 1 s (50 slots); stopping" in output, output[-3000:]
+    assert output.count("process has finished cleanly") == 4, output[-3000:]
+    assert not any(word in output for word in FAILURES), output[-3000:]
+
+
+def test_a_node_that_cannot_start_ends_the_launch():
+    output = finished(ros2_launch("sim.launch.py", "policy:=bogus"), 120.0)
+    assert "parameter 'policy' = 'bogus' is not allowed" in output, output[-3000:]
+    assert "[beamforming_policy-3]: process has died" in output
+    assert "was required: shutting down launched system" in output
