@@ -12,16 +12,13 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.conditions import IfCondition, UnlessCondition
 from launch.substitutions import LaunchConfiguration
 
-from rsu_isac.runtime.launch_support import ARGUMENTS, launch_nodes
+from rsu_isac.runtime.launch_support import declared_arguments, launch_nodes
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 
 
 def generate_launch_description() -> LaunchDescription:
-    arguments = [
-        DeclareLaunchArgument(name, default_value=default, description=text)
-        for name, (default, text) in ARGUMENTS.items()
-    ]
+    arguments = declared_arguments()
     play = [
         DeclareLaunchArgument("bag", description="bag directory to replay"),
         DeclareLaunchArgument("rate", default_value="1.0", description="playback rate"),

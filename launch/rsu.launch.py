@@ -8,17 +8,14 @@ from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import OpaqueFunction
 
-from rsu_isac.runtime.launch_support import ARGUMENTS, launch_nodes
+from rsu_isac.runtime.launch_support import REAL_SENSOR_DEFAULTS, declared_arguments, launch_nodes
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 
 
 def generate_launch_description() -> LaunchDescription:
-    arguments = [
-        DeclareLaunchArgument(name, default_value=default, description=text)
-        for name, (default, text) in ARGUMENTS.items()
-    ]
+    arguments = declared_arguments(REAL_SENSOR_DEFAULTS)
     nodes = OpaqueFunction(function=lambda context: launch_nodes("rsu", context, CONFIG))
     return LaunchDescription([*arguments, nodes])

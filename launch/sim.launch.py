@@ -14,16 +14,13 @@ from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration
 
-from rsu_isac.runtime.launch_support import ARGUMENTS, launch_nodes
+from rsu_isac.runtime.launch_support import declared_arguments, launch_nodes
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 
 
 def generate_launch_description() -> LaunchDescription:
-    arguments = [
-        DeclareLaunchArgument(name, default_value=default, description=text)
-        for name, (default, text) in ARGUMENTS.items()
-    ]
+    arguments = declared_arguments()
     record = [
         DeclareLaunchArgument("record", default_value="false", description="record a bag"),
         DeclareLaunchArgument("bag", default_value="rsu_isac_bag", description="bag directory"),

@@ -9,7 +9,7 @@ import pytest
 from rsu_isac.core.scenario import load_named_scenario, scenario_names
 from rsu_isac.platform.paths import config_dir, scenarios_dir
 from rsu_isac.runtime.graph import GraphOptions, node_environment, node_graph
-from rsu_isac.runtime.launch_support import ARGUMENTS, graph_options
+from rsu_isac.runtime.launch_support import ARGUMENTS, REAL_SENSOR_DEFAULTS, graph_options
 from tests.ros_helpers import REPO
 
 
@@ -60,8 +60,26 @@ def test_launch_files_build_their_nodes_from_the_graph_description(file, graph):
         if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "launch_nodes"
     ]  # fmt: skip
     assert len(calls) == 1 and calls[0].args[0].value == graph
-    text = ast.unparse(tree)
-    assert "for name, (default, text) in ARGUMENTS.items()" in text
+    declared = [
+        n for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "declared_arguments"
+    ]  # fmt: skip
+    assert len(declared) == 1
+
+
+def test_rsu_launch_serves_real_sensors_by_default():
+    """Best-effort drivers and the wall clock; the simulator's and the replay's graphs keep
+    reliable sensor streams on /clock."""
+    assert "REAL_SENSOR_DEFAULTS" in (REPO / "launch" / "rsu.launch.py").read_text()
+    values = {n: REAL_SENSOR_DEFAULTS.get(n, d) for n, (d, _) in ARGUMENTS.items()}
+    options = graph_options(values, config_dir())
+    nodes = {spec.name: spec for spec in node_graph("rsu", options)}
+    assert nodes["radar_processing"].overrides["sensor_qos"] == "best_effort"
+    assert not any(spec.overrides["use_sim_time"] for spec in nodes.values())
+    simulated = graph_options({n: d for n, (d, _) in ARGUMENTS.items()}, config_dir())
+    for spec in node_graph("sim", simulated):
+        assert spec.overrides.get("use_sim_time", True)
+        assert spec.overrides.get("sensor_qos", "reliable") == "reliable"
 
 
 def test_node_processes_get_one_blas_and_openmp_thread_and_the_dds_profile_unless_told(

@@ -33,7 +33,7 @@ from rsu_isac.nodes.convert import (
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
-from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
+from rsu_isac.nodes.qos import LATCHED, RELIABLE, declare_sensor_qos
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
 from rsu_isac.scheduling.scheduler import frame_energy_j
@@ -86,7 +86,7 @@ class CameraSemantics(Node):
         self._camera_on = False
         self._pub = self.create_publisher(CameraDetectionArray, "camera/detections", RELIABLE)
         subscribe = self.diagnostics.subscribe
-        subscribe(Image, "camera/image_raw", self._on_image, LARGE_SENSOR)
+        subscribe(Image, "camera/image_raw", self._on_image, declare_sensor_qos(self))
         subscribe(CameraInfo, "camera/camera_info", self._on_info, LATCHED)
         subscribe(PoseStamped, "camera/pose", self._on_pose, LATCHED)
         subscribe(AoiSchedule, "aoi/schedule", self._on_schedule, RELIABLE)

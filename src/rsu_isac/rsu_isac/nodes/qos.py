@@ -7,7 +7,16 @@ frame between processes. Large sensor samples are therefore reliable with a shor
 keep-last history (the newest frame wins, nothing queues up).
 """
 
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.node import Node
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+
+from rsu_isac.nodes.params import declare
 
 # Per-slot streams (ground truth, link score, detections, tracks, commands): each sample
 # matters to a recorder or report, and a reliable writer only re-sends what its keep-last
@@ -20,3 +29,23 @@ LATCHED = QoSProfile(
 LARGE_SENSOR = QoSProfile(
     depth=2, history=HistoryPolicy.KEEP_LAST, reliability=ReliabilityPolicy.RELIABLE
 )
+
+# Subscriptions to raw sensor streams: reliable (LARGE_SENSOR) takes the simulator's and the
+# bag player's reliable frames in lockstep; best_effort (the standard sensor-data profile)
+# takes real drivers, which publish best effort - a reliable reader matches no best-effort
+# writer ("offering incompatible QoS ... RELIABILITY").
+SENSOR_QOS = {"reliable": LARGE_SENSOR, "best_effort": qos_profile_sensor_data}
+
+
+def declare_sensor_qos(node: Node) -> QoSProfile:
+    """The ``sensor_qos`` parameter (SENSOR_QOS): the profile of the node's raw sensor
+    subscription."""
+    name = declare(
+        node,
+        "sensor_qos",
+        "reliable",
+        "QoS of the raw sensor subscription: reliable (simulator, bags) or best_effort "
+        "(real drivers, the sensor-data profile)",
+        choices=tuple(SENSOR_QOS),
+    )
+    return SENSOR_QOS[name]

@@ -33,7 +33,7 @@ from rsu_isac.nodes.convert import (
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.params import declare
-from rsu_isac.nodes.qos import LARGE_SENSOR, RELIABLE
+from rsu_isac.nodes.qos import RELIABLE, declare_sensor_qos
 from rsu_isac.nodes.runner import run_node
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
 
@@ -168,7 +168,9 @@ class RadarProcessing(Node):
         )
         self.diagnostics = NodeDiagnostics(self)
         self._pub = self.create_publisher(RadarDetectionArray, "radar/detections", RELIABLE)
-        self.diagnostics.subscribe(RadarEcho, "radar/echo", self._on_echo, LARGE_SENSOR)
+        self.diagnostics.subscribe(
+            RadarEcho, "radar/echo", self._on_echo, declare_sensor_qos(self)
+        )
 
     def _on_echo(self, msg: RadarEcho) -> None:
         started = time.perf_counter()

@@ -76,6 +76,8 @@ class GraphOptions:
     deadline_s: float = 0.0  # the policy's decision deadline; 0: wait (lockstep, reproducible)
     constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
     rf_snr_db: float | None = None  # the reference vehicle's echo SNR; None: the scenario's
+    sensor_qos: str = "reliable"  # raw sensor subscriptions (nodes.qos.SENSOR_QOS)
+    use_sim_time: bool = True  # the stack's clock: /clock (simulator, bag) or the wall clock
 
 
 def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
@@ -88,7 +90,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
     if graph not in GRAPHS:
         raise ValueError(f"unknown graph '{graph}'; valid: {', '.join(GRAPHS)}")
     sc = options.scenario
-    common = {"use_sim_time": True}
+    common = {"use_sim_time": options.use_sim_time}
     scenario = {
         "scenario": options.scenario_arg,
         **({} if options.rf_snr_db is None else {"rf_snr_db": float(options.rf_snr_db)}),
@@ -97,7 +99,11 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
     for i in sc.receivers():
         rsu = sc.rsus[i]
         ns = f"/{rsu.name}"
-        radar = {**common, "max_range_m": sc.max_echo_range_m(i)}
+        radar = {
+            **common,
+            "max_range_m": sc.max_echo_range_m(i),
+            "sensor_qos": options.sensor_qos,
+        }
         nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", radar))
         nodes.append(
             NodeSpec(
@@ -109,7 +115,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
         )
     if options.aoi_policy:
         ns = f"/{sc.rsus[0].name}"
-        camera = {**common, **scenario}
+        camera = {**common, **scenario, "sensor_qos": options.sensor_qos}
         nodes.append(NodeSpec("camera_semantics", ns, "camera_semantics.param.yaml", camera))
         nodes.append(
             NodeSpec(

@@ -32,7 +32,24 @@ ARGUMENTS = {
     ),
     "constant_modulus": ("false", "phase-shifter beams, 003 eq. (9b)"),
     "rf_snr_db": ("nan", "reference vehicle's echo SNR [dB] (003 Fig. 5); nan = the scenario's"),
-}
+    "sensor_qos": ("reliable", "radar/echo and camera/image_raw subscriptions: reliable | "
+                   "best_effort (real drivers)"),
+    "use_sim_time": ("true", "the stack's clock: /clock (true) or the wall clock (false)"),
+}  # fmt: skip
+
+# rsu.launch.py serves real sensors: drivers publish best effort, and time is the wall clock
+REAL_SENSOR_DEFAULTS = {"sensor_qos": "best_effort", "use_sim_time": "false"}
+
+
+def declared_arguments(defaults: dict[str, str] | None = None) -> list:
+    """DeclareLaunchArgument actions of ARGUMENTS, with ``defaults`` in place of theirs."""
+    from launch.actions import DeclareLaunchArgument
+
+    chosen = defaults or {}
+    return [
+        DeclareLaunchArgument(name, default_value=chosen.get(name, default), description=text)
+        for name, (default, text) in ARGUMENTS.items()
+    ]
 
 
 def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
@@ -53,6 +70,8 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         deadline_s=float(values["deadline_s"]),
         constant_modulus=values["constant_modulus"].lower() == "true",
         rf_snr_db=None if math.isnan(snr := float(values["rf_snr_db"])) else snr,
+        sensor_qos=values["sensor_qos"],
+        use_sim_time=values["use_sim_time"].lower() == "true",
     )
 
 
