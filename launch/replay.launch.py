@@ -1,5 +1,8 @@
-"""The RSU stack fed from a recorded bag: ``ros2 bag play`` publishes the recorded echoes
-(and /clock), the stack tracks and decides beams as it would live.
+"""The RSU stack fed from a recorded bag: ``rsu-isac bag play`` publishes the recorded
+inputs - echoes, camera frames, ground truth, link score, never the tracks, detections and
+commands the stack makes itself - with /clock on the bag's timeline, and the stack tracks
+and decides beams as it would live. The launch ends when the bag has been played (unless
+``loop:=true``) or a node exits.
 
     ros2 launch rsu_isac replay.launch.py bag:=bags/seed000_measurement scenario:=seed000
 """
@@ -8,11 +11,9 @@ from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess, OpaqueFunction
-from launch.conditions import IfCondition, UnlessCondition
-from launch.substitutions import LaunchConfiguration
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
-from rsu_isac.runtime.launch_support import declared_arguments, launch_nodes
+from rsu_isac.runtime.launch_support import declared_arguments, launch_nodes, replay_player
 
 CONFIG = Path(get_package_share_directory("rsu_isac")) / "config"
 
@@ -23,18 +24,7 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("bag", description="bag directory to replay"),
         DeclareLaunchArgument("rate", default_value="1.0", description="playback rate"),
         DeclareLaunchArgument("loop", default_value="false", description="replay in a loop"),
-        ExecuteProcess(
-            cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock",
-                 "--rate", LaunchConfiguration("rate")],
-            condition=UnlessCondition(LaunchConfiguration("loop")),
-            output="screen",
-        ),
-        ExecuteProcess(
-            cmd=["ros2", "bag", "play", LaunchConfiguration("bag"), "--clock",
-                 "--rate", LaunchConfiguration("rate"), "--loop"],
-            condition=IfCondition(LaunchConfiguration("loop")),
-            output="screen",
-        ),
-    ]  # fmt: skip
+        OpaqueFunction(function=lambda context: replay_player(context, CONFIG)),
+    ]
     nodes = OpaqueFunction(function=lambda context: launch_nodes("rsu", context, CONFIG))
     return LaunchDescription([*arguments, *play, nodes])

@@ -50,9 +50,10 @@ def finished(process: subprocess.Popen, timeout_s: float) -> str:
     return output
 
 
-def graph_delivers(process: subprocess.Popen, timeout_s: float) -> bool:
+def graph_delivers(process: subprocess.Popen, timeout_s: float, commands_wanted: int = 20):
     """Whether, within ``timeout_s``, a vehicle stack's reliable subscriber gets confirmed
-    tracks of rsu0 and 20 beamforming commands."""
+    tracks of rsu0 and ``commands_wanted`` beamforming commands; and how many publishers
+    /rsu0/tracks had then."""
     rclpy.init()
     node = rclpy.create_node("launch_probe")
     tracks: list[TrackArray] = []
@@ -61,12 +62,16 @@ def graph_delivers(process: subprocess.Popen, timeout_s: float) -> bool:
     node.create_subscription(TrackArray, "/rsu0/tracks", tracks.append, reliable)
     node.create_subscription(BeamformingCommand, "/beamforming/command", commands.append, reliable)
     try:
-        return spin_until(
+        delivered = spin_until(
             node,
-            lambda: len(commands) >= 20 and any(t.status == 1 for a in tracks for t in a.tracks),
+            lambda: (
+                len(commands) >= commands_wanted
+                and any(t.status == 1 for a in tracks for t in a.tracks)
+            ),
             timeout_s,
             process,
         )
+        return delivered, node.count_publishers("/rsu0/tracks")
     finally:
         node.destroy_node()
         rclpy.shutdown()
@@ -75,7 +80,7 @@ def graph_delivers(process: subprocess.Popen, timeout_s: float) -> bool:
 def test_sim_launch_delivers_tracks_and_commands_and_stops_on_sigint():
     process = ros2_launch("sim.launch.py", "abstraction:=measurement")
     try:
-        flowing = graph_delivers(process, 90.0)
+        flowing, _ = graph_delivers(process, 90.0)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -96,7 +101,7 @@ def test_a_best_effort_driver_feeding_rsu_launch_gets_tracks_and_commands():
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        flowing = graph_delivers(stack, 90.0)
+        flowing, _ = graph_delivers(stack, 90.0)
     finally:
         driver.send_signal(signal.SIGINT)
         driver.communicate(timeout=30)
@@ -104,6 +109,24 @@ def test_a_best_effort_driver_feeding_rsu_launch_gets_tracks_and_commands():
             os.killpg(stack.pid, signal.SIGINT)
     output = finished(stack, 60.0)
     assert flowing, output[-3000:]
+    assert not any(word in output for word in FAILURES), output[-3000:]
+
+
+def test_a_looped_replay_plays_only_the_inputs_and_keeps_the_policy_deciding():
+    """The sample bag (100 slots, with the tracks and commands of the run that recorded it)
+    looped through replay.launch.py: the stack's tracks are the only ones on /rsu0/tracks,
+    and commands keep coming after the first pass (the policy's slot window restarts)."""
+    bag = REPO / "bags" / "seed000_measurement"
+    process = ros2_launch(
+        "replay.launch.py", f"bag:={bag}", "loop:=true", "abstraction:=measurement"
+    )
+    try:
+        flowing, publishers = graph_delivers(process, 120.0, commands_wanted=250)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)
+    output = finished(process, 60.0)
+    assert flowing and publishers == 1, (publishers, output[-3000:])
     assert not any(word in output for word in FAILURES), output[-3000:]
 
 

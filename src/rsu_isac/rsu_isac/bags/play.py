@@ -31,7 +31,15 @@ QOS = {
 class BagPlayer(Node):
     """Publishes a bag's messages; :meth:`play` drives the timeline."""
 
-    def __init__(self, path: Path, topics: list[str] | None = None, qos: str = "reliable") -> None:
+    def __init__(
+        self,
+        path: Path,
+        topics: list[str] | None = None,
+        qos: str = "reliable",
+        drop: frozenset[str] = frozenset(),
+    ) -> None:
+        """Play ``topics`` of the bag at ``path`` (all if None) but not those in ``drop``
+        (e.g. what the stack under test publishes itself: no publisher is made for them)."""
         super().__init__("rsu_isac_bag_player")
         if qos not in QOS:
             raise ValueError(f"unknown QoS '{qos}'; valid: {', '.join(QOS)}")
@@ -40,7 +48,7 @@ class BagPlayer(Node):
         self._reader = self._bag.__enter__()
         chosen = [
             c for c in self._reader.connections
-            if c.topic != "/clock" and (not topics or c.topic in topics)
+            if c.topic != "/clock" and (not topics or c.topic in topics) and c.topic not in drop
         ]  # fmt: skip
         if topics and not chosen:
             known = sorted({c.topic for c in self._reader.connections})
@@ -64,9 +72,10 @@ class BagPlayer(Node):
         """Whether every one of these topics (that the bag has) has a subscriber."""
         return all(self._pubs[t].get_subscription_count() > 0 for t in topics if t in self._pubs)
 
-    def drop_topics(self, topics: set[str]) -> None:
-        """Do not play these (e.g. what the stack under test produces itself)."""
-        self._connections = [c for c in self._connections if c.topic not in topics]
+    @property
+    def topics(self) -> list[str]:
+        """The topics it plays (besides /clock)."""
+        return list(self._pubs)
 
     def messages(self) -> Iterator[tuple[int, str, bytes]]:
         try:

@@ -58,19 +58,25 @@ def _bag_info(path) -> int:
 
 
 def _bag_play(path, args: argparse.Namespace) -> int:
+    import signal
+    import time
+
     import rclpy
 
     from rsu_isac.bags.play import BagPlayer
 
     with rclpy.init():
         player = BagPlayer(path, args.topics, args.qos)
+        deadline = time.monotonic() + args.wait_subscribers
+        while not player.matched(player.topics) and time.monotonic() < deadline:
+            rclpy.spin_once(player, timeout_sec=0.05)
         try:
             while True:
                 player.play(args.rate, spin=lambda: rclpy.spin_once(player, timeout_sec=0))
                 if not args.loop:
                     break
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt:  # one Ctrl-C stops it; launch sends another to the group
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         finally:
             player.close()
     print(f"published {player.published} messages from {path}")
@@ -98,6 +104,12 @@ def add_commands(sub) -> None:
     bag.add_argument("--rate", type=float, default=1.0, help="play: rate factor (0 = max)")
     bag.add_argument("--loop", action="store_true", help="play: start over at the end")
     bag.add_argument("--topics", nargs="+", help="play / record: only these topics")
+    bag.add_argument(
+        "--wait-subscribers",
+        type=float,
+        default=0.0,
+        help="play: wait up to this many seconds until every played topic has a subscriber",
+    )
     bag.add_argument(
         "--duration", type=float, default=0.0, help="record: wall seconds (0: until Ctrl-C)"
     )

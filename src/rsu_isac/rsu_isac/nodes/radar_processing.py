@@ -168,9 +168,7 @@ class RadarProcessing(Node):
         )
         self.diagnostics = NodeDiagnostics(self)
         self._pub = self.create_publisher(RadarDetectionArray, "radar/detections", RELIABLE)
-        self.diagnostics.subscribe(
-            RadarEcho, "radar/echo", self._on_echo, declare_sensor_qos(self)
-        )
+        self.diagnostics.subscribe(RadarEcho, "radar/echo", self._on_echo, declare_sensor_qos(self))
 
     def _on_echo(self, msg: RadarEcho) -> None:
         started = time.perf_counter()

@@ -49,7 +49,13 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.nodes.qos import LATCHED
 from rsu_isac.platform.paths import config_dir
 from rsu_isac.platform.process import PARENT_PID_VARIABLE
-from rsu_isac.runtime.graph import GraphOptions, NodeSpec, node_environment, node_graph
+from rsu_isac.runtime.graph import (
+    GraphOptions,
+    NodeSpec,
+    node_environment,
+    node_graph,
+    stack_outputs,
+)
 from rsu_isac.runtime.report import RunRecord, TrackSnapshot, summarize, write_report
 from rsu_isac_interfaces.msg import (
     AoiState,
@@ -525,9 +531,6 @@ def run_replay(
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     scenario = options.scenario
-    produced = {"/beamforming/command"} | {
-        f"/{r.name}/{t}" for r in scenario.rsus for t in ("tracks", "radar/detections")
-    }
     echoes = {i: f"/{scenario.rsus[i].name}/radar/echo" for i in scenario.receivers()}
     recorder: Recorder | None = None
     player: BagPlayer | None = None
@@ -541,9 +544,8 @@ def run_replay(
     def session(stack: ExitStack, domain: int) -> None:
         nonlocal recorder, player
         recorder = Recorder(scenario)
-        player = BagPlayer(bag, topics=None)
+        player = BagPlayer(bag, drop=frozenset(stack_outputs(scenario)))
         stack.callback(player.close)
-        player.drop_topics(produced)
         spinner = _Spinner([recorder, player])
         for spec in specs:
             spinner.start(spec, logs, stack, domain)

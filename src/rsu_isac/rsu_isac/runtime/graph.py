@@ -158,3 +158,22 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
             )
         )
     return nodes
+
+
+def stack_outputs(scenario: Scenario) -> list[str]:
+    """The topics the ``rsu`` graph publishes itself (every RSU's detections and tracks, the
+    beamforming command): a replay plays a bag without them, or the recorded outputs would
+    meet the stack's own (two publishers on /rsu0/tracks)."""
+    per_rsu = [f"/{r.name}/{t}" for r in scenario.rsus for t in ("radar/detections", "tracks")]
+    return [*per_rsu, "/beamforming/command"]
+
+
+def stack_inputs(options: GraphOptions) -> list[str]:
+    """The sensor topics the ``rsu`` graph of ``options`` subscribes to: every receiving
+    RSU's echoes, and the camera's frames and calibration with an AoI schedule."""
+    sc = options.scenario
+    topics = [f"/{sc.rsus[i].name}/radar/echo" for i in sc.receivers()]
+    if options.aoi_policy:
+        camera = f"/{sc.rsus[0].name}/camera"
+        topics += [f"{camera}/image_raw", f"{camera}/camera_info"]
+    return topics

@@ -9,10 +9,17 @@ imported inside :func:`launch_nodes` only.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 from rsu_isac.core.scenario import resolve_scenario
-from rsu_isac.runtime.graph import GraphOptions, NodeSpec, node_environment, node_graph
+from rsu_isac.runtime.graph import (
+    GraphOptions,
+    NodeSpec,
+    node_environment,
+    node_graph,
+    stack_inputs,
+)
 
 # name -> (default, description), in the order ``ros2 launch -s`` shows them
 ARGUMENTS = {
@@ -73,6 +80,34 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         sensor_qos=values["sensor_qos"],
         use_sim_time=values["use_sim_time"].lower() == "true",
     )
+
+
+PLAYER_WAIT_S = 60.0  # the replay's player waits this long for the stack's subscriptions
+
+
+def replay_player(context, config_dir: Path) -> list:
+    """The player of replay.launch.py: ``rsu-isac bag play`` of the ``bag`` argument's
+    inputs to the stack only (runtime.graph.stack_inputs: never the tracks, detections and
+    commands the stack publishes itself) at its ``rate``, looped with ``loop``, /clock from
+    the bag's timeline, once the stack subscribes (at most PLAYER_WAIT_S)."""
+    from launch.actions import ExecuteProcess, Shutdown
+
+    get = context.launch_configurations.get
+    values = {name: get(name, d) for name, (d, _) in ARGUMENTS.items()}
+    inputs = stack_inputs(graph_options(values, config_dir))
+    command = [sys.executable, "-m", "rsu_isac.cli", "bag", "play", get("bag")]
+    command += ["--rate", get("rate", "1.0"), "--wait-subscribers", str(PLAYER_WAIT_S)]
+    command += ["--topics", *inputs]
+    if get("loop", "false").lower() == "true":
+        command.append("--loop")
+    return [
+        ExecuteProcess(
+            cmd=command,
+            name="bag_player",
+            output="screen",
+            on_exit=Shutdown(reason="the bag has been played"),
+        )
+    ]
 
 
 def launch_nodes(graph: str, context, config_dir: Path) -> list:
