@@ -212,6 +212,21 @@ def _bilstm_training_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
     return {"accuracy": float(row[f"accuracy_k{k}"]), "mse": float(row[f"mse_k{k}"])}
 
 
+def _bilstm_training_compare(summary: list[dict]) -> list[str]:
+    """Per K: accuracy and MSE after the last epoch, and the epoch of the lowest MSE."""
+    lines = []
+    for k in sorted({e["vehicles"] for e in summary}):
+        mine = sorted((e for e in summary if e["vehicles"] == k), key=lambda e: e["epoch"])
+        best = min(mine, key=lambda e: _mean(e, "mse"))
+        last = mine[-1]
+        lines.append(
+            f"K = {k}: after {last['epoch']} epochs accuracy {_mean(last, 'accuracy'):.3f}, "
+            f"MSE {_mean(last, 'mse'):.3g} (lowest {_mean(best, 'mse'):.3g} at epoch "
+            f"{best['epoch']})"
+        )
+    return lines
+
+
 def _antennas_grid(quick: bool) -> list[Setting]:
     return [{"antennas": n} for n in ([8] if quick else [16, 32, 64, 128])]
 
@@ -819,6 +834,7 @@ EXPERIMENTS: dict[str, Experiment] = {
             metrics=("accuracy", "mse"),
             x="epoch",
             plotted=("accuracy", "mse"),
+            compare=_bilstm_training_compare,
             seeds=3,
             runtime="20 min with 2 workers, of which 18 training (labels kept: learning.zoo)",
             notes="Seeds are the training seeds (initial weights, batch order) of one labelled "
