@@ -67,10 +67,14 @@ def test_receive_beam_scan_peaks_at_true_angle():
     sc = scenario_with_noise(-60.0)
     targets, frame = pointed_frame(sc, (-12.0, 10.0), (12.0, 0.0))
     y = (frame.samples / frame.tx_symbols).reshape(frame.samples.shape[0], -1)
-    grid = np.linspace(0.0, np.pi, 18001)
-    b = steering_vector(grid, sc.radio.array.num_rx_antennas)
-    scan = np.sum(np.abs(b.conj() @ y) ** 2, axis=1)
-    assert grid[np.argmax(scan)] == pytest.approx(targets.theta_rx_rad[0], abs=2e-4)
+
+    def peak(grid):
+        b = steering_vector(grid, sc.radio.array.num_rx_antennas)
+        return grid[np.argmax(np.sum(np.abs(b.conj() @ y) ** 2, axis=1))]
+
+    coarse = peak(np.linspace(0.0, np.pi, 1801))  # 1.7 mrad steps, main lobe ~60 mrad wide
+    fine = peak(np.linspace(coarse - 2e-3, coarse + 2e-3, 401))  # then 10 urad steps
+    assert fine == pytest.approx(targets.theta_rx_rad[0], abs=2e-4)
 
 
 def test_noise_floor_is_the_configured_variance():
