@@ -7,10 +7,14 @@ SIGTERM arrives, then ``close()`` if it has one.
 The signals only set a flag that the spin loop reads between callbacks (rclpy's own handlers
 are off): a KeyboardInterrupt raised in the middle of a callback would leave the node's
 state half-updated and its ``close()`` - the last diagnostics, the acknowledged last
-samples - on a context that rclpy has already shut down."""
+samples - on a context that rclpy has already shut down. Later stop signals are ignored
+(Ctrl-C and launch both send one), and the shutdown has SHUTDOWN_DEADLINE_S: a node stuck
+past it prints every thread's stack and exits (faulthandler) rather than waiting for a
+SIGKILL."""
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import sys
 from collections.abc import Callable
@@ -26,12 +30,22 @@ from rsu_isac.platform.allocator import keep_heap_memory
 from rsu_isac.platform.process import die_with_parent
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SHUTDOWN_DEADLINE_S = 4.0  # from leaving the spin loop to the end of the process (launch: 5 s)
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -> None:
     stop: list[int] = []
+
+    def on_stop(signum: int, _frame) -> None:
+        # Ctrl-C reaches every process of the terminal's group and launch sends its own
+        # SIGINT after it: the second must not kill a node in the middle of its shutdown
+        # (exit -2, seen when Python's finalisation had restored the default handler)
+        stop.append(signum)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
     for sig in STOP_SIGNALS:
-        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+        signal.signal(sig, on_stop)
     die_with_parent()
     keep_heap_memory()
     try:
@@ -53,6 +67,9 @@ def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -
         except ExternalShutdownException:
             pass
         finally:
+            # a shutdown that hangs (in DDS, past every Python signal handler) prints where
+            # and ends the process instead of waiting for launch's SIGKILL
+            faulthandler.dump_traceback_later(SHUTDOWN_DEADLINE_S, exit=True)
             close = getattr(node, "close", None)
             if close is not None:
                 close()
