@@ -1,8 +1,8 @@
 """The RSU stack fed from a recorded bag: ``rsu-isac bag play`` publishes the recorded
-inputs - echoes, camera frames, ground truth, link score, never the tracks, detections and
-commands the stack makes itself - with /clock on the bag's timeline, and the stack tracks
-and decides beams as it would live. The launch ends when the bag has been played (unless
-``loop:=true``) or a node exits.
+inputs of the stack - echoes, and camera frames with an ``aoi_policy`` - never the tracks,
+detections and commands the recording run made, with /clock on the bag's timeline, and the
+stack tracks and decides beams as it would live. The launch ends when the bag has been
+played (unless ``loop:=true``) or a node exits.
 
     ros2 launch rsu_isac replay.launch.py bag:=bags/seed000_measurement scenario:=seed000
 """

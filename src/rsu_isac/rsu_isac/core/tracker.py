@@ -540,9 +540,10 @@ class Tracker:
         default) for predictive beamforming."""
         t, m = self.tracks, self.model
         horizon = self.slot_s if horizon_s is None else horizon_s
-        x_pred, p_pred, _, _ = predict(m, t.x, t.p, horizon)
+        x_pred, p_pred, g, e = predict(m, t.x, t.p, horizon)
         pos_jac = m.position_jacobian(t.x, self.side)
         pcrb_polar = polar_covariance(m, t.x, t.pcrb[:, 0])
+        pcrb_pred = predict_covariance(t.pcrb[:, 0], g, e)  # the same step as the estimate's
         now = self.time_s if self.time_s is not None else 0.0
         return TrackView(
             track_id=t.track_id.copy(),
@@ -559,19 +560,20 @@ class Tracker:
             pcrb_polar=pcrb_polar,
             deterministic_pcrb_polar=polar_covariance(m, t.x, t.pcrb[:, 1]),
             angle_fisher_floor=angle_fisher_floor(
-                pcrb_polar[:, 0, 0], self._angle_pcrb_ahead(horizon)
+                pcrb_polar[:, 0, 0], self._angle_pcrb_without_angle(x_pred, pcrb_pred)
             ),
             aoi_s=now - t.camera_time_s,
             hits=t.hits.copy(),
             misses=t.misses.copy(),
         )
 
-    def _angle_pcrb_ahead(self, horizon_s: float) -> NDArray[np.float64]:
-        """(T,) the angle PCRB [rad^2] ``horizon_s`` ahead after the next echo's range and
-        radial velocity but before its angle (004 appendix's Omega_0^-1, eq. (54)), with
-        each track's last radar measurement variances (none: the prediction alone)."""
+    def _angle_pcrb_without_angle(self, x_pred: NDArray, pcrb_pred: NDArray) -> NDArray[np.float64]:
+        """(T,) the angle PCRB [rad^2] at the predicted states ``x_pred`` after the next echo's
+        range and radial velocity but before its angle (004 appendix's Omega_0^-1, eq.
+        (54)), from the predicted PCRB ``pcrb_pred`` with each track's last radar
+        measurement variances (none: the prediction alone)."""
         t, m = self.tracks, self.model
-        x_pred, pcrb, _, _ = predict(m, t.x, t.pcrb[:, 0], horizon_s)
+        pcrb = pcrb_pred.copy()
         measured = np.isfinite(t.radar_variance).all(axis=1)
         if measured.any():
             h = m.measurement_jacobian(x_pred[measured])[:, 1:]  # range and v_r rows

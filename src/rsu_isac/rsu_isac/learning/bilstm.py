@@ -174,8 +174,13 @@ def dataset(config: BilstmConfig, path: Path, workers: int = 1) -> list[Sample]:
     """The labelled snapshots of ``config`` (training ones first), kept in ``path``: saved
     every LABEL_CHUNK snapshots, so that an interrupted labelling resumes where it stopped,
     and read back when the file holds them for the same scenario, counts and data seed."""
-    key = [config.scenario, config.samples, config.validation, config.data_seed]
-    key.append(list(config.vehicles))
+    key = [
+        config.scenario,
+        config.samples,
+        config.validation,
+        config.data_seed,
+        list(config.vehicles),
+    ]
     total = config.samples + config.validation
     samples = _read(path, key)
     jobs = _jobs(config, total)

@@ -216,10 +216,10 @@ def trained_bilstm(seed: int, quick: bool = False, root: Path | None = None) -> 
     setting = (root or agents_dir()) / ("bilstm-seed004" + ("-quick" if quick else ""))
     dataset = setting / f"dataset-{config.samples}-data{config.data_seed}.npz"
     folder = setting / f"bilstm-{config.samples}x{config.epochs}-seed{seed}"
-    with locked(setting):  # one process labels, the others wait and read the file
-        labelled(config, dataset)
     with locked(folder):
         if not (folder / "checkpoint" / "manifest.json").is_file():
+            with locked(setting):  # one process labels, the others wait and read the file
+                labelled(config, dataset)
             command = (
                 f"rsu-isac train bilstm --samples {config.samples} --epochs {config.epochs} "
                 f"--seed {seed} --dataset {dataset} --out {folder}"

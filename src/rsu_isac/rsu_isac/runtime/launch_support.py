@@ -82,6 +82,11 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
     )
 
 
+def _argument_values(context) -> dict[str, str]:
+    """Every argument of ARGUMENTS as the launch ``context`` has it (else its default)."""
+    return {name: context.launch_configurations.get(name, d) for name, (d, _) in ARGUMENTS.items()}
+
+
 PLAYER_WAIT_S = 60.0  # the replay's player waits this long for the stack's subscriptions
 
 
@@ -93,8 +98,7 @@ def replay_player(context, config_dir: Path) -> list:
     from launch.actions import ExecuteProcess, Shutdown
 
     get = context.launch_configurations.get
-    values = {name: get(name, d) for name, (d, _) in ARGUMENTS.items()}
-    inputs = stack_inputs(graph_options(values, config_dir))
+    inputs = stack_inputs(graph_options(_argument_values(context), config_dir))
     command = [sys.executable, "-m", "rsu_isac.cli", "bag", "play", get("bag")]
     command += ["--rate", get("rate", "1.0"), "--wait-subscribers", str(PLAYER_WAIT_S)]
     command += ["--topics", *inputs]
@@ -117,10 +121,7 @@ def launch_nodes(graph: str, context, config_dir: Path) -> list:
     from launch.actions import Shutdown
     from launch_ros.actions import Node
 
-    values = {
-        name: context.launch_configurations.get(name, d) for name, (d, _) in ARGUMENTS.items()
-    }
-    specs: list[NodeSpec] = node_graph(graph, graph_options(values, config_dir))
+    specs: list[NodeSpec] = node_graph(graph, graph_options(_argument_values(context), config_dir))
     return [
         Node(
             package="rsu_isac",
