@@ -9,7 +9,12 @@ import pytest
 from rsu_isac.core.scenario import load_named_scenario, scenario_names
 from rsu_isac.platform.paths import config_dir, scenarios_dir
 from rsu_isac.runtime.graph import GraphOptions, node_environment, node_graph
-from rsu_isac.runtime.launch_support import ARGUMENTS, REAL_SENSOR_DEFAULTS, graph_options
+from rsu_isac.runtime.launch_support import (
+    ARGUMENTS,
+    REAL_SENSOR_DEFAULTS,
+    graph_options,
+    remapping_rules,
+)
 from tests.ros_helpers import REPO
 
 
@@ -124,3 +129,21 @@ def test_dds_profile_segment_holds_the_frames_in_flight():
         receivers = len(sc.receivers())
         in_flight = max(in_flight, 2 * receivers * frame + 2 * cam.width_px * cam.height_px * 3)
     assert segment >= in_flight
+
+
+def test_remapping_rules_and_radar_pose():
+    assert remapping_rules(" /beamforming/command:=/v2x/beams ; a:=b;") == [
+        ("/beamforming/command", "/v2x/beams"),
+        ("a", "b"),
+    ]
+    for bad, why in (("x", "not 'from:=to'"), ("a:=b c", "Invalid topic name"), (":=/x", "")):
+        with pytest.raises(ValueError, match=f"launch argument 'remappings': '{bad}': {why}"):
+            remapping_rules(bad)
+    values = {n: d for n, (d, _) in ARGUMENTS.items()}
+    values["scenario"] = "seed004"
+    radars = [s for s in node_graph("sim", graph_options(values, config_dir()))
+              if s.name == "radar_processing"]  # fmt: skip
+    sc = load_named_scenario("seed004", scenarios_dir())
+    positions = [list(rsu.position_m) for rsu in sc.rsus]
+    assert [r.overrides["array_position_m"] for r in radars] == positions
+    assert [r.overrides["road_side"] for r in radars] == [-1, 1]  # the road between the RSUs

@@ -12,7 +12,7 @@ import pytest
 import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 
-from rsu_isac_interfaces.msg import BeamformingCommand, TrackArray
+from rsu_isac_interfaces.msg import BeamformingCommand, CollectivePerception, TrackArray
 from tests.ros_helpers import REPO, spin_until
 
 TOOLS = REPO / ".venv" / "opt" / "ros2-tools" / "setup.sh"
@@ -50,47 +50,68 @@ def finished(process: subprocess.Popen, timeout_s: float) -> str:
     return output
 
 
-def graph_delivers(process: subprocess.Popen, timeout_s: float, commands_wanted: int = 20):
+def graph_delivers(
+    process: subprocess.Popen,
+    timeout_s: float,
+    commands_wanted: int = 20,
+    tracks_topic: str = "/rsu0/tracks",
+    command_topic: str = "/beamforming/command",
+    cpm_topic: str | None = None,
+):
     """Whether, within ``timeout_s``, a vehicle stack's reliable subscriber gets confirmed
-    tracks of rsu0 and ``commands_wanted`` beamforming commands; and how many publishers
-    /rsu0/tracks had then."""
+    tracks on ``tracks_topic``, ``commands_wanted`` beamforming commands on
+    ``command_topic`` (and CPMs with objects on ``cpm_topic``); and how many publishers the
+    tracks' topic had then."""
     rclpy.init()
     node = rclpy.create_node("launch_probe")
     tracks: list[TrackArray] = []
     commands: list[BeamformingCommand] = []
+    cpms: list[CollectivePerception] = []
     reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
-    node.create_subscription(TrackArray, "/rsu0/tracks", tracks.append, reliable)
-    node.create_subscription(BeamformingCommand, "/beamforming/command", commands.append, reliable)
+    node.create_subscription(TrackArray, tracks_topic, tracks.append, reliable)
+    node.create_subscription(BeamformingCommand, command_topic, commands.append, reliable)
+    if cpm_topic:
+        node.create_subscription(CollectivePerception, cpm_topic, cpms.append, reliable)
     try:
         delivered = spin_until(
             node,
             lambda: (
                 len(commands) >= commands_wanted
                 and any(t.status == 1 for a in tracks for t in a.tracks)
+                and (not cpm_topic or any(c.perceived_objects for c in cpms))
             ),
             timeout_s,
             process,
         )
-        return delivered, node.count_publishers("/rsu0/tracks")
+        return delivered, node.count_publishers(tracks_topic)
     finally:
         node.destroy_node()
         rclpy.shutdown()
 
 
-def test_sim_launch_delivers_tracks_and_commands_and_ends_with_its_duration():
-    """While it runs, a vehicle stack's subscriber gets tracks and commands; at the end of
-    the simulated duration the simulator exits and the launch shuts every node down
-    cleanly. (Ctrl-C ends the replay and best-effort launches below, cleanly as well.)"""
+def test_sim_launch_delivers_tracks_commands_and_cpms_and_ends_with_its_duration():
+    """sim.launch.py on seed003 with the camera nodes (aoi_policy:=threshold), under
+    namespace:=site_a (every topic of the stack under /site_a, /clock global) with the
+    commands remapped: while it runs, a vehicle stack's subscriber gets tracks, commands and
+    CPMs; at the end of the simulated duration the simulator exits and the launch shuts the
+    other five nodes down cleanly. (Ctrl-C ends the replay and best-effort launches below,
+    cleanly as well.)"""
     process = ros2_launch(
-        "sim.launch.py", "abstraction:=measurement", "duration:=4", "real_time_factor:=1"
-    )
+        "sim.launch.py", "scenario:=seed003", "aoi_policy:=threshold", "camera_period_slots:=1",
+        "abstraction:=measurement", "duration:=3", "real_time_factor:=1",
+        "namespace:=site_a", "remappings:=/site_a/beamforming/command:=/v2x/beams",
+        "v2x_share:=0.5",
+    )  # fmt: skip
     try:
-        flowing, _ = graph_delivers(process, 90.0)
+        flowing, _ = graph_delivers(
+            process, 90.0, tracks_topic="/site_a/rsu0/tracks", command_topic="/v2x/beams",
+            cpm_topic="/site_a/rsu0/cpm",
+        )  # fmt: skip
     finally:
         output = finished(process, 90.0)
     assert flowing, output[-3000:]
-    assert "simulated 4 s (200 slots); stopping" in output, output[-3000:]
-    assert output.count("process has finished cleanly") == 4, output[-3000:]
+    assert "simulated 3 s (150 slots); stopping" in output, output[-3000:]
+    assert output.count("process has finished cleanly") == 6, output[-3000:]
     assert not any(word in output for word in FAILURES), output[-3000:]
 
 

@@ -177,3 +177,29 @@ def test_angle_scan_equals_the_steering_vector_matched_filter(cos0):
     b = steering_vector(np.arccos(grid), 32, 0.5)  # (2, 81, 32)
     direct = np.abs(np.einsum("kgm,km->kg", np.conj(b), x.astype(complex))) ** 2
     np.testing.assert_allclose(spectrum, direct, rtol=1e-5)
+
+
+def test_screening_drops_what_no_radar_reports_and_keeps_the_strongest():
+    """core.radar_dsp.screen_detections, the screen both the nodes and the headless loop
+    apply: each implausible detection goes on its own, then the weakest beyond the cap."""
+    from rsu_isac.core.radar_dsp import Detections, implausible_detections, screen_detections
+
+    n = 8
+    d = Detections(
+        np.array([10.0, -1.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0]),  # #1: negative range
+        np.array([1.0, 1.0, 99.0, 1.0, 1.0, 1.0, 1.0, 1.0]),  # #2: beyond 50 m/s
+        np.array([1.0, 1.0, 1.0, 4.0, 1.0, 1.0, 1.0, 1.0]),  # #3: azimuth beyond pi
+        np.zeros(n), np.zeros(n),
+        np.array([10.0, 30, 30, 30, 5.0, 20.0, 15.0, np.nan]),  # #7: NaN SNR
+        np.array([0.1, 0.1, 0.1, 0.1, 1e5, 0.1, 0.1, 0.1]),  # #4: std beyond 100 m
+        np.ones(n), np.ones(n),
+    )  # fmt: skip
+    reasons = implausible_detections(d, max_range_m=100.0, max_speed_mps=50.0)
+    hit = {reason: np.flatnonzero(mask).tolist() for reason, mask in reasons.items()}
+    assert hit["NaN or infinite fields"] == [7]
+    assert hit["range outside [0, 100] m"] == [1]
+    assert hit["radial speed above 50 m/s"] == [2]
+    assert hit["azimuth outside [0, pi]"] == [3]
+    assert hit["variance beyond the measurable span"] == [4]
+    kept = screen_detections(d, 100.0, max_detections=2, max_speed_mps=50.0)
+    assert kept.range_m.tolist() == [50.0, 60.0]  # the two strongest of #0, #5, #6

@@ -86,16 +86,28 @@ class BagPlayer(Node):
                 f"bag {self.path} cannot be read on: {type(exc).__name__}: {exc}"
             ) from None
 
-    def play(self, rate: float = 1.0, spin=None, ready=None, ready_timeout_s: float = 5.0) -> None:
+    def play(
+        self,
+        rate: float = 1.0,
+        spin=None,
+        ready=None,
+        ready_timeout_s: float = 5.0,
+        resync=None,
+    ) -> None:
         """One pass over the bag, paced by ``rate`` (0 = as fast as possible); ``spin()`` is
         called between messages so that the caller's nodes keep running. With ``ready`` and
         rate 0, each new timestamp waits (spinning) until ``ready()`` holds, at most
-        ``ready_timeout_s`` (counted in ``late_waits``)."""
+        ``ready_timeout_s`` (counted in ``late_waits``); after a wait that ran out,
+        ``resync()`` lets the caller count what never came as lost, so that one lost sample
+        costs one wait, not one per message that follows."""
         start_wall, start_bag, previous = time.monotonic(), None, None
         for stamp, topic, data in self.messages():
             start_bag = stamp if start_bag is None else start_bag
-            if ready is not None and rate == 0 and previous is not None and stamp != previous:
-                self.late_waits += not _wait(ready, spin, ready_timeout_s)
+            waits = ready is not None and rate == 0 and previous not in (None, stamp)
+            if waits and not _wait(ready, spin, ready_timeout_s):
+                self.late_waits += 1
+                if resync is not None:
+                    resync()
             previous = stamp
             if rate > 0:
                 delay = (stamp - start_bag) * 1e-9 / rate - (time.monotonic() - start_wall)

@@ -57,6 +57,11 @@ class BagRecorder(Node):
                 raw=True,
             )
 
+    def matched(self) -> bool:
+        """Whether every recorded topic has a publisher matched to this recorder (so that
+        nothing published from now on is missed)."""
+        return all(sub.get_publisher_count() > 0 for sub in self.subscriptions)
+
     def _write(self, connection, name: str, data: bytes) -> None:
         self._writer.write(connection, self.get_clock().now().nanoseconds, data)
         self.counts[name] += 1

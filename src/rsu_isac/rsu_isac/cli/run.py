@@ -48,6 +48,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         max_power_dbm=args.pmax_dbm,
         motion_model=args.motion_model,
         rf_snr_db=args.rf_snr_db,
+        v2x_share=args.v2x_share,
         lstm_checkpoint=args.lstm_checkpoint,
         checkpoint=args.checkpoint,
     )
@@ -78,26 +79,50 @@ def _beamforming_policy(args: argparse.Namespace) -> str:
 
 
 CONSTANT_MODULUS_HELP = "phase-shifter beams: every element 1/sqrt(N) in modulus (003 eq. (9b))"
+V2X_SHARE_HELP = (
+    "share of vehicles that broadcast their own position and speed (CAM-shaped reports the "
+    "tracker fuses; default: the scenario's v2x.equipped_share)"
+)
 RF_SNR_HELP = "set the sensing noise so that the reference vehicle's echo SNR is this (003 Fig. 5)"
 MAX_DURATION_S = 86400.0  # a day of simulated time; longer runs belong in eval
+
+
+def _shown(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 def _sim_arguments_error(args: argparse.Namespace) -> str | None:
     """What is wrong with ``rsu-isac sim``'s numbers, checked before anything starts."""
     from rsu_isac.core.radar import RF_SNR_RANGE_DB
 
-    if not (math.isfinite(args.duration) and 0 < args.duration <= MAX_DURATION_S):
-        return f"--duration {args.duration:g} must be in (0, {MAX_DURATION_S:g}] s"
-    if not -1 <= args.seed <= 2**31 - 1:
-        return f"--seed {args.seed} must be -1 (the scenario's) or in [0, 2^31 - 1]"
-    if not 0 <= args.camera_period <= 100_000:
-        return f"--camera-period {args.camera_period} must be in [0, 100000] (0: no camera)"
     low, high = RF_SNR_RANGE_DB
-    if args.rf_snr_db is not None and not low <= args.rf_snr_db <= high:
-        return f"--rf-snr-db {args.rf_snr_db:g} must be in [{low:g}, {high:g}] dB"
-    if args.aoi_policy and args.camera_period < 1:
-        return "--aoi-policy needs camera frames (--camera-period >= 1)"
-    return None
+    checks = [
+        (
+            math.isfinite(args.duration) and 0 < args.duration <= MAX_DURATION_S,
+            f"--duration {args.duration:g} must be in (0, {MAX_DURATION_S:g}] s",
+        ),
+        (
+            -1 <= args.seed <= 2**31 - 1,
+            f"--seed {args.seed} must be -1 (the scenario's) or in [0, 2^31 - 1]",
+        ),
+        (
+            0 <= args.camera_period <= 100_000,
+            f"--camera-period {args.camera_period} must be in [0, 100000] (0: no camera)",
+        ),
+        (
+            args.rf_snr_db is None or low <= args.rf_snr_db <= high,
+            f"--rf-snr-db {_shown(args.rf_snr_db)} must be in [{low:g}, {high:g}] dB",
+        ),
+        (
+            args.v2x_share is None or 0.0 <= args.v2x_share <= 1.0,
+            f"--v2x-share {_shown(args.v2x_share)} must be in [0, 1]",
+        ),
+        (
+            not (args.aoi_policy and args.camera_period < 1),
+            "--aoi-policy needs camera frames (--camera-period >= 1)",
+        ),
+    ]
+    return next((message for ok, message in checks if not ok), None)
 
 
 def _cmd_sim(args: argparse.Namespace) -> int:
@@ -108,6 +133,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 
     from rsu_isac.beamforming.policies import policy_names
     from rsu_isac.core.radar import with_rf_snr
+    from rsu_isac.core.scenario import with_v2x_share
     from rsu_isac.platform.machine import machine_description
     from rsu_isac.runtime.bringup import run_graph
     from rsu_isac.runtime.graph import GraphOptions
@@ -136,6 +162,8 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         return 2
     if args.rf_snr_db is not None:
         scenario = with_rf_snr(scenario, args.rf_snr_db)
+    if args.v2x_share is not None:
+        scenario = with_v2x_share(scenario, args.v2x_share)
     options = GraphOptions(
         scenario=scenario,
         scenario_arg=args.scenario,
@@ -149,6 +177,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         aoi_policy=args.aoi_policy,
         constant_modulus=args.constant_modulus,
         rf_snr_db=args.rf_snr_db,
+        v2x_share=args.v2x_share,
     )
     out = Path(args.out)
     meta = {
@@ -159,6 +188,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         "abstraction": args.abstraction,
         "aoi_policy": args.aoi_policy or "none",
         **({} if args.rf_snr_db is None else {"rf_snr_db": args.rf_snr_db}),
+        "v2x_share": scenario.v2x.equipped_share,
         "duration_s": args.duration,
         "seed": args.seed if args.seed >= 0 else scenario.seed,
         "machine": machine_description(),
@@ -220,6 +250,8 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         problem = f"--rate {args.rate:g} must be in [0, 1000] (0: lockstep)"
     if not Path(args.bag).is_dir():
         problem = problem or f"--bag {args.bag}: no bag folder there"
+    if args.record and Path(args.record).exists():
+        problem = problem or f"--record {args.record} exists; choose a new bag path"
     if problem:
         print(f"rsu-isac replay: {problem}", file=sys.stderr)
         return 2
@@ -237,18 +269,25 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     }
     out = Path(args.out)
     started = time.monotonic()
-    summary = run_replay(options, Path(args.bag), out, meta, args.rate)
+    record = Path(args.record) if args.record else None
+    summary = run_replay(options, Path(args.bag), out, meta, args.rate, record)
     summary["wall_clock_s"] = round(time.monotonic() - started, 1)
     save_report(summary, out)
     if summary["status"] != "complete":
         return _print_run_end("replay", summary, out)
-    replay = summary["replay"]
+    replay, tracks = summary["replay"], summary["tracks"]
+    truth = (
+        f"tracked share {_number(summary['tracked_vehicle_share'])}, angle RMSE "
+        f"{_number(summary['angle_rmse_deg'])} deg, range RMSE {_number(summary['range_rmse_m'])}"
+        " m"
+        if math.isfinite(summary["tracked_vehicle_share"])
+        else "no ground truth in the bag: no accuracy figures"
+    )
     print(
         f"replayed {args.bag} ({replay['mode']}): {replay['echoes_played']} echoes, "
-        f"{replay['echoes_not_tracked']} not tracked; tracked share "
-        f"{_number(summary['tracked_vehicle_share'])}, angle RMSE "
-        f"{_number(summary['angle_rmse_deg'])} deg, range RMSE {_number(summary['range_rmse_m'])}"
-        f" m; report {out / 'report.json'}"
+        f"{replay['echoes_not_tracked']} not tracked; {tracks['distinct_confirmed_tracks']} "
+        f"confirmed tracks, {_number(tracks['confirmed_per_frame_mean'])} per frame; {truth}; "
+        f"report {out / 'report.json'}" + (f", outputs recorded in {record}" if record else "")
     )
     return 0
 
@@ -280,6 +319,7 @@ def add_commands(sub) -> None:
     sim.add_argument("--record", metavar="BAG", help="also record the run into this MCAP bag")
     sim.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
     sim.add_argument("--rf-snr-db", type=float, default=None, help=RF_SNR_HELP)
+    sim.add_argument("--v2x-share", type=float, default=None, help=V2X_SHARE_HELP)
     sim.add_argument(
         "--camera-period", type=int, default=5, help="a camera frame every N slots (0: none)"
     )
@@ -306,6 +346,9 @@ def add_commands(sub) -> None:
         "R x real time, echoes the stack misses are counted in the report",
     )
     replay.add_argument("--out", default="runs/replay", help="report directory")
+    replay.add_argument(
+        "--record", metavar="BAG", help="record the stack's tracks, detections, CPMs and commands"
+    )
     replay.set_defaults(func=_cmd_replay)
 
     evaluation = sub.add_parser(
@@ -326,6 +369,7 @@ def add_commands(sub) -> None:
     evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
     evaluation.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
     evaluation.add_argument("--rf-snr-db", type=float, default=None, help=RF_SNR_HELP)
+    evaluation.add_argument("--v2x-share", type=float, default=None, help=V2X_SHARE_HELP)
     evaluation.add_argument(
         "--lstm-checkpoint",
         default=None,

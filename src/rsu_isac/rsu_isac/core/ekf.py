@@ -101,6 +101,7 @@ class MotionModel(Protocol):
     def position(self, x: NDArray, side: float) -> NDArray: ...
     def velocity(self, x: NDArray, side: float) -> NDArray: ...
     def position_jacobian(self, x: NDArray, side: float) -> NDArray: ...
+    def velocity_jacobian(self, x: NDArray, side: float) -> NDArray: ...
 
 
 def polar_position_jacobian(theta: NDArray, d: NDArray, side: float) -> NDArray:
@@ -180,6 +181,12 @@ class PolarModel:
         """d(p_x, p_y) / d(theta, d, v) of :meth:`position` (the camera's measurement)."""
         jac = np.zeros((len(x), 2, 3))
         jac[:, :, :2] = polar_position_jacobian(x[:, 0], x[:, 1], side)
+        return jac
+
+    def velocity_jacobian(self, x: NDArray, side: float) -> NDArray:
+        """d(v_x, v_y) / d(theta, d, v) of :meth:`velocity` (a vehicle report's)."""
+        jac = np.zeros((len(x), 2, 3))
+        jac[:, 0, 2] = 1.0
         return jac
 
 
@@ -264,6 +271,9 @@ class CartesianModel:
 
     def position_jacobian(self, x: NDArray, side: float) -> NDArray:
         return np.broadcast_to(np.eye(2, 4), (len(x), 2, 4)).copy()
+
+    def velocity_jacobian(self, x: NDArray, side: float) -> NDArray:
+        return np.broadcast_to(np.eye(2, 4, 2), (len(x), 2, 4)).copy()
 
 
 def create_model(name: str, noise: ProcessNoise) -> MotionModel:

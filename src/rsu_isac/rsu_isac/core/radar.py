@@ -167,3 +167,16 @@ def with_rf_snr(scenario: Scenario, snr_db: float) -> Scenario:
     unit_noise_snr = reference_echo_snr(scenario, 1.0)  # signal power over 1 W of noise
     noise_dbm = 10.0 * np.log10(unit_noise_snr) + 30.0 - snr_db
     return replace(scenario, radio=replace(scenario.radio, sensing_noise_dbm=noise_dbm))
+
+
+def detection_limits(scenario: Scenario) -> tuple[float, float]:
+    """(largest range [m], largest radial speed [m/s]) any radar of the scenario measures
+    unambiguously: c / (2 Delta f) and lambda / (4 T), the range and Doppler spans of the
+    OFDM frame."""
+    wf = scenario.radar.waveform
+    reach = float(range_from_delay_m(1.0 / wf.subcarrier_spacing_hz))
+    speed = float(
+        abs(radial_velocity_from_doppler_mps(0.5 / wf.symbol_interval_s,
+                                             scenario.radio.carrier_frequency_hz))
+    )  # fmt: skip
+    return reach, speed

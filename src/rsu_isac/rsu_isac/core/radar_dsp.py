@@ -109,6 +109,62 @@ class Detections:
         return Detections(*(getattr(self, f.name)[index] for f in fields(self)))
 
 
+def implausible_detections(
+    d: Detections, max_range_m: float = math.inf, max_speed_mps: float = math.inf
+) -> dict[str, NDArray[np.bool_]]:
+    """Per reason, which detections no radar with this instrumented range ``max_range_m``
+    and unambiguous radial speed ``max_speed_mps`` can report: NaN or infinite fields, a
+    range outside [0, max_range_m], a radial speed above max_speed_mps, an azimuth outside
+    [0, pi] (the array's angle convention), a negative variance, or a standard deviation
+    wider than the span the radar measures at all. The radar_processing and ekf_tracker
+    nodes reject these one by one (nodes.convert), and the headless loop the same
+    (:func:`screen_detections`), so both track the same detections."""
+    values = np.column_stack([np.ravel(getattr(d, f.name)) for f in fields(d)])
+    with np.errstate(invalid="ignore"):
+        return {
+            "NaN or infinite fields": ~np.isfinite(values).all(axis=1),
+            f"range outside [0, {max_range_m:g}] m": ~(
+                (d.range_m >= 0) & (d.range_m <= max_range_m)
+            ),
+            f"radial speed above {max_speed_mps:g} m/s": ~(
+                np.abs(d.radial_velocity_mps) <= max_speed_mps
+            ),
+            "azimuth outside [0, pi]": ~((d.azimuth_rad >= 0) & (d.azimuth_rad <= math.pi)),
+            "negative variance": (
+                (d.range_variance_m2 < 0)
+                | (d.radial_velocity_variance_m2ps2 < 0)
+                | (d.azimuth_variance_rad2 < 0)
+            ),
+            "variance beyond the measurable span": (
+                (d.range_variance_m2 > max_range_m**2)
+                | (d.radial_velocity_variance_m2ps2 > (2 * max_speed_mps) ** 2)
+                | (d.azimuth_variance_rad2 > math.pi**2)
+            ),
+        }
+
+
+def strongest(d: Detections, kept: NDArray[np.int64], most: int | None) -> NDArray[np.int64]:
+    """The indices among ``kept`` of the ``most`` strongest detections (by SNR), in their
+    order; all of them when ``most`` is None or not exceeded."""
+    if most is None or kept.size <= most:
+        return kept
+    return np.sort(kept[np.argsort(-d.snr_db[kept], kind="stable")][:most])
+
+
+def screen_detections(
+    d: Detections,
+    max_range_m: float = math.inf,
+    max_detections: int | None = None,
+    max_speed_mps: float = math.inf,
+) -> Detections:
+    """``d`` without its implausible detections (:func:`implausible_detections`), the
+    ``max_detections`` strongest at most."""
+    bad = np.zeros(len(d), dtype=bool)
+    for hit in implausible_detections(d, max_range_m, max_speed_mps).values():
+        bad |= hit
+    return d.subset(strongest(d, np.flatnonzero(~bad), max_detections))
+
+
 def cfar_factor(pfa: float, correlation_eigenvalues: NDArray[np.float64]) -> float:
     """CA-CFAR factor alpha with P(|x|^2 > alpha mean(training)) = pfa for complex Gaussian
     noise: the cell under test x independent of the T training cells y, whose correlation

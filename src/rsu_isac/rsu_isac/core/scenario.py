@@ -214,6 +214,29 @@ class CameraConfig:
 
 
 @dataclass(frozen=True)
+class V2xConfig:
+    """Vehicles' own reports (cooperative awareness, shaped on ETSI EN 302 637-2 CAMs):
+    which vehicles broadcast, how often, how wrong their GNSS is and how late the RSU hears
+    them (core.v2x, sim.v2x). Our own choices, not a paper's: automotive single-frequency
+    GNSS errs by metres, slowly (a first-order Gauss-Markov error per axis), speed from the
+    wheels by a few tenths of a m/s; ITS-G5 delivers within tens of ms."""
+
+    equipped_share: float = spec(0.0, 1.0, doc="share of vehicles that broadcast reports")
+    period_s: float = spec(0.01, 10.0, "s", "report period (CAM: 0.1 to 1 s)")
+    position_std_m: float = spec(0.0, 100.0, "m", "GNSS error per axis (1 sigma)")
+    position_correlation_s: float = spec(0.0, 1e5, "s", "GNSS error correlation time")
+    speed_std_mps: float = spec(0.0, 10.0, "m/s", "speed error (1 sigma)")
+    heading_std_deg: float = spec(0.0, 90.0, "deg", "heading error (1 sigma)")
+    latency_s: tuple[float, float] = spec(0.0, 1.0, "s", "delivery delay, uniform in [lo, hi]")
+
+    def check(self) -> list[tuple[str, str]]:
+        low, high = self.latency_s
+        if low > high:
+            return [("latency_s", f"[{low:g}, {high:g}] is not an interval (lo > hi)")]
+        return []
+
+
+@dataclass(frozen=True)
 class ClutterPatch:
     position_m: tuple[float, float] = spec(-1e5, 1e5, "m", "patch centre in the road frame")
     reflection: tuple[float, float] = spec(-1e6, 1e6, doc="complex reflection as [re, im]")
@@ -235,6 +258,7 @@ class Scenario:
     tracking: TrackingConfig = spec()
     aoi: AoiConfig = spec()
     camera: CameraConfig = spec()
+    v2x: V2xConfig = spec()
     clutter: tuple[ClutterPatch, ...] = spec()
 
     def check(self) -> list[tuple[str, str]]:
@@ -326,6 +350,13 @@ def with_antennas(scenario: Scenario, num_antennas: int) -> Scenario:
         scenario.radio.array, num_tx_antennas=num_antennas, num_rx_antennas=num_antennas
     )
     return replace(scenario, radio=replace(scenario.radio, array=array))
+
+
+def with_v2x_share(scenario: Scenario, share: float) -> Scenario:
+    """``scenario`` with ``share`` of its vehicles sending their own reports (V2xConfig)."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the share of vehicles sending reports must be in [0, 1], got {share:g}")
+    return replace(scenario, v2x=replace(scenario.v2x, equipped_share=float(share)))
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -1,7 +1,7 @@
 """Multi-vehicle tracker of one RSU: EKF per track (``core.ekf``), Mahalanobis gating and
 global-nearest-neighbour assignment (``core.association``), M-of-N life cycle, the PCRB of
-004 eq. (25), (35)-(36) per track, camera fusion and the one-slot prediction that
-predictive beamforming needs.
+004 eq. (25), (35)-(36) per track, camera and vehicle-report fusion and the one-slot
+prediction that predictive beamforming needs.
 
 Life cycle: a detection no track takes starts a *tentative* track; it is *confirmed* once it
 has ``confirm_hits`` hits within its first ``confirm_window`` updates (and deleted as soon
@@ -17,8 +17,11 @@ say nothing of the vehicle - the camera looks when the AoI scheduler asks (withi
 cannot see (hidden behind another for a few tenths of a second) is still on the road. A
 camera-born track is held from its second hit on: a single camera detection that no track
 took may be a bad box fit beside a tracked vehicle (and a held track that such a fit started
-goes once a fresher track is within a car's length of it in its lane). Any track that leaves
-the road unmeasured is deleted. Ids count up from 1 and are never reused, also across
+goes once a fresher track is within a car's length of it in its lane). A vehicle's own
+report (core.v2x) is a measurement of position and velocity like any other, gated and
+associated; a track it fixed last is *report-held* for ``max_report_coast_slots``, and a
+report no track takes starts a confirmed track. Any track that leaves the road unmeasured
+is deleted. Ids count up from 1 and are never reused, also across
 resets; UUIDs come from the seeded generator.
 """
 
@@ -53,8 +56,10 @@ from rsu_isac.core.ekf import (
 from rsu_isac.core.geometry import to_cartesian, to_polar
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.v2x import REPORT_DIM, VehicleReports, report_measurement
 
 TENTATIVE, CONFIRMED, COASTING = 0, 1, 2  # the Track.msg STATUS_* values
+MAX_TRACKER_DETECTIONS = 256  # detections per frame at most (the weakest beyond are dropped)
 UNMEASURED_VARIANCE = 1e12  # variance of a component a sensor does not measure
 
 
@@ -65,6 +70,8 @@ class TrackerConfig:
     motion_model: MotionModelName = "cartesian"
     gate_probability: float = 0.999999  # chi-square gate of the radar innovation (3 dof)
     camera_gate_probability: float = 0.9999  # chi-square gate of a camera position (2 dof)
+    # chi-square gate of a vehicle's report (position and velocity, 4 dof)
+    report_gate_probability: float = 0.9999
     confirm_hits: int = 2  # M of the M-of-N confirmation
     confirm_window: int = 6  # N
     # a detection this strong starts a confirmed track: a noise-only cell exceeds 20 dB with
@@ -73,6 +80,9 @@ class TrackerConfig:
     max_coast_slots: int = 10  # consecutive misses before a confirmed track is deleted
     # ... before a camera-held track is deleted: 003's A_max of seed003 (constraint (9d))
     max_camera_coast_slots: int = 25
+    # ... before a report-held track is deleted, counted from the report's generation: two
+    # report periods of 0.1 s at 20 ms slots
+    max_report_coast_slots: int = 10
     initial_speed_std_mps: float = 15.0  # speed prior of a new track without a road prior
     max_time_gap_s: float = 1.0  # a larger (or negative) time step resets the tracker
     merge_distance_m: float = 0.0  # >0: two tracks this close (and merge_speed_mps) are one
@@ -96,6 +106,7 @@ class TrackView:
     position_xy: NDArray[np.float64]  # (T, 2) road frame [m]
     velocity_xy: NDArray[np.float64]  # (T, 2) [m/s]
     position_covariance: NDArray[np.float64]  # (T, 2, 2) [m^2]
+    velocity_covariance: NDArray[np.float64]  # (T, 2, 2) [(m/s)^2]
     predicted_polar: NDArray[np.float64]  # (T, 3): one slot ahead
     predicted_position_xy: NDArray[np.float64]  # (T, 2): one slot ahead, road frame [m]
     predicted_polar_covariance: NDArray[np.float64]  # (T, 3, 3)
@@ -106,11 +117,20 @@ class TrackView:
     # the angle PCRB does not grow (core.bounds.angle_fisher_floor, eq. (54)-(58))
     angle_fisher_floor: NDArray[np.float64]  # (T,)
     aoi_s: NDArray[np.float64]  # time since the last camera update (or the birth) [s]
+    age_s: NDArray[np.float64]  # time since the track's birth [s]
     hits: NDArray[np.int64]
     misses: NDArray[np.int64]
 
     def __len__(self) -> int:
         return int(self.track_id.size)
+
+    @property
+    def existence_probability(self) -> NDArray[np.float64]:
+        """(T,) share of the track's slots with a measurement, hits / (hits + misses) capped
+        at 1: a heuristic score in [0, 1] (Track.existence_probability, the CPM's
+        perception quality), not a calibrated probability."""
+        hits, misses = self.hits.astype(float), self.misses.astype(float)
+        return np.minimum(1.0, hits / np.maximum(hits + misses, 1.0))
 
 
 # The PCRB recursion runs twice, with the motion model's evolution noise E (eq. (25), the
@@ -129,7 +149,9 @@ ARRAY_FIELDS = (
     "updates",
     "misses",
     "camera_time_s",
+    "born_s",
     "camera_held",
+    "report_held",
 )
 
 
@@ -149,7 +171,9 @@ class _Tracks:
     updates: NDArray = field(init=False)  # slots since birth, incl. the birth slot
     misses: NDArray = field(init=False)
     camera_time_s: NDArray = field(init=False)
+    born_s: NDArray = field(init=False)
     camera_held: NDArray = field(init=False)  # last measured by the camera, >= M hits
+    report_held: NDArray = field(init=False)  # last measured by a vehicle's own report
 
     def __post_init__(self) -> None:
         self.x = np.zeros((0, self.dim))
@@ -162,7 +186,9 @@ class _Tracks:
         self.updates = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)
         self.camera_time_s = np.zeros(0)
+        self.born_s = np.zeros(0)
         self.camera_held = np.zeros(0, dtype=bool)
+        self.report_held = np.zeros(0, dtype=bool)
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         for name in ARRAY_FIELDS:
@@ -182,7 +208,9 @@ class _Tracks:
         self.updates = np.concatenate([self.updates, np.ones(n, np.int64)])
         self.misses = np.concatenate([self.misses, np.zeros(n, np.int64)])
         self.camera_time_s = np.concatenate([self.camera_time_s, np.full(n, time_s)])
+        self.born_s = np.concatenate([self.born_s, np.full(n, time_s)])
         self.camera_held = np.concatenate([self.camera_held, np.zeros(n, dtype=bool)])
+        self.report_held = np.concatenate([self.report_held, np.zeros(n, dtype=bool)])
 
 
 @dataclass(frozen=True)
@@ -269,6 +297,7 @@ class Tracker:
         self._rng = np.random.default_rng(seed)
         self._gate = gate_threshold(config.gate_probability, MEASUREMENT_DIM)
         self._camera_gate = gate_threshold(config.camera_gate_probability, 2)
+        self._report_gate = gate_threshold(config.report_gate_probability, REPORT_DIM)
         self._next_id = 1
         self.time_s: float | None = None
         self.tracks = _Tracks(self.model.dim)
@@ -353,7 +382,7 @@ class Tracker:
             # PCRB at the estimate (004 eq. (35)-(36)); the prediction was done in _advance
             t.pcrb[rows] = pcrb_measurement_update(t.pcrb[rows], h[:, None], r[cols][:, None])
             t.radar_variance[rows] = var[cols]
-            t.camera_held[rows] = False
+            t.camera_held[rows] = t.report_held[rows] = False
         detection_track = np.full(num_det, -1, dtype=np.int64)
         detection_track[cols] = t.track_id[rows]
         hit = np.zeros(num_tracks, dtype=bool)
@@ -375,9 +404,14 @@ class Tracker:
         hopeless = tentative & ~confirm & (t.hits + c.confirm_window - t.updates < c.confirm_hits)
         t.status[confirm] = CONFIRMED
         settled = t.status != TENTATIVE
-        limit = np.where(t.camera_held, c.max_camera_coast_slots, c.max_coast_slots)
-        t.status[settled & (hit | t.camera_held)] = CONFIRMED
-        t.status[settled & ~hit & ~t.camera_held] = COASTING
+        limit = np.select(
+            [t.camera_held, t.report_held],
+            [c.max_camera_coast_slots, c.max_report_coast_slots],
+            c.max_coast_slots,
+        )
+        held = t.camera_held | t.report_held
+        t.status[settled & (hit | held)] = CONFIRMED
+        t.status[settled & ~hit & ~held] = COASTING
         pos = self.model.position(t.x, self.side)  # relative to the RSU
         dead = hopeless | (settled & (t.misses > limit)) | self._redundant(pos)
         dead |= self._stale_duplicates(pos)
@@ -414,14 +448,15 @@ class Tracker:
         out = np.zeros(len(t.track_id), dtype=bool)
         if self.road is None or not len(self.road.lane_y_m) or c.duplicate_distance_m <= 0:
             return out
-        if not t.camera_held.any():
+        held = t.camera_held | t.report_held
+        if not held.any():
             return out
         lane = np.argmin(np.abs(pos[:, 1, None] - self.road.lane_y_m[None]), axis=1)
         near = (lane[:, None] == lane[None]) & (
             np.abs(pos[:, None, 0] - pos[None, :, 0]) < c.duplicate_distance_m
         )
         fresher = t.misses[None, :] < t.misses[:, None]  # [i, j]: j measured after i
-        return t.camera_held & np.any(near & fresher, axis=1)  # held tracks are confirmed
+        return held & np.any(near & fresher, axis=1)  # held tracks are confirmed
 
     def _birth(self, z: NDArray, var: NDArray, snr_db: NDArray) -> NDArray[np.int64]:
         """Tentative (or, when strong, confirmed) tracks from unassigned detections on the
@@ -465,34 +500,86 @@ class Tracker:
         self, time_s: float, position_xy: NDArray, covariance: NDArray
     ) -> NDArray[np.int64]:
         """Fuse camera detections (road-frame positions (C, 2) with covariances (C, 2, 2)):
-        each updates the gated nearest track, counts as its hit (a confirmed track seen by
-        the camera is not coasting) and resets its semantic AoI (003 eq. (6)); a detection
-        no track takes starts a confirmed track (the detector only reports blobs that fit a
-        vehicle box: no false alarms to filter). Returns the track id per detection.
+        each updates the gated nearest track (:meth:`_fuse_cartesian`), counts as its hit
+        (a confirmed track seen by the camera is not coasting) and resets its semantic AoI
+        (003 eq. (6)); a detection no track takes starts a confirmed track (the detector
+        only reports blobs that fit a vehicle box: no false alarms to filter). Returns the
+        track id per detection."""
+        z = np.asarray(position_xy, dtype=float).reshape(-1, 2) - self.rsu_xy
+        cov = np.asarray(covariance, dtype=float).reshape(-1, 2, 2)
+        rows, cols, lag = self._fuse_cartesian(time_s, z, cov, self._camera_gate)
+        t = self.tracks
+        t.camera_time_s[rows] = time_s
+        t.camera_held[rows] = t.hits[rows] >= self.config.confirm_hits
+        t.report_held[rows] = False
+        out = np.full(len(z), -1, dtype=np.int64)
+        out[cols] = t.track_id[rows]
+        free = np.setdiff1d(np.arange(len(z)), cols)
+        out[free] = self._cartesian_birth(z[free], cov[free], lag)
+        t.camera_held[np.isin(t.track_id, out[free])] = self.config.confirm_hits <= 1
+        return out
 
-        A frame older than the last radar update (the camera is slower than the radar; up to
-        ``max_time_gap_s``) is fused out of sequence rather than resetting the tracker: the
-        measurement function maps the current state back to the frame's time, z = p(f(x,
-        -lag)) with H = P(f(x, -lag)) F(x, -lag) (the process noise over the lag is
-        neglected), and a camera-born track is predicted forward by the lag."""
+    def report_update(self, reports: VehicleReports) -> NDArray[np.int64]:
+        """Fuse vehicles' own reports (core.v2x): each updates the gated nearest track with
+        its position and velocity (4 dof, the chi-square gate of
+        ``report_gate_probability`` on the vehicle's stated covariance) and counts as its
+        hit; the track is then *report-held*, confirmed through ``max_report_coast_slots``
+        radar misses (the next report is a report period away). A report no track takes
+        starts a confirmed track when it lies on the road: a report is the vehicle's own
+        (signed, in ETSI ITS) word that it is there, not a noise peak. Reports are fused in
+        generation-time order, each out of sequence by its delay. Returns the track id per
+        report (-1: off the road)."""
+        out = np.full(len(reports), -1, dtype=np.int64)
+        z_all, cov_all = report_measurement(reports)
+        z_all[:, :2] -= self.rsu_xy
+        for when in np.unique(reports.time_s):  # ascending: one fusion per generation time
+            idx = np.flatnonzero(reports.time_s == when)
+            z, cov = z_all[idx], cov_all[idx]
+            rows, cols, lag = self._fuse_cartesian(float(when), z, cov, self._report_gate)
+            t = self.tracks
+            t.report_held[rows], t.camera_held[rows] = True, False
+            out[idx[cols]] = t.track_id[rows]
+            free = np.setdiff1d(np.arange(len(z)), cols)
+            born = self._cartesian_birth(z[free], cov[free], lag)
+            self.tracks.report_held[np.isin(self.tracks.track_id, born)] = True
+            out[idx[free]] = born
+        return out
+
+    def _fuse_cartesian(
+        self, time_s: float, z: NDArray, cov: NDArray, gate: float
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], float]:
+        """Associate road-frame measurements made at ``time_s`` - positions relative to the
+        RSU (C, 2), or positions and velocities (C, 4) - with covariances ``cov`` to the
+        tracks (global nearest neighbour within the chi-square ``gate``), update the
+        associated tracks and their PCRB, and count the hit (confirmed; its misses counted
+        from the measurement's time).
+        Returns (track rows, measurement columns, lag).
+
+        A measurement older than the tracks (a camera frame or a report that arrives after
+        the radar frame; up to ``max_time_gap_s``) is fused out of sequence rather than
+        resetting the tracker: the measurement function maps the current state back to the
+        measurement's time, z = h(f(x, -lag)) with H = H_h(f(x, -lag)) F(x, -lag) (the
+        process noise over the lag is neglected). A newer one first predicts the tracks."""
         lag = 0.0 if self.time_s is None else self.time_s - time_s
         if not 0.0 < lag <= self.config.max_time_gap_s:
             self._advance(time_s)
             lag = 0.0
-        t = self.tracks
-        z = np.asarray(position_xy, dtype=float).reshape(-1, 2) - self.rsu_xy
-        cov = np.asarray(covariance, dtype=float).reshape(-1, 2, 2)
-        out = np.full(len(z), -1, dtype=np.int64)
+        t, m = self.tracks, self.model
         rows = cols = np.zeros(0, dtype=np.int64)
-        if len(self) and len(z):
-            x_then = self.model.predict(t.x, -lag) if lag else t.x
-            jac = self.model.position_jacobian(x_then, self.side)  # (T, 2, n)
-            if lag:
-                jac = jac @ self.model.transition_jacobian(t.x, -lag)
-            e = z[None] - self.model.position(x_then, self.side)[:, None]  # (T, C, 2)
-            s = (jac @ t.p @ np.swapaxes(jac, 1, 2))[:, None] + cov[None]
-            d2, cost = mahalanobis_cost(e, s)
-            rows, cols = global_nearest_neighbour(cost, d2 <= self._camera_gate)
+        if not (len(self) and len(z)):
+            return rows, cols, lag
+        x_then = m.predict(t.x, -lag) if lag else t.x
+        jac = m.position_jacobian(x_then, self.side)  # (T, 2, n)
+        predicted = m.position(x_then, self.side)
+        if z.shape[1] == REPORT_DIM:
+            jac = np.concatenate([jac, m.velocity_jacobian(x_then, self.side)], axis=1)
+            predicted = np.hstack([predicted, m.velocity(x_then, self.side)])
+        if lag:
+            jac = jac @ m.transition_jacobian(t.x, -lag)
+        e = z[None] - predicted[:, None]  # (T, C, dim)
+        s = (jac @ t.p @ np.swapaxes(jac, 1, 2))[:, None] + cov[None]
+        d2, cost = mahalanobis_cost(e, s)
+        rows, cols = global_nearest_neighbour(cost, d2 <= gate)
         if len(rows):
             t.x[rows], t.p[rows] = kalman_update(
                 t.x[rows], t.p[rows], e[rows, cols], jac[rows], cov[cols]
@@ -500,38 +587,41 @@ class Tracker:
             t.pcrb[rows] = pcrb_measurement_update(
                 t.pcrb[rows], jac[rows][:, None], cov[cols][:, None]
             )
-            t.camera_time_s[rows] = time_s
             t.hits[rows] += 1
-            t.misses[rows] = 0
+            # slots since the measurement: a late one holds a track only as long as a
+            # timely one would have
+            t.misses[rows] = np.minimum(t.misses[rows], round(lag / self.slot_s))
             t.status[rows] = CONFIRMED
-            t.camera_held[rows] = t.hits[rows] >= self.config.confirm_hits
-            out[cols] = t.track_id[rows]
-        free = np.setdiff1d(np.arange(len(z)), cols)
-        out[free] = self._camera_birth(z[free], cov[free], lag)
-        return out
+        return rows, cols, lag
 
-    def _camera_birth(self, rel_xy: NDArray, cov: NDArray, lag: float) -> NDArray[np.int64]:
-        """Confirmed tracks at camera positions (relative to the RSU) on the road: (theta,
-        d) with the covariance mapped to polar, no range rate (the lane's speed prior
-        carries the velocity); seen ``lag`` seconds before the tracker's time."""
-        out = np.full(len(rel_xy), -1, dtype=np.int64)
+    def _cartesian_birth(self, z: NDArray, cov: NDArray, lag: float) -> NDArray[np.int64]:
+        """Confirmed tracks at road-frame measurements relative to the RSU - positions
+        (C, 2) or positions and velocities (C, 4), covariances ``cov`` - that lie on the
+        road: (theta, d) with the position covariance mapped to polar, no range rate; the
+        velocity along the road is the measured one, else the lane's speed prior. Measured
+        ``lag`` seconds before the tracker's time. Returns the id per measurement (-1: off
+        the road)."""
+        out = np.full(len(z), -1, dtype=np.int64)
+        rel_xy = z[:, :2]
         keep = self.road.on_road(rel_xy) if self.road is not None else np.ones(len(out), bool)
         if not keep.any():
             return out
-        rel, c = rel_xy[keep], cov[keep]
+        rel, c = rel_xy[keep], cov[keep, :2, :2]
         polar = to_polar((0.0, 0.0), rel, np.zeros_like(rel))
         # (theta, d) covariance through the inverse of d(p_x, p_y) / d(theta, d)
         jac_inv = np.linalg.inv(polar_position_jacobian(polar.theta_rad, polar.range_m, self.side))
         polar_cov = jac_inv @ c @ np.swapaxes(jac_inv, 1, 2)
         unmeasured = np.full(len(rel), UNMEASURED_VARIANCE)
         var = np.column_stack([polar_cov[:, 0, 0], polar_cov[:, 1, 1], unmeasured])
-        z = np.column_stack([polar.theta_rad, polar.range_m, np.zeros(len(rel))])
-        x, p = initiate(self.model, z, var, self.side, *self._speed_prior(rel[:, 1]))
+        z_polar = np.column_stack([polar.theta_rad, polar.range_m, np.zeros(len(rel))])
+        speed, speed_var = self._speed_prior(rel[:, 1])
+        if z.shape[1] == REPORT_DIM:
+            speed, speed_var = z[keep, 2], np.maximum(cov[keep, 2, 2], self.config.min_variance)
+        x, p = initiate(self.model, z_polar, var, self.side, speed, speed_var)
         if lag:
             x, p, _, _ = predict(self.model, x, p, lag)
         ids = self._new_tracks(x, p, np.full((len(x), MEASUREMENT_DIM), np.nan))
         self.tracks.status[-len(ids) :] = CONFIRMED
-        self.tracks.camera_held[-len(ids) :] = self.config.confirm_hits <= 1
         out[keep] = ids
         return out
 
@@ -542,6 +632,7 @@ class Tracker:
         horizon = self.slot_s if horizon_s is None else horizon_s
         x_pred, p_pred, g, e = predict(m, t.x, t.p, horizon)
         pos_jac = m.position_jacobian(t.x, self.side)
+        vel_jac = m.velocity_jacobian(t.x, self.side)
         pcrb_polar = polar_covariance(m, t.x, t.pcrb[:, 0])
         pcrb_pred = predict_covariance(t.pcrb[:, 0], g, e)  # the same step as the estimate's
         now = self.time_s if self.time_s is not None else 0.0
@@ -554,6 +645,7 @@ class Tracker:
             position_xy=m.position(t.x, self.side) + self.rsu_xy,
             velocity_xy=m.velocity(t.x, self.side),
             position_covariance=pos_jac @ t.p @ np.swapaxes(pos_jac, 1, 2),
+            velocity_covariance=vel_jac @ t.p @ np.swapaxes(vel_jac, 1, 2),
             predicted_polar=m.measure(x_pred),
             predicted_position_xy=m.position(x_pred, self.side) + self.rsu_xy,
             predicted_polar_covariance=polar_covariance(m, x_pred, p_pred),
@@ -563,6 +655,7 @@ class Tracker:
                 pcrb_polar[:, 0, 0], self._angle_pcrb_without_angle(x_pred, pcrb_pred)
             ),
             aoi_s=now - t.camera_time_s,
+            age_s=now - t.born_s,
             hits=t.hits.copy(),
             misses=t.misses.copy(),
         )

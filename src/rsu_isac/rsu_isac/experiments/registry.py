@@ -715,6 +715,58 @@ LEARNING_NOTES = (
 )
 
 
+# --- vehicles' own reports fused with the radar (the vehicle-stack integration issue) ---
+
+
+def _v2x_grid(quick: bool) -> list[Setting]:
+    if quick:
+        return [{"scenario": "seed000", "v2x_share": f, "rf_snr_db": 0.0} for f in (0.0, 1.0)]
+    return [
+        {"scenario": s, "v2x_share": f, "rf_snr_db": snr}
+        for s in ("seed000", "seed004")
+        for f in (0.0, 0.5, 1.0)
+        for snr in (-5.0, 0.0, 5.0, 10.0, 20.0)
+    ]
+
+
+def _v2x_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
+    from rsu_isac.experiments.v2x_reports import cell
+
+    result = cell(setting["scenario"], setting["v2x_share"], setting["rf_snr_db"], seed, quick)
+    return {key: result[key] for key in METRICS_V2X}
+
+
+METRICS_V2X = (
+    "tracked_share",
+    "sum_rate_bps_hz",
+    "genie_sum_rate_bps_hz",
+    "misalignment_rate",
+    "angle_rmse_deg",
+    "range_rmse_m",
+)
+
+
+def _v2x_compare(summary: list[dict]) -> list[str]:
+    """Per scenario and RF SNR: tracked share and sum rate without reports and with every
+    vehicle reporting."""
+    lines = []
+    for e in summary:
+        if e["v2x_share"] != 1.0:
+            continue
+        none = next(
+            x for x in summary
+            if x["v2x_share"] == 0.0 and x["scenario"] == e["scenario"]
+            and x["rf_snr_db"] == e["rf_snr_db"]
+        )  # fmt: skip
+        lines.append(
+            f"{e['scenario']} at {e['rf_snr_db']:g} dB: tracked share "
+            f"{_mean(none, 'tracked_share'):.3f} -> {_mean(e, 'tracked_share'):.3f}, sum rate "
+            f"{_mean(none, 'sum_rate_bps_hz'):.3g} -> {_mean(e, 'sum_rate_bps_hz'):.3g} bit/s/Hz "
+            f"(genie {_mean(e, 'genie_sum_rate_bps_hz'):.3g})"
+        )
+    return lines
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -884,6 +936,26 @@ EXPERIMENTS: dict[str, Experiment] = {
             "slot: the heuristic takes seconds per decision at K = 50; "
             "experiments/dynamic_traffic.py says why the tracks' errors do not matter here). "
             "Bi-LSTM: the mean over its three training seeds.",
+        ),
+        Experiment(
+            name="v2x-reports",
+            figure="vehicles' own reports (CAM-shaped) fused with the radar, vs RF SNR",
+            claim="Not a paper figure: the vehicle-stack issue asks what vehicles' reports "
+            "(metres of GNSS error) add to the radar's tracks at low RF SNR.",
+            grid=_v2x_grid,
+            cell=_v2x_cell,
+            metrics=METRICS_V2X,
+            x="rf_snr_db",
+            plotted=("tracked_share", "sum_rate_bps_hz", "angle_rmse_deg"),
+            seeds=3,
+            runtime="6 min with 2 workers",
+            compare=_v2x_compare,
+            notes="Our setting: the headless closed loop (measurement-level echoes, the EKF "
+            "fusing the reports, predictive MRT) for 500 slots; reports every 0.1 s from the "
+            "given share of vehicles, GNSS error 1.5 m per axis (Gauss-Markov, 20 s), speed "
+            "0.2 m/s, heading 2 deg, delivered 20-100 ms late (config/scenarios v2x). The "
+            "RMSE columns are over the tracks that exist: report-only tracks carry the GNSS "
+            "error, so more tracks can mean a larger RMSE.",
         ),
         Experiment(
             name="policy-timing",

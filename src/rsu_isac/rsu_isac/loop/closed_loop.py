@@ -4,7 +4,8 @@ link score - for fast evaluation (``rsu-isac eval``) and for the RL environments
 
 Per slot n: the simulator moves the traffic and scores the beams decided at slot n-1 on
 the true channel; each receiving RSU's echo is processed (signal level: core.radar_dsp;
-measurement level: the detections as they come) and tracked; the confirmed tracks of all
+measurement level: the detections as they come) and tracked, after the vehicles' own
+reports heard in the last slot (core.v2x; the ekf_tracker node's order); the confirmed tracks of all
 RSUs are fused into one list of vehicles with their one-slot predictions, and the policy
 decides the beams of slot n+1. The genie runs the same policy on the true vehicle states of
 slot n and is scored on the same true channel.
@@ -29,16 +30,29 @@ from rsu_isac.beamforming.policies import Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.fusion import merge_positions
-from rsu_isac.core.radar import with_rf_snr
-from rsu_isac.core.radar_dsp import FrameGeometry, ProcessingConfig, process_frame
-from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.radar import detection_limits, with_rf_snr
+from rsu_isac.core.radar_dsp import (
+    FrameGeometry,
+    ProcessingConfig,
+    process_frame,
+    screen_detections,
+)
+from rsu_isac.core.scenario import Scenario, with_v2x_share
 from rsu_isac.core.track_metrics import (
     ERROR_COLUMNS,
     tracked_vehicles,
     tracking_errors,
     tracking_summary,
 )
-from rsu_isac.core.tracker import CONFIRMED, TENTATIVE, Tracker, TrackerConfig, TrackView
+from rsu_isac.core.tracker import (
+    CONFIRMED,
+    MAX_TRACKER_DETECTIONS,
+    TENTATIVE,
+    Tracker,
+    TrackerConfig,
+    TrackView,
+)
+from rsu_isac.core.v2x import VehicleReports
 from rsu_isac.perception.camera_detector import CameraDetector, DetectorConfig, Region
 from rsu_isac.scheduling.lstm_expert import load_expert
 from rsu_isac.scheduling.scheduler import (
@@ -66,6 +80,7 @@ class EvalConfig:
     constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
     aoi_policy: str = "radar_only"
     rf_snr_db: float | None = None  # None: the scenario's sensing noise (core.radar)
+    v2x_share: float | None = None  # share of vehicles sending reports; None: the scenario's
     aoi_risk_threshold: float | None = None  # None: Gamma_misa of the scenario
     lstm_checkpoint: str | None = None  # temporal expert of ``lstm``/``hmoe``; None: shipped
     max_power_dbm: float | None = None  # None: the scenario's
@@ -76,9 +91,12 @@ class EvalConfig:
 
 
 def scenario_as_run(scenario: Scenario, config: EvalConfig) -> Scenario:
-    """``scenario`` with the run's ``rf_snr_db`` and ``max_power_dbm`` applied."""
+    """``scenario`` with the run's ``rf_snr_db``, ``v2x_share`` and ``max_power_dbm``
+    applied."""
     if config.rf_snr_db is not None:
         scenario = with_rf_snr(scenario, config.rf_snr_db)
+    if config.v2x_share is not None:
+        scenario = with_v2x_share(scenario, config.v2x_share)
     if config.max_power_dbm is not None:
         scenario = replace(
             scenario, radio=replace(scenario.radio, max_power_dbm=config.max_power_dbm)
@@ -87,10 +105,20 @@ def scenario_as_run(scenario: Scenario, config: EvalConfig) -> Scenario:
 
 
 def _detections(echo: Echo, scenario: Scenario, processing: ProcessingConfig):
+    """The detections the tracker gets, screened as the nodes screen them: a
+    measurement-level echo to the radar node's instrumented range and detection cap, and
+    every frame to the tracker node's unambiguous spans and cap
+    (core.radar_dsp.screen_detections)."""
+    reach, speed = detection_limits(scenario)
     if echo.measurements is not None:
-        return echo.measurements.detections
-    geometry = FrameGeometry.from_scenario(scenario)
-    return process_frame(echo.frame.samples, echo.frame.tx_symbols, geometry, processing)
+        instrumented = processing.max_range_m or reach
+        found = screen_detections(
+            echo.measurements.detections, instrumented, processing.max_detections
+        )
+    else:
+        geometry = FrameGeometry.from_scenario(scenario)
+        found = process_frame(echo.frame.samples, echo.frame.tx_symbols, geometry, processing)
+    return screen_detections(found, reach, MAX_TRACKER_DETECTIONS, speed)
 
 
 def truth_vehicles(vehicles: VehicleStates) -> PredictedVehicles:
@@ -179,6 +207,7 @@ class ClosedLoop:
             else None
         )
         self._schedule: Schedule | None = None  # decided last slot for this one
+        self._heard = VehicleReports.empty()  # vehicles' reports heard in the last slot
 
     @property
     def schedule(self) -> Schedule | None:
@@ -254,6 +283,10 @@ class ClosedLoop:
         """Advance the road one slot (scoring the beams applied) and track it."""
         out = self.sim.step()
         self.slot = out.slot
+        for tracker in self.trackers.values():  # heard last slot: fused before this frame
+            if len(self._heard):
+                tracker.report_update(self._heard)
+        self._heard = out.reports
         for echo in out.echoes:
             detections = _detections(echo, self.scenario, self.processing[echo.rsu_index])
             self.trackers[echo.rsu_index].step(out.time_s, detections)
@@ -291,6 +324,7 @@ class ClosedLoop:
             "jain_fairness": link.jain_fairness,
             "misaligned": float(np.sum(link.misaligned)),
             "vehicles": float(len(out.vehicles)),
+            "untracked": float(untracked),
             "energy_comp_j": sensed.camera_energy_j,
             "energy_sweep_j": sweep_energy_j(link.misaligned, self.scenario.aoi.recovery_energy_j),
             # eq. (5) over the tracks, and P_misa = 1 for a vehicle no track covers
@@ -348,6 +382,10 @@ def summarize(records: list[dict[str, object]]) -> dict[str, float]:
         "misalignment_rate": (
             sum(r["misaligned"] for r in records) / vehicle_slots if vehicle_slots else 0.0
         ),
+        # vehicle-slots with a confirmed or coasting track within TRUTH_GATE_M
+        "tracked_share": (
+            1.0 - sum(r["untracked"] for r in records) / vehicle_slots if vehicle_slots else 1.0
+        ),
         "mean_vehicles": mean("vehicles"),
         "policy_ms_p50": float(np.percentile(policy_ms, 50)),
         "policy_ms_p99": float(np.percentile(policy_ms, 99)),
@@ -373,5 +411,6 @@ def evaluate(
         "seed": config.seed,
         "max_power_dbm": ran.radio.max_power_dbm,
         "rf_snr_db": config.rf_snr_db,
+        "v2x_share": ran.v2x.equipped_share,
         **summarize(records),
     }

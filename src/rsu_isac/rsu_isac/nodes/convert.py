@@ -21,8 +21,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
-from rsu_isac.core.radar import radial_velocity_from_doppler_mps, range_from_delay_m
-from rsu_isac.core.radar_dsp import Detections
+from rsu_isac.core.radar_dsp import Detections, implausible_detections, strongest
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import TENTATIVE, TrackView
 from rsu_isac.perception.camera_detector import CameraDetections, Region
@@ -167,53 +166,40 @@ def detections_from_msgs(
     max_detections: int | None = None,
     max_speed_mps: float = math.inf,
 ) -> CheckedDetections:
-    """Core detections of RadarDetection messages. A detection that no radar can report is
-    rejected on its own (the rest of the frame is kept): NaN or infinite fields, a range
-    outside [0, ``max_range_m``] (the instrumented range), a radial speed above
-    ``max_speed_mps`` (the unambiguous Doppler), an azimuth outside [0, pi] (the array's
-    angle convention), a negative variance or one wider than the span the radar measures.
-    Beyond ``max_detections`` the weakest (by SNR)
-    are rejected."""
+    """Core detections of RadarDetection messages. A detection that no radar can report
+    (core.radar_dsp.implausible_detections: NaN, a range outside [0, ``max_range_m``], a
+    radial speed above ``max_speed_mps``, an azimuth outside [0, pi], a negative variance or
+    one wider than the measurable span) is rejected on its own, the rest of the frame kept;
+    beyond ``max_detections`` the weakest (by SNR) are rejected."""
     names = [f.name for f in dataclasses.fields(Detections)]
     values = np.array([[getattr(d, n) for n in names] for d in detections], dtype=float)
-    values = values.reshape(len(detections), len(names))
-    with np.errstate(invalid="ignore"):
-        column = dict(zip(names, values.T, strict=True))
-        reasons = {
-            "NaN or infinite fields": ~np.isfinite(values).all(axis=1),
-            f"range outside [0, {max_range_m:g}] m": ~(
-                (column["range_m"] >= 0) & (column["range_m"] <= max_range_m)
-            ),
-            f"radial speed above {max_speed_mps:g} m/s": ~(
-                np.abs(column["radial_velocity_mps"]) <= max_speed_mps
-            ),
-            "azimuth outside [0, pi]": ~(
-                (column["azimuth_rad"] >= 0) & (column["azimuth_rad"] <= math.pi)
-            ),
-            "negative variance": (values[:, names.index("range_variance_m2") :] < 0).any(axis=1),
-            # a standard deviation wider than what the radar measures at all
-            "variance beyond the measurable span": (
-                (column["range_variance_m2"] > max_range_m**2)
-                | (column["radial_velocity_variance_m2ps2"] > (2 * max_speed_mps) ** 2)
-                | (column["azimuth_variance_rad2"] > math.pi**2)
-            ),
-        }
-    bad = np.zeros(len(values), dtype=bool)
+    every = Detections(*values.reshape(len(detections), len(names)).T)
+    bad, notes = rejected_elements(
+        implausible_detections(every, max_range_m, max_speed_mps), len(every)
+    )
+    plausible = np.flatnonzero(~bad)
+    kept = strongest(every, plausible, max_detections)
+    extra = np.setdiff1d(plausible, kept)
+    if extra.size:
+        notes.append(
+            f"beyond max_detections = {max_detections}: " + ", ".join(f"#{i}" for i in extra)
+        )
+    out = every.subset(kept) if kept.size else Detections.empty()
+    return CheckedDetections(out, kept, len(every) - kept.size, "; ".join(notes))
+
+
+def rejected_elements(reasons: dict[str, np.ndarray], count: int) -> tuple[np.ndarray, list[str]]:
+    """Which of ``count`` elements a message loses (a mask), and per reason (in the order
+    given, each element under the first that hits it) the indices it names: "reason: #i,
+    #j"."""
+    bad = np.zeros(count, dtype=bool)
     notes = []
     for reason, hit in reasons.items():
         new = hit & ~bad
         if new.any():
             notes.append(f"{reason}: " + ", ".join(f"#{i}" for i in np.flatnonzero(new)))
         bad |= new
-    kept = np.flatnonzero(~bad)
-    if max_detections is not None and kept.size > max_detections:
-        order = kept[np.argsort(-column["snr_db"][kept], kind="stable")]
-        kept, extra = np.sort(order[:max_detections]), np.sort(order[max_detections:])
-        notes.append(
-            f"beyond max_detections = {max_detections}: " + ", ".join(f"#{i}" for i in extra)
-        )
-    out = Detections(*values[kept].T) if kept.size else Detections.empty()
-    return CheckedDetections(out, kept, len(values) - kept.size, "; ".join(notes))
+    return bad, notes
 
 
 def _matrices(rows: Sequence[Sequence[float]], size: int, what: str) -> np.ndarray:
@@ -224,19 +210,6 @@ def _matrices(rows: Sequence[Sequence[float]], size: int, what: str) -> np.ndarr
 
 
 MAX_COORDINATE_M = 1e5  # the scenario schema's position limit
-
-
-def detection_limits(scenario: Scenario) -> tuple[float, float]:
-    """(largest range [m], largest radial speed [m/s]) any radar of the scenario measures
-    unambiguously: c / (2 Delta f) and lambda / (4 T), the range and Doppler spans of the
-    OFDM frame."""
-    wf = scenario.radar.waveform
-    reach = float(range_from_delay_m(1.0 / wf.subcarrier_spacing_hz))
-    speed = float(
-        abs(radial_velocity_from_doppler_mps(0.5 / wf.symbol_interval_s,
-                                             scenario.radio.carrier_frequency_hz))
-    )  # fmt: skip
-    return reach, speed
 
 
 def camera_detections_from_msg(msg: CameraDetectionArray) -> tuple[np.ndarray, np.ndarray]:
@@ -261,8 +234,7 @@ def tracks_to_msg(
     """TrackArray of a tracker snapshot (polar state of ``rsu_index``, road-frame position).
     Every column is turned into Python numbers once (``tolist``), not element by element."""
     n = len(view)
-    hits, misses = view.hits.astype(float), view.misses.astype(float)
-    existence = np.minimum(1.0, hits / np.maximum(hits + misses, 1.0)).tolist()
+    existence = view.existence_probability.tolist()
     ids, status, uuids = view.track_id.tolist(), view.status.tolist(), [list(u) for u in view.uuid]
     polar, position, velocity = (
         view.polar.tolist(),

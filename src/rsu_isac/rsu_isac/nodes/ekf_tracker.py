@@ -1,9 +1,13 @@
 """ekf_tracker: detections -> tracks of one RSU (docs/architecture.md).
 
-Subscribes ``radar/detections`` (RadarDetectionArray) and ``camera/detections``
-(CameraDetectionArray) in the RSU's namespace; publishes ``tracks`` (TrackArray: polar state
-and covariance, road-frame position, one-slot prediction, PCRB, semantic AoI) after every
-radar frame and ``tracks/markers`` (MarkerArray). Everything else is
+Subscribes ``radar/detections`` (RadarDetectionArray), ``camera/detections``
+(CameraDetectionArray) and ``v2x/reports`` (VehicleReportArray: vehicles' own reports) in
+the RSU's namespace; publishes ``tracks`` (TrackArray: polar state and covariance,
+road-frame position, one-slot prediction, PCRB, semantic AoI) after every radar frame,
+``tracks/markers`` (MarkerArray) and ``cpm`` (CollectivePerception, the RSU's message to
+the vehicles, when core.cpm's inclusion rules make an object due). Reports are fused before
+the first radar frame stamped after the time they were heard (the order of the headless
+loop, whatever the order in which the two topics arrive). Everything else is
 :class:`rsu_isac.core.tracker.Tracker`.
 
 Time: radar stamps pass a :class:`~rsu_isac.nodes.stream_gate.StreamGate`. A step backwards
@@ -20,26 +24,43 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from rclpy.node import Node
+from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
+from rsu_isac.core.cpm import CpmConfig, CpmGenerator
 from rsu_isac.core.ekf import MOTION_MODELS
-from rsu_isac.core.tracker import Tracker, TrackerConfig
+from rsu_isac.core.radar import detection_limits
+from rsu_isac.core.tracker import (
+    MAX_TRACKER_DETECTIONS,
+    TENTATIVE,
+    Tracker,
+    TrackerConfig,
+    TrackView,
+)
+from rsu_isac.core.v2x import VehicleReports
 from rsu_isac.nodes.convert import (
     MalformedMessageError,
     camera_detections_from_msg,
-    detection_limits,
     detections_from_msgs,
     stamp_seconds,
     track_markers,
     tracks_to_msg,
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
+from rsu_isac.nodes.interop import cpm_to_msg, reports_from_msg
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
-from rsu_isac.nodes.qos import RELIABLE
+from rsu_isac.nodes.qos import RELIABLE, declare_sensor_qos
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.nodes.stream_gate import StreamGate, Verdict
-from rsu_isac_interfaces.msg import CameraDetectionArray, RadarDetectionArray, TrackArray
+from rsu_isac_interfaces.msg import (
+    CameraDetectionArray,
+    CollectivePerception,
+    RadarDetectionArray,
+    TrackArray,
+    VehicleReportArray,
+)
 
 ROAD_FRAME = "road"
 
@@ -69,6 +90,14 @@ class EkfTracker(Node):
             camera_gate_probability=declare(
                 self, "camera_gate_probability", 0.9999, "chi-square gate, camera", 0.5, 1 - 1e-12
             ),
+            report_gate_probability=declare(
+                self,
+                "report_gate_probability",
+                0.9999,
+                "chi-square gate, vehicle reports (position and velocity)",
+                0.5,
+                1 - 1e-12,
+            ),
             confirm_hits=declare(self, "confirm_hits", 2, "M of the M-of-N confirmation", 1, 100),
             confirm_window=declare(self, "confirm_window", 6, "N of the M-of-N", 1, 100),
             instant_confirm_snr_db=declare(
@@ -87,6 +116,14 @@ class EkfTracker(Node):
                 "max_camera_coast_slots",
                 25,
                 "misses before a track the camera fixed last is deleted (003's A_max)",
+                0,
+                10000,
+            ),
+            max_report_coast_slots=declare(
+                self,
+                "max_report_coast_slots",
+                10,
+                "slots from a vehicle report's generation before a track it fixed last is deleted",
                 0,
                 10000,
             ),
@@ -120,7 +157,7 @@ class EkfTracker(Node):
         self.max_detections = declare(
             self,
             "max_detections",
-            256,
+            MAX_TRACKER_DETECTIONS,
             "radar detections per frame at most; beyond, the weakest are rejected",
             1,
             100000,
@@ -131,13 +168,28 @@ class EkfTracker(Node):
         self._time_gate = StreamGate(ahead=config.max_time_gap_s)
         self._limits = detection_limits(self.scenario)
         self.diagnostics = NodeDiagnostics(self)
+        cpm_period_s = declare(
+            self,
+            "cpm_period_s",
+            0.1,
+            "collective perception: check the inclusion rules this often [s] (T_GenCpm); 0 = "
+            "no CPMs",
+            0.0,
+            10.0,
+        )
+        self._cpm = CpmGenerator(CpmConfig(period_s=cpm_period_s)) if cpm_period_s else None
+        self._pending_reports: list[tuple[float, VehicleReports]] = []
         self._tracks_pub = self.create_publisher(TrackArray, "tracks", RELIABLE)
+        self._cpm_pub = self.create_publisher(CollectivePerception, "cpm", RELIABLE)
         self._markers_pub = self.create_publisher(MarkerArray, "tracks/markers", RELIABLE)
         self.diagnostics.subscribe(
             RadarDetectionArray, "radar/detections", self._on_radar, RELIABLE
         )
         self.diagnostics.subscribe(
             CameraDetectionArray, "camera/detections", self._on_camera, RELIABLE
+        )
+        self.diagnostics.subscribe(
+            VehicleReportArray, "v2x/reports", self._on_reports, declare_sensor_qos(self)
         )
 
     def _clock_s(self) -> float | None:
@@ -154,6 +206,9 @@ class EkfTracker(Node):
         if verdict is Verdict.RESET:
             previous = self.tracker.time_s
             self.tracker.reset()
+            self._pending_reports.clear()
+            if self._cpm is not None:
+                self._cpm.reset()
             self.get_logger().warning(
                 f"time jumped from {previous:.3f} s to {stamp:.3f} s: tracks reset"
             )
@@ -166,19 +221,61 @@ class EkfTracker(Node):
         if checked.num_rejected:
             self.diagnostics.reject("radar/detections", checked.num_rejected, checked.reason)
         computing = time.perf_counter()
+        self._fuse_reports(stamp)
         self.tracker.step(stamp, checked.detections)
         view = self.tracker.view()
         compute_s = time.perf_counter() - computing
+        slot_s = self.scenario.slot_s
         self._tracks_pub.publish(
-            tracks_to_msg(
-                view, self.rsu_index, msg.header.stamp, msg.slot, self.scenario.slot_s, ROAD_FRAME
-            )
+            tracks_to_msg(view, self.rsu_index, msg.header.stamp, msg.slot, slot_s, ROAD_FRAME)
         )
+        self._publish_cpm(view, msg, stamp)
         if self._markers_pub.get_subscription_count():  # RViz only: built when watched
             self._markers_pub.publish(
                 track_markers(view, msg.header.stamp, ROAD_FRAME, self.get_namespace())
             )
         self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
+
+    def _on_reports(self, msg: VehicleReportArray) -> None:
+        reports, rejected, reason = reports_from_msg(msg)
+        if rejected:
+            self.diagnostics.reject("v2x/reports", rejected, reason)
+        now, gap = self.tracker.time_s, self.tracker.config.max_time_gap_s
+        stale = now is not None and len(reports) and np.any(np.abs(reports.time_s - now) > gap)
+        if stale:
+            raise MalformedMessageError(
+                f"vehicle reports generated more than max_time_gap_s = {gap:g} s from the "
+                f"tracks' time {now:.3f} s"
+            )
+        if len(reports):
+            self._pending_reports.append((stamp_seconds(msg), reports))
+
+    def _fuse_reports(self, stamp: float) -> None:
+        """Before the radar frame at ``stamp``: fuse the reports heard before it (at an
+        earlier frame's time). Those heard with the previous frame have arrived whatever
+        the order of the two topics (in lockstep the frame comes after that frame's tracks
+        and command), so the fusion order does not depend on which callback ran first."""
+        due = [r for heard, r in self._pending_reports if heard < stamp - 1e-9]
+        self._pending_reports = [(h, r) for h, r in self._pending_reports if h >= stamp - 1e-9]
+        for reports in due:
+            self.tracker.report_update(reports)
+
+    def _publish_cpm(self, view: TrackView, msg: RadarDetectionArray, stamp: float) -> None:
+        """The CPM of the objects core.cpm's rules make due now, if any."""
+        if self._cpm is None:
+            return
+        known = view.status != TENTATIVE
+        due = self._cpm.due(stamp, view.track_id[known], view.position_xy[known],
+                            view.velocity_xy[known])  # fmt: skip
+        if due is None or not due.any():
+            return
+        include = np.zeros(len(view), dtype=bool)
+        include[np.flatnonzero(known)[due]] = True
+        rsu_xy = self.scenario.rsus[self.rsu_index].position_m
+        header = Header(stamp=msg.header.stamp, frame_id=ROAD_FRAME)
+        cpm = cpm_to_msg(view, include, self.rsu_index, rsu_xy, header, msg.slot,
+                         self.scenario.slot_s)  # fmt: skip
+        self._cpm_pub.publish(cpm)
 
     def _on_camera(self, msg: CameraDetectionArray) -> None:
         xy, cov = camera_detections_from_msg(msg)

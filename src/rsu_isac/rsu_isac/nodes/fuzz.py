@@ -33,7 +33,7 @@ from rclpy.node import Node
 
 from rsu_isac.beamforming.context import RadioContext
 from rsu_isac.beamforming.policies import create_policy
-from rsu_isac.core.scenario import Scenario, load_named_scenario
+from rsu_isac.core.scenario import Scenario, load_named_scenario, with_v2x_share
 from rsu_isac.core.tracker import Tracker, TrackerConfig
 from rsu_isac.nodes.aoi_scheduler import AoiSchedulerNode
 from rsu_isac.nodes.beamforming_policy import BeamformingPolicy, predicted_from_msgs
@@ -52,6 +52,7 @@ from rsu_isac.nodes.convert import (
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
 from rsu_isac.nodes.ekf_tracker import EkfTracker
+from rsu_isac.nodes.interop import reports_to_msg
 from rsu_isac.nodes.radar_processing import RadarProcessing
 from rsu_isac.nodes.traffic_sim import TrafficSim
 from rsu_isac.platform.paths import scenarios_dir
@@ -73,7 +74,11 @@ NODES: dict[str, tuple[type[Node], dict[str, str], str]] = {
     "radar_processing": (RadarProcessing, {"radar/echo": "echo"}, "radar/detections"),
     "ekf_tracker": (
         EkfTracker,
-        {"radar/detections": "detections", "camera/detections": "camera_detections"},
+        {
+            "radar/detections": "detections",
+            "camera/detections": "camera_detections",
+            "v2x/reports": "reports",
+        },
         "tracks",
     ),
     "beamforming_policy": (BeamformingPolicy, {"rsu0/tracks": "tracks"}, "beamforming/command"),
@@ -115,8 +120,9 @@ class FuzzCounts:
 
 def valid_stream(scenario: Scenario, slots: int, seed: int) -> list[dict[str, Any]]:
     """Per slot, the valid input message of every stream key (closed loop of the core)."""
-    sim = Simulator(
-        scenario, SimConfig(abstraction="measurement", seed=seed, camera_period_slots=1)
+    sim = Simulator(  # every vehicle reporting: the tracker's v2x/reports stream
+        with_v2x_share(scenario, 1.0),
+        SimConfig(abstraction="measurement", seed=seed, camera_period_slots=1),
     )
     tracker = Tracker.for_scenario(scenario, 0, TrackerConfig(), seed)
     policy = create_policy("predictive_mrt", RadioContext(scenario))
@@ -167,6 +173,7 @@ def valid_stream(scenario: Scenario, slots: int, seed: int) -> list[dict[str, An
                     "signal_echo": signal_echo,
                     "detections": detections,
                     "camera_detections": cam,
+                    "reports": reports_to_msg(out.reports, stamp, out.slot, "road"),
                     "tracks": tracks,
                     "schedule": schedule,
                     "image": image_to_msg(out.image, stamp, "rsu0_camera_optical"),

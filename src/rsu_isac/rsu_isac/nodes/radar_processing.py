@@ -1,14 +1,17 @@
 """radar_processing: radar echo -> detections (docs/architecture.md).
 
 Subscribes ``radar/echo`` (RadarEcho; large-sensor QoS, see :mod:`rsu_isac.nodes.qos`) and
-publishes ``radar/detections`` (RadarDetectionArray). Signal-level echoes go through
-:func:`rsu_isac.core.radar_dsp.process_frame` (matched filtering, range-Doppler-angle FFTs,
-CA-CFAR, ML refinement, angle by matched filter or MUSIC); measurement-level echoes already
-carry detections and pass through unchanged, so the tracker sees one detection type either
-way. Malformed echoes (wrong shape, NaN, radio parameters outside physical bounds, unknown
-abstraction or waveform, more samples than ``max_frame_samples``) are logged, counted on
-/diagnostics and dropped; a measurement-level detection no radar could report (outside the
-instrumented range, NaN) is rejected on its own and the rest of the frame passes.
+publishes ``radar/detections`` (RadarDetectionArray) and, while someone subscribes,
+``radar/points`` (sensor_msgs/PointCloud2 in the road frame: x, y, z, range, azimuth, radial
+velocity, SNR; the array's pose from ``array_position_m`` and ``road_side``). Signal-level
+echoes go through :func:`rsu_isac.core.radar_dsp.process_frame` (matched filtering, range-
+Doppler-angle FFTs, CA-CFAR, ML refinement, angle by matched filter or MUSIC); measurement-
+level echoes already carry detections and pass through unchanged, so the tracker sees one
+detection type either way. Malformed echoes (wrong shape, NaN, radio parameters outside
+physical bounds, unknown abstraction or waveform, more samples than ``max_frame_samples``)
+are logged, counted on /diagnostics and dropped; a measurement-level detection no radar
+could report (outside the instrumented range, NaN) is rejected on its own and the rest of
+the frame passes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import time
 
 import numpy as np
 from rclpy.node import Node
+from sensor_msgs.msg import PointCloud2
+from std_msgs.msg import Header
 
 from rsu_isac.core.radar import range_from_delay_m
 from rsu_isac.core.radar_dsp import (
@@ -32,10 +37,13 @@ from rsu_isac.nodes.convert import (
     detections_to_msgs,
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
-from rsu_isac.nodes.params import declare
+from rsu_isac.nodes.interop import detections_to_cloud
+from rsu_isac.nodes.params import ParameterError, declare
 from rsu_isac.nodes.qos import RELIABLE, declare_sensor_qos
 from rsu_isac.nodes.runner import run_node
 from rsu_isac_interfaces.msg import RadarDetectionArray, RadarEcho
+
+ROAD_FRAME = "road"
 
 # Physical bounds of an echo's radio parameters (the scenario schema's, widened): outside
 # them the transforms overflow or mean nothing.
@@ -166,8 +174,30 @@ class RadarProcessing(Node):
             1,
             1 << 28,
         )
+        position = declare(
+            self,
+            "array_position_m",
+            [0.0, 0.0],
+            "the array centre in the road frame [m] (radar/points' positions)",
+        )
+        side = declare(
+            self,
+            "road_side",
+            1,
+            "+1: the road lies at larger y than the array axis, -1: at smaller y (a ULA cannot "
+            "tell them apart)",
+            -1,
+            1,
+        )
+        if len(position) != 2 or side == 0:
+            raise ParameterError(
+                f"parameters 'array_position_m' = {list(position)} (needs [x, y]) and "
+                f"'road_side' = {side} (needs +1 or -1) do not place the array"
+            )
+        self._array_xy, self._side = (float(position[0]), float(position[1])), float(side)
         self.diagnostics = NodeDiagnostics(self)
         self._pub = self.create_publisher(RadarDetectionArray, "radar/detections", RELIABLE)
+        self._points_pub = self.create_publisher(PointCloud2, "radar/points", RELIABLE)
         self.diagnostics.subscribe(RadarEcho, "radar/echo", self._on_echo, declare_sensor_qos(self))
 
     def _on_echo(self, msg: RadarEcho) -> None:
@@ -192,6 +222,10 @@ class RadarProcessing(Node):
             raise MalformedMessageError(f"unknown abstraction {msg.abstraction}")
         out = RadarDetectionArray(header=msg.header, slot=msg.slot, detections=detections)
         self._pub.publish(out)
+        if self._points_pub.get_subscription_count():  # RViz, Foxglove: built when watched
+            found = detections_from_msgs(detections).detections
+            header = Header(stamp=msg.header.stamp, frame_id=ROAD_FRAME)
+            self._points_pub.publish(detections_to_cloud(found, self._array_xy, self._side, header))
         self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
 
 

@@ -1,9 +1,10 @@
 """traffic_sim: the simulated road (docs/architecture.md).
 
-Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receiving RSU,
-<rsu0>/camera/image_raw (every camera_period_slots, rendered only while subscribed) with
-camera_info and the mounting pose (transient local), and link/metrics (the commanded beams
-scored on the true channel).
+Publishes per slot: /clock, sim/ground_truth, <rsu>/radar/echo for every receiving RSU
+(after <rsu>/v2x/reports, the vehicles' own reports heard in the slot, when there are any:
+parameter ``v2x_share``), <rsu0>/camera/image_raw (every camera_period_slots, rendered only
+while subscribed) with camera_info and the mounting pose (transient local), and
+link/metrics (the commanded beams scored on the true channel).
 Subscribes beamforming/command. In lockstep mode it waits, after each slot, for the command
 of the next slot whenever a command publisher exists (bounded by lockstep_timeout_s), so a
 closed-loop run is deterministic; it also holds slot 1 until a command publisher appears
@@ -31,6 +32,7 @@ from rclpy.validate_topic_name import validate_topic_name
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Image
 
+from rsu_isac.core.scenario import with_v2x_share
 from rsu_isac.nodes.convert import (
     MalformedMessageError,
     beamset_from_msg,
@@ -44,13 +46,20 @@ from rsu_isac.nodes.convert import (
     vehicles_to_msg,
 )
 from rsu_isac.nodes.diagnostics import NodeDiagnostics
+from rsu_isac.nodes.interop import reports_to_msg
 from rsu_isac.nodes.params import ParameterError, declare, declare_scenario
 from rsu_isac.nodes.qos import LARGE_SENSOR, LATCHED, RELIABLE
 from rsu_isac.nodes.runner import run_node
 from rsu_isac.nodes.stream_gate import SLOT_WINDOW
 from rsu_isac.sim.traffic import ENGINES
-from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator
-from rsu_isac_interfaces.msg import BeamformingCommand, LinkMetrics, RadarEcho, VehicleStateArray
+from rsu_isac.sim.world import ABSTRACTIONS, SimConfig, Simulator, SlotOutput
+from rsu_isac_interfaces.msg import (
+    BeamformingCommand,
+    LinkMetrics,
+    RadarEcho,
+    VehicleReportArray,
+    VehicleStateArray,
+)
 
 ROAD_FRAME = "road"
 AS_FAST_AS_POSSIBLE_PERIOD_S = 1e-4
@@ -71,6 +80,17 @@ class TrafficSim(Node):
     def __init__(self) -> None:
         super().__init__("traffic_sim")
         self.scenario = declare_scenario(self)
+        share = declare(
+            self,
+            "v2x_share",
+            -1.0,
+            "share of vehicles that broadcast their own reports (CAM-shaped); -1 = the "
+            "scenario's v2x.equipped_share",
+            -1.0,
+            1.0,
+        )
+        if share >= 0.0:
+            self.scenario = with_v2x_share(self.scenario, share)
         engine = declare(self, "engine", "embedded", "traffic engine", choices=ENGINES)
         abstraction = declare(
             self, "abstraction", "signal", "radar echo abstraction", choices=ABSTRACTIONS
@@ -166,6 +186,10 @@ class TrafficSim(Node):
         self._echo_pubs = {
             name: self.create_publisher(RadarEcho, f"{name}/radar/echo", LARGE_SENSOR)
             for name in (self.scenario.rsus[i].name for i in self.scenario.receivers())
+        }
+        self._report_pubs = {
+            name: self.create_publisher(VehicleReportArray, f"{name}/v2x/reports", RELIABLE)
+            for name in self._echo_pubs
         }
         self._command_sub = self.diagnostics.subscribe(
             BeamformingCommand, "beamforming/command", self._on_command, RELIABLE
@@ -299,6 +323,26 @@ class TrafficSim(Node):
         self._truth_pub.publish(
             vehicles_to_msg(out.vehicles, stamp, out.slot, ROAD_FRAME, out.entry_queue_length)
         )
+        self._publish_sensors(out, stamp)
+        self._link_pub.publish(
+            link_to_msg(out.link, self.sim.beams, stamp, out.slot, self._command_slot, self._policy)
+        )
+        if self.duration_s > 0 and out.time_s >= self.duration_s - 1e-9:
+            self.done = True
+            self.get_logger().info(f"simulated {out.time_s:g} s ({out.slot} slots); stopping")
+        self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
+        if not self.done:  # the next slot's traffic, channel and noise while the stack works
+            preparing = time.perf_counter()
+            self.sim.prepare()
+            self.diagnostics.time(prepare=time.perf_counter() - preparing)
+
+    def _publish_sensors(self, out: SlotOutput, stamp) -> None:
+        """The slot's vehicle reports (before the echoes: each tracker fuses them after
+        that frame), echoes and camera frame."""
+        if len(out.reports):
+            msg = reports_to_msg(out.reports, stamp, out.slot, ROAD_FRAME)
+            for pub in self._report_pubs.values():
+                pub.publish(msg)
         for echo in out.echoes:
             name = self.scenario.rsus[echo.rsu_index].name
             if echo.frame is not None:
@@ -311,17 +355,6 @@ class TrafficSim(Node):
         self._echoes_sent_at = time.perf_counter()
         if out.image is not None:
             self._image_pub.publish(image_to_msg(out.image, stamp, self._camera_frame))
-        self._link_pub.publish(
-            link_to_msg(out.link, self.sim.beams, stamp, out.slot, self._command_slot, self._policy)
-        )
-        if self.duration_s > 0 and out.time_s >= self.duration_s - 1e-9:
-            self.done = True
-            self.get_logger().info(f"simulated {out.time_s:g} s ({out.slot} slots); stopping")
-        self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
-        if not self.done:  # the next slot's traffic, channel and noise while the stack works
-            preparing = time.perf_counter()
-            self.sim.prepare()
-            self.diagnostics.time(prepare=time.perf_counter() - preparing)
 
     def close(self) -> None:
         """Publish the last diagnostics and wait (bounded) until every reliable reader has

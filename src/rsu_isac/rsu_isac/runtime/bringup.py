@@ -61,11 +61,13 @@ from rsu_isac_interfaces.msg import (
     AoiState,
     BeamformingCommand,
     CameraDetectionArray,
+    CollectivePerception,
     LinkMetrics,
     RadarDetectionArray,
     RadarEcho,
     Track,
     TrackArray,
+    VehicleReportArray,
     VehicleStateArray,
 )
 
@@ -75,6 +77,7 @@ SHUTDOWN_TIMEOUT_S = 15.0
 DISCOVERY_S = 3.5  # DDS discovery of the nodes already in a domain (announced every 3 s)
 DOMAIN_CANDIDATES = range(1, 102)  # Fast DDS's port mapping fits domains 0-101 per host
 GRAPH_CHECK_PERIOD_S = 1.0  # how often a run looks for foreign nodes mid-run
+REPLAY_SETTLE_S = 1.0  # after the player's writers matched, before the first sample
 MAX_LATE_SHARE = 0.01  # late or lost commands in more of the slots make a run invalid
 UNKNOWN_NODE = "_NODE_NAME_UNKNOWN_"  # rmw's name for a node not discovered yet
 RUNNER_NODES = {"rsu_isac_recorder", "rsu_isac_bag_recorder", "rsu_isac_bag_player"}
@@ -168,6 +171,13 @@ class Recorder(Node):
         self.create_subscription(
             CameraDetectionArray, f"{camera_rsu}/camera/detections", self._on_camera, RECORD_QOS
         )
+        for i in scenario.receivers():
+            self.create_subscription(
+                CollectivePerception,
+                f"{scenario.rsus[i].name}/cpm",
+                lambda m, i=i: self._on_cpm(i, m),
+                RECORD_QOS,
+            )
         self.track_subs = [
             self.create_subscription(
                 TrackArray,
@@ -212,7 +222,11 @@ class Recorder(Node):
             np.array([[t.pcrb_azimuth_rad2, t.pcrb_range_m2] for t in ok]).reshape(-1, 2),
             np.array([[t.position.x, t.position.y] for t in ok]).reshape(-1, 2),
             np.array([t.aoi_s for t in ok]),
+            np.array([t.id for t in ok], dtype=np.int64),
         )
+
+    def _on_cpm(self, rsu: int, msg: CollectivePerception) -> None:
+        self.record.cpm_objects[(int(msg.slot), rsu)] = len(msg.perceived_objects)
 
     def _on_command(self, msg: BeamformingCommand) -> None:
         if msg.beams:
@@ -306,7 +320,8 @@ class _Spinner:
 
 def record_topics(scenario: Scenario) -> dict[str, type]:
     """What a recorded run keeps: clock, ground truth, link score, commands, and per RSU the
-    echo (signal frames are ~2 MB each), detections and tracks, and the camera."""
+    echo (signal frames are ~2 MB each), detections, tracks, vehicle reports and CPMs, and
+    the camera."""
     topics: dict[str, type] = {
         "/clock": Clock,
         "sim/ground_truth": VehicleStateArray,
@@ -317,6 +332,8 @@ def record_topics(scenario: Scenario) -> dict[str, type]:
         topics[f"{rsu.name}/radar/echo"] = RadarEcho
         topics[f"{rsu.name}/radar/detections"] = RadarDetectionArray
         topics[f"{rsu.name}/tracks"] = TrackArray
+        topics[f"{rsu.name}/v2x/reports"] = VehicleReportArray
+        topics[f"{rsu.name}/cpm"] = CollectivePerception
     camera = scenario.rsus[0].name
     topics[f"{camera}/camera/image_raw"] = Image
     topics[f"{camera}/camera/camera_info"] = CameraInfo
@@ -518,15 +535,34 @@ def _run_to_end(spinner: _Spinner, recorder: Recorder, specs, progress) -> list[
     return sorted(foreign)
 
 
+def output_topics(scenario: Scenario) -> dict[str, type]:
+    """The stack's outputs a replay records (``rsu-isac replay --record``): per receiving
+    RSU its detections, tracks and CPMs, and the beamforming command."""
+    topics: dict[str, type] = {"beamforming/command": BeamformingCommand}
+    for rsu in (scenario.rsus[i] for i in scenario.receivers()):
+        topics[f"{rsu.name}/radar/detections"] = RadarDetectionArray
+        topics[f"{rsu.name}/tracks"] = TrackArray
+        topics[f"{rsu.name}/cpm"] = CollectivePerception
+    return topics
+
+
 def run_replay(
-    options: GraphOptions, bag: Path, out: Path, meta: dict[str, object], rate: float = 0.0
+    options: GraphOptions,
+    bag: Path,
+    out: Path,
+    meta: dict[str, object],
+    rate: float = 0.0,
+    record: Path | None = None,
 ) -> dict:
     """Start the ``rsu`` graph (the stack without the simulator), play ``bag`` into it
     (its sensor topics, ground truth and link score; /clock from the bag's timeline, never
     the stack's own outputs it may hold) and write the report of the tracks it produces.
     At ``rate`` 0 every echo is tracked before the next slot is played (lockstep: the same
     report on an idle or a loaded machine); at a rate > 0 the bag is replayed against the
-    wall clock and the report counts the echoes the stack did not answer."""
+    wall clock and the report counts the echoes the stack did not answer. With ``record``,
+    the stack's outputs (:func:`output_topics`) go into a new MCAP bag there. A bag without
+    ground truth (real sensors) still reports its tracks (``tracks``), latencies and
+    replay counts; the truth-based figures are NaN."""
     specs = node_graph("rsu", options)
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -534,27 +570,50 @@ def run_replay(
     echoes = {i: f"/{scenario.rsus[i].name}/radar/echo" for i in scenario.receivers()}
     recorder: Recorder | None = None
     player: BagPlayer | None = None
+    lost = dict.fromkeys(echoes, 0)  # echoes the stack never answered (a lost sample)
 
     def tracked() -> bool:  # every echo played so far has come back as tracks
         return all(
-            recorder.track_messages[i] >= player.published_by_topic.get(t, 0)
+            recorder.track_messages[i] + lost[i] >= player.published_by_topic.get(t, 0)
             for i, t in echoes.items()
         )
+
+    def resync() -> None:  # after a wait ran out: what has not come is lost, not late
+        for i, t in echoes.items():
+            lost[i] = max(player.published_by_topic.get(t, 0) - recorder.track_messages[i], 0)
 
     def session(stack: ExitStack, domain: int) -> None:
         nonlocal recorder, player
         recorder = Recorder(scenario)
         player = BagPlayer(bag, drop=frozenset(stack_outputs(scenario)))
         stack.callback(player.close)
-        spinner = _Spinner([recorder, player])
+        nodes: list[Node] = [recorder, player]
+        outputs = BagRecorder(record, output_topics(scenario)) if record is not None else None
+        if outputs is not None:
+            stack.callback(outputs.close)
+            nodes.append(outputs)
+        spinner = _Spinner(nodes)
         for spec in specs:
             spinner.start(spec, logs, stack, domain)
         _wait_for_stack(spinner, recorder, specs, scenario, logs)
+        if outputs is not None and not spinner.until(outputs.matched, STARTUP_TIMEOUT_S):
+            raise RunFailedError(f"the stack's outputs did not reach the recorder; see {logs}")
         inputs = ["/sim/ground_truth"] + [f"/{r.name}/radar/echo" for r in scenario.rsus]
         if not spinner.until(lambda: player.matched(inputs), STARTUP_TIMEOUT_S):
             raise RunFailedError(f"nothing subscribed to the bag's {', '.join(inputs)}; see {logs}")
-        player.play(rate, spin=spinner.once, ready=tracked)
+        # the player's writers have matched the stack's readers; the readers match the
+        # writers a moment later, and a volatile sample sent before is lost to them
+        spinner.until(lambda: False, REPLAY_SETTLE_S)
+        player.play(rate, spin=spinner.once, ready=tracked, resync=resync)
         spinner.until(tracked, 5.0)  # the last frames through the stack
+        if outputs is not None:  # ... and into the outputs' bag
+            spinner.until(
+                lambda: all(
+                    outputs.counts[f"/{scenario.rsus[i].name}/tracks"] >= n
+                    for i, n in recorder.track_messages.items()
+                ),
+                5.0,
+            )
 
     outcome = _guarded(session, logs)
     record_ = recorder.record if recorder is not None else RunRecord()

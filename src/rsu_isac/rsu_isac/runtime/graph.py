@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.tracker import road_side
 from rsu_isac.platform.paths import config_dir
 from rsu_isac.platform.workspace import DDS_PROFILES_FILE, DDS_PROFILES_VARIABLE
 
@@ -76,6 +77,7 @@ class GraphOptions:
     deadline_s: float = 0.0  # the policy's decision deadline; 0: wait (lockstep, reproducible)
     constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
     rf_snr_db: float | None = None  # the reference vehicle's echo SNR; None: the scenario's
+    v2x_share: float | None = None  # share of vehicles sending reports; None: the scenario's
     sensor_qos: str = "reliable"  # raw sensor subscriptions (nodes.qos.SENSOR_QOS)
     use_sim_time: bool = True  # the stack's clock: /clock (simulator, bag) or the wall clock
 
@@ -103,6 +105,8 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
             **common,
             "max_range_m": sc.max_echo_range_m(i),
             "sensor_qos": options.sensor_qos,
+            "array_position_m": list(rsu.position_m),
+            "road_side": int(road_side(sc, i)),
         }
         nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", radar))
         nodes.append(
@@ -110,7 +114,13 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 "ekf_tracker",
                 ns,
                 "ekf_tracker.param.yaml",
-                {**common, **scenario, "rsu": rsu.name, "seed": options.seed},
+                {
+                    **common,
+                    **scenario,
+                    "rsu": rsu.name,
+                    "seed": options.seed,
+                    "sensor_qos": options.sensor_qos,
+                },
             )
         )
     if options.aoi_policy:
@@ -154,6 +164,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                     "seed": options.seed,
                     "real_time_factor": options.real_time_factor,
                     "camera_period_slots": options.camera_period_slots,
+                    **({} if options.v2x_share is None else {"v2x_share": options.v2x_share}),
                 },
             )
         )
@@ -161,18 +172,23 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
 
 
 def stack_outputs(scenario: Scenario) -> list[str]:
-    """The topics the ``rsu`` graph publishes itself (every RSU's detections and tracks, the
-    beamforming command): a replay plays a bag without them, or the recorded outputs would
-    meet the stack's own (two publishers on /rsu0/tracks)."""
-    per_rsu = [f"/{r.name}/{t}" for r in scenario.rsus for t in ("radar/detections", "tracks")]
-    return [*per_rsu, "/beamforming/command"]
+    """The topics the ``rsu`` graph publishes itself (every RSU's detections, point cloud,
+    tracks, their markers and CPMs, the beamforming command and its markers): a replay
+    plays a bag without them, or the recorded outputs would meet the stack's own (two
+    publishers on /rsu0/tracks)."""
+    own = ("radar/detections", "radar/points", "tracks", "tracks/markers", "cpm")
+    per_rsu = [f"/{r.name}/{t}" for r in scenario.rsus for t in own]
+    return [*per_rsu, "/beamforming/command", "/beamforming/markers"]
 
 
 def stack_inputs(options: GraphOptions) -> list[str]:
     """The sensor topics the ``rsu`` graph of ``options`` subscribes to: every receiving
-    RSU's echoes, and the camera's frames and calibration with an AoI schedule."""
+    RSU's echoes and vehicle reports, and the camera's frames and calibration with an AoI
+    schedule."""
     sc = options.scenario
-    topics = [f"/{sc.rsus[i].name}/radar/echo" for i in sc.receivers()]
+    topics = [
+        f"/{sc.rsus[i].name}/{t}" for i in sc.receivers() for t in ("radar/echo", "v2x/reports")
+    ]
     if options.aoi_policy:
         camera = f"/{sc.rsus[0].name}/camera"
         topics += [f"{camera}/image_raw", f"{camera}/camera_info"]

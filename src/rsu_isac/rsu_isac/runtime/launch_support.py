@@ -39,9 +39,15 @@ ARGUMENTS = {
     ),
     "constant_modulus": ("false", "phase-shifter beams, 003 eq. (9b)"),
     "rf_snr_db": ("nan", "reference vehicle's echo SNR [dB] (003 Fig. 5); nan = the scenario's"),
-    "sensor_qos": ("reliable", "radar/echo and camera/image_raw subscriptions: reliable | "
-                   "best_effort (real drivers)"),
+    "v2x_share": ("-1.0", "share of vehicles sending their own reports (CAM-shaped); "
+                  "-1 = the scenario's"),
+    "sensor_qos": ("reliable", "radar/echo, camera/image_raw and v2x/reports subscriptions: "
+                   "reliable | best_effort (real drivers)"),
     "use_sim_time": ("true", "the stack's clock: /clock (true) or the wall clock (false)"),
+    "namespace": ("", "every node under this namespace (site_a: /site_a/rsu0/tracks); adds to "
+                  "an enclosing PushRosNamespace"),
+    "remappings": ("", "topic remappings for every node, 'from:=to' separated by ';' "
+                   "(/beamforming/command:=/v2x/beams)"),
 }  # fmt: skip
 
 # rsu.launch.py serves real sensors: drivers publish best effort, and time is the wall clock
@@ -77,6 +83,7 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         deadline_s=float(values["deadline_s"]),
         constant_modulus=values["constant_modulus"].lower() == "true",
         rf_snr_db=None if math.isnan(snr := float(values["rf_snr_db"])) else snr,
+        v2x_share=None if (share := float(values["v2x_share"])) < 0 else share,
         sensor_qos=values["sensor_qos"],
         use_sim_time=values["use_sim_time"].lower() == "true",
     )
@@ -99,6 +106,9 @@ def replay_player(context, config_dir: Path) -> list:
 
     get = context.launch_configurations.get
     inputs = stack_inputs(graph_options(_argument_values(context), config_dir))
+    namespace = get("namespace", "").strip("/")
+    if namespace:  # the bag was recorded under the same namespace
+        inputs = [f"/{namespace}{topic}" for topic in inputs]
     command = [sys.executable, "-m", "rsu_isac.cli", "bag", "play", get("bag")]
     command += ["--rate", get("rate", "1.0"), "--wait-subscribers", str(PLAYER_WAIT_S)]
     command += ["--topics", *inputs]
@@ -114,6 +124,38 @@ def replay_player(context, config_dir: Path) -> list:
     ]
 
 
+def remapping_rules(text: str) -> list[tuple[str, str]]:
+    """(from, to) pairs of the ``remappings`` argument ('a:=b;c:=d'); a rule that is not
+    'from:=to' with two valid topic names raises ValueError naming it."""
+    from rclpy.exceptions import InvalidTopicNameException
+    from rclpy.validate_topic_name import validate_topic_name
+
+    rules = []
+    for rule in filter(None, (r.strip() for r in text.split(";"))):
+        source, sep, target = rule.partition(":=")
+        try:
+            if not sep:
+                raise ValueError("not 'from:=to'")
+            for name in (source, target):
+                validate_topic_name(name)
+        except (InvalidTopicNameException, ValueError) as exc:
+            why = str(exc).splitlines()[0]
+            raise ValueError(f"launch argument 'remappings': '{rule}': {why}") from None
+        rules.append((source, target))
+    return rules
+
+
+def _namespace(context, spec: NodeSpec) -> str | None:
+    """The node's namespace under the ``namespace`` argument, relative (so that an
+    enclosing PushRosNamespace applies too); None for the root."""
+    parts = [
+        context.launch_configurations.get("namespace", "").strip("/"),
+        spec.namespace.strip("/"),
+    ]
+    joined = "/".join(p for p in parts if p)
+    return joined or None
+
+
 def launch_nodes(graph: str, context, config_dir: Path) -> list:
     """launch_ros Node actions of ``graph`` for the launch arguments in ``context``. Every
     node is required: when one exits - the simulator at the end of ``duration``, a node
@@ -122,12 +164,14 @@ def launch_nodes(graph: str, context, config_dir: Path) -> list:
     from launch_ros.actions import Node
 
     specs: list[NodeSpec] = node_graph(graph, graph_options(_argument_values(context), config_dir))
+    remappings = remapping_rules(context.launch_configurations.get("remappings", ""))
     return [
         Node(
             package="rsu_isac",
             executable=spec.name,
             name=spec.name,
-            namespace=spec.namespace or None,
+            namespace=_namespace(context, spec),
+            remappings=remappings,
             parameters=[str(config_dir / spec.params_file), dict(spec.overrides)],
             additional_env=node_environment(),
             output="screen",

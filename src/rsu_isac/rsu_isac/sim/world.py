@@ -1,7 +1,7 @@
-"""The simulated road, slot by slot: traffic, true channels, link score, radar echoes and
-camera frames, with the beams last commanded (and the recovery sweep's beams for the
-vehicles they missed). Used by the ``traffic_sim`` node and by the
-headless closed loop; ROS-free."""
+"""The simulated road, slot by slot: traffic, true channels, link score, radar echoes,
+camera frames and the vehicles' own reports, with the beams last commanded (and the
+recovery sweep's beams for the vehicles they missed). Used by the ``traffic_sim`` node and
+by the headless closed loop; ROS-free."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from rsu_isac.core.beams import KIND_SENSING, BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import Scenario
+from rsu_isac.core.v2x import VehicleReports
 from rsu_isac.sim.camera import mast_camera, render
 from rsu_isac.sim.link import ChannelModel, LinkScore, score_link
 from rsu_isac.sim.radar_echo import (
@@ -28,6 +29,7 @@ from rsu_isac.sim.radar_echo import (
     synthesize_ofdm_echo,
 )
 from rsu_isac.sim.traffic import TrafficEngine, VehicleStates, create_engine
+from rsu_isac.sim.v2x import ReportSource
 
 Abstraction = Literal["signal", "measurement"]
 ABSTRACTIONS: tuple[Abstraction, ...] = ("signal", "measurement")
@@ -63,6 +65,7 @@ class SlotOutput:
     link: LinkScore
     echoes: list[Echo]
     image: NDArray[np.uint8] | None
+    reports: VehicleReports  # vehicles' own reports heard this slot (every RSU hears them)
 
 
 def omni_beams(scenario: Scenario) -> BeamSet:
@@ -125,12 +128,14 @@ class Simulator:
             )
         self.scenario = scenario
         self.config = config
-        traffic_seq, channel_seq, radar_seq = np.random.SeedSequence(config.seed).spawn(3)
+        seeds = np.random.SeedSequence(config.seed).spawn(4)
+        traffic_seq, channel_seq, radar_seq, v2x_seq = seeds
         self.engine: TrafficEngine = create_engine(
             scenario, config.engine, int(traffic_seq.generate_state(1)[0])
         )
         self._channel = ChannelModel(scenario, np.random.default_rng(channel_seq))
         self._radar_rng = np.random.default_rng(radar_seq)
+        self.reports = ReportSource(scenario.v2x, np.random.default_rng(v2x_seq))
         self.mast_camera: PinholeCamera = mast_camera(scenario)
         # the camera that renders every camera_period_slots (None: only capture() renders)
         self.camera: PinholeCamera | None = (
@@ -188,6 +193,7 @@ class Simulator:
             link,
             echoes,
             image,
+            self.reports.step(self.engine.time_s, vehicles),
         )
 
     @property
