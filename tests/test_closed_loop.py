@@ -102,3 +102,18 @@ def test_constant_modulus_runs_in_the_headless_loop(seed000):
     assert abs(abs(weights) * n**0.5 - 1.0).max() < 1e-9
     result = evaluate(seed000, EvalConfig(slots=5, seed=1, constant_modulus=True))
     assert result["constant_modulus"] is True
+
+
+def test_the_bistatic_receive_rsu_tracks_at_the_bound():
+    """seed002 (002's transmit and receive RSUs 40 m apart): the receive RSU's tracker
+    measures half the transmit -> vehicle -> receive path. With the monostatic range it
+    assumed before, 18 % of the vehicle-slots were tracked and every track was a gross
+    error (isac_ocs, 200 slots: 3.2 bit/s/Hz); now every vehicle is tracked at its PCRB."""
+    result = evaluate(
+        load_named_scenario("seed002", scenarios_dir()),
+        EvalConfig(policy="isac_ocs", slots=60, seed=0, genie=False),
+    )
+    assert result["tracked_share"] > 0.95
+    assert result["gross_error_share"] == 0.0
+    assert 0.7 < result["angle_rmse_over_sqrt_pcrb"] < 1.5
+    assert 0.7 < result["range_rmse_over_sqrt_pcrb"] < 1.5

@@ -147,3 +147,39 @@ def test_monte_carlo_rmse_reaches_the_pcrb(name, noise_dbm):
     assert result.steady_range_ratio <= 1.2
     if noise_dbm is not None:
         assert result.steady_angle_ratio < 0.8 * result.steady_measurement_angle_ratio
+
+
+def test_the_bistatic_echo_model_its_jacobians_and_its_inverse():
+    """002's receive RSU lit by the transmit RSU 40 m away: the Cartesian model measures
+    core.geometry.echo_polar (angle at the receiver, half the path, its rate), its Jacobian
+    matches finite differences, echo_position inverts it, and polar_position_jacobian is
+    the derivative of echo_position."""
+    from rsu_isac.core.ekf import polar_position_jacobian
+    from rsu_isac.core.geometry import echo_polar, echo_position
+
+    rng = np.random.default_rng(3)
+    offset = np.array([-40.0, 0.0])  # the transmitter, relative to the receiver
+    model = create_model("cartesian", NOISE, offset)
+    x = states("cartesian", rng)
+    x[:, 1] = -np.abs(x[:, 1])  # the road below the RSUs
+    echo = echo_polar((0.0, 0.0), offset, x[:, :2], x[:, 2:])
+    z = model.measure(x)
+    expected = np.column_stack([echo.theta_rad, echo.range_m, echo.radial_velocity_mps])
+    np.testing.assert_allclose(z, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        model.measurement_jacobian(x), finite_difference(model.measure, x), rtol=1e-6, atol=1e-8
+    )
+    back = echo_position((0.0, 0.0), offset, z[:, 0], z[:, 1], -1.0)
+    np.testing.assert_allclose(back, x[:, :2], rtol=1e-9, atol=1e-9)
+
+    def position(s):
+        return echo_position((0.0, 0.0), offset, s[:, 0], s[:, 1], -1.0)
+
+    np.testing.assert_allclose(
+        polar_position_jacobian(z[:, 0], z[:, 1], -1.0, offset),
+        finite_difference(position, z[:, :2]),
+        rtol=1e-5,
+        atol=1e-7,
+    )
+    with pytest.raises(ValueError, match="bistatic receive RSU needs motion_model 'cartesian'"):
+        create_model("polar", NOISE, offset)

@@ -62,21 +62,34 @@ def _bag_play(path, args: argparse.Namespace) -> int:
     import time
 
     import rclpy
+    from rclpy.signals import SignalHandlerOptions
 
     from rsu_isac.bags.play import BagPlayer
 
-    with rclpy.init():
+    # Ctrl-C and launch's SIGINT (both reach a launched player) only ask it to stop: rclpy's
+    # own handler would shut the context down under a running spin_once, which then fails
+    # with "RCLError: ... context is not valid" instead of ending cleanly
+    stop: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+
+    def spin(timeout_s: float = 0.0) -> None:
+        if stop:
+            raise KeyboardInterrupt
+        rclpy.spin_once(player, timeout_sec=timeout_s)
+
+    with rclpy.init(signal_handler_options=SignalHandlerOptions.NO):
         player = BagPlayer(path, args.topics, args.qos)
         deadline = time.monotonic() + args.wait_subscribers
-        while not player.matched(player.topics) and time.monotonic() < deadline:
-            rclpy.spin_once(player, timeout_sec=0.05)
         try:
+            while not player.matched(player.topics) and time.monotonic() < deadline:
+                spin(0.05)
             while True:
-                player.play(args.rate, spin=lambda: rclpy.spin_once(player, timeout_sec=0))
+                player.play(args.rate, spin=spin)
                 if not args.loop:
                     break
-        except KeyboardInterrupt:  # one Ctrl-C stops it; launch sends another to the group
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        except KeyboardInterrupt:
+            pass
         finally:
             player.close()
     print(f"published {player.published} messages from {path}")

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from rsu_isac.core.bounds import predict_covariance
+from rsu_isac.core.geometry import echo_position
 from rsu_isac.core.scenario import TrackingConfig
 
 MotionModelName = Literal["cartesian", "polar"]
@@ -104,11 +105,29 @@ class MotionModel(Protocol):
     def velocity_jacobian(self, x: NDArray, side: float) -> NDArray: ...
 
 
-def polar_position_jacobian(theta: NDArray, d: NDArray, side: float) -> NDArray:
-    """d(p_x, p_y) / d(theta, d) of p = (d cos(theta), side d sin(theta)), (T, 2, 2)."""
+def polar_position_jacobian(
+    theta: NDArray, d: NDArray, side: float, illuminator: NDArray | None = None
+) -> NDArray:
+    """d(p_x, p_y) / d(theta, d) (T, 2, 2) of the position at angle theta and half path d
+    from the receiver (core.geometry.echo_position, transmitter at ``illuminator``
+    relative to the receiver): p = (d cos(theta), side d sin(theta)) when monostatic;
+    else p = r u with r = N / D, N = 4 d^2 - |o|^2, D = 4 d - 2 u.o, u = (cos(theta),
+    side sin(theta)), so dp/dd = (8 d D - 4 N) / D^2 u and dp/dtheta = r_theta u + r u',
+    r_theta = 2 N (u'.o) / D^2."""
     jac = np.empty((len(theta), 2, 2))
-    jac[:, 0, 0], jac[:, 0, 1] = -d * np.sin(theta), np.cos(theta)
-    jac[:, 1, 0], jac[:, 1, 1] = side * d * np.cos(theta), side * np.sin(theta)
+    if illuminator is None or not np.any(illuminator):
+        jac[:, 0, 0], jac[:, 0, 1] = -d * np.sin(theta), np.cos(theta)
+        jac[:, 1, 0], jac[:, 1, 1] = side * d * np.cos(theta), side * np.sin(theta)
+        return jac
+    o = np.asarray(illuminator, dtype=float)
+    u = np.stack([np.cos(theta), side * np.sin(theta)], axis=-1)
+    du = np.stack([-np.sin(theta), side * np.cos(theta)], axis=-1)
+    num, den = 4 * d**2 - o @ o, 4 * d - 2 * (u @ o)
+    r = num / den
+    r_d = (8 * d * den - 4 * num) / den**2
+    r_theta = 2 * num * (du @ o) / den**2
+    jac[:, :, 0] = r_theta[:, None] * u + r[:, None] * du
+    jac[:, :, 1] = r_d[:, None] * u
     return jac
 
 
@@ -191,13 +210,18 @@ class PolarModel:
 
 
 class CartesianModel:
-    """x = [p_x, p_y, v_x, v_y] relative to the RSU, constant velocity."""
+    """x = [p_x, p_y, v_x, v_y] relative to the receiving RSU, constant velocity. The echo
+    it measures is bistatic when another RSU illuminates (``illuminator``: that RSU's
+    position relative to the receiver; 002's transmit and receive RSUs): the angle at the
+    receiver, half the transmitter -> vehicle -> receiver path and its rate
+    (core.geometry.echo_polar); zeros: monostatic."""
 
     name: MotionModelName = "cartesian"
     dim = 4
 
-    def __init__(self, noise: ProcessNoise) -> None:
+    def __init__(self, noise: ProcessNoise, illuminator: ArrayLike = (0.0, 0.0)) -> None:
         self.noise = noise
+        self.illuminator = np.asarray(illuminator, dtype=float)
 
     def predict(self, x: NDArray, dt: float) -> NDArray:
         out = x.copy()
@@ -223,28 +247,41 @@ class CartesianModel:
         q[:, 3, 3] = var[2] * self.noise.lateral_velocity_ratio**2
         return q
 
+    def _legs(self, x: NDArray) -> list[tuple[NDArray, NDArray]]:
+        """(vector to the vehicle, its length) from the receiver and, when bistatic, from
+        the transmitter."""
+        legs = [x[:, :2]]
+        if self.illuminator.any():
+            legs.append(x[:, :2] - self.illuminator)
+        return [(p, np.maximum(np.hypot(p[:, 0], p[:, 1]), MIN_RANGE_M)) for p in legs]
+
     def measure(self, x: NDArray) -> NDArray:
-        d = np.maximum(np.hypot(x[:, 0], x[:, 1]), MIN_RANGE_M)
-        theta = np.arccos(np.clip(x[:, 0] / d, -1.0, 1.0))
-        v_r = (x[:, 0] * x[:, 2] + x[:, 1] * x[:, 3]) / d
+        """(theta at the receiver, the mean of the legs' lengths, the mean of their rates):
+        d and v_r of 000 eq. (6) when monostatic."""
+        legs = self._legs(x)
+        p, d_rx = legs[0]
+        theta = np.arccos(np.clip(p[:, 0] / d_rx, -1.0, 1.0))
+        d = np.mean([length for _, length in legs], axis=0)
+        v_r = np.mean([np.einsum("ti,ti->t", q, x[:, 2:]) / n for q, n in legs], axis=0)
         return np.stack([theta, d, v_r], axis=-1)
 
     def measurement_jacobian(self, x: NDArray) -> NDArray:
         """d(theta, d, v_r) / d(p_x, p_y, v_x, v_y); theta = arccos(p_x / d) in [0, pi], so
-        d theta / d p = (p_x p_y, -p_x^2) / (d^2 |p_y|) up to the sign of p_y."""
-        px, py, vx, vy = x.T
-        d = np.maximum(np.hypot(px, py), MIN_RANGE_M)
-        s = np.where(py >= 0.0, 1.0, -1.0)
-        v_r = (px * vx + py * vy) / d
+        d theta / d p = (p_x p_y, -p_x^2) / (d^2 |p_y|) up to the sign of p_y; d and v_r
+        average each leg's d|q| / dp = q / |q| and d(q.v / |q|) / dp = v / |q| - (q.v) q /
+        |q|^3, d(q.v / |q|) / dv = q / |q|."""
+        legs = self._legs(x)
+        (p, d), v = legs[0], x[:, 2:]
+        s = np.where(p[:, 1] >= 0.0, 1.0, -1.0)
         h = np.zeros((len(x), 3, 4))
-        h[:, 0, 0] = -s * py / d**2
-        h[:, 0, 1] = s * px / d**2
-        h[:, 1, 0] = px / d
-        h[:, 1, 1] = py / d
-        h[:, 2, 0] = vx / d - v_r * px / d**2
-        h[:, 2, 1] = vy / d - v_r * py / d**2
-        h[:, 2, 2] = px / d
-        h[:, 2, 3] = py / d
+        h[:, 0, 0] = -s * p[:, 1] / d**2
+        h[:, 0, 1] = s * p[:, 0] / d**2
+        for q, n in legs:
+            rate = np.einsum("ti,ti->t", q, v) / n
+            h[:, 1, :2] += q / n[:, None]
+            h[:, 2, :2] += v / n[:, None] - (rate / n**2)[:, None] * q
+            h[:, 2, 2:] += q / n[:, None]
+        h[:, 1:] /= len(legs)
         return h
 
     def initial_state(
@@ -253,10 +290,9 @@ class CartesianModel:
         """Position from (theta, d) on the given side of the array (covariance by the Jacobian
         of the polar map), velocity along the road from its prior (mean, var)."""
         theta, d = z[:, 0], z[:, 1]
-        x = np.stack(
-            [d * np.cos(theta), side * d * np.sin(theta), speed, np.zeros(len(z))], axis=-1
-        )
-        jac = polar_position_jacobian(theta, d, side)
+        p = echo_position((0.0, 0.0), self.illuminator, theta, d, side)
+        x = np.column_stack([p, speed, np.zeros(len(z))])
+        jac = polar_position_jacobian(theta, d, side, self.illuminator)
         p = np.zeros((len(z), 4, 4))
         p[:, :2, :2] = jac @ (z_var[:, :2, None] * np.eye(2)) @ np.swapaxes(jac, 1, 2)
         p[:, 2, 2] = speed_var
@@ -276,11 +312,19 @@ class CartesianModel:
         return np.broadcast_to(np.eye(2, 4, 2), (len(x), 2, 4)).copy()
 
 
-def create_model(name: str, noise: ProcessNoise) -> MotionModel:
-    """The motion model called ``name`` (one of MOTION_MODELS)."""
+def create_model(
+    name: str, noise: ProcessNoise, illuminator: ArrayLike = (0.0, 0.0)
+) -> MotionModel:
+    """The motion model called ``name`` (one of MOTION_MODELS); ``illuminator``: the
+    transmitting RSU relative to the receiving one (bistatic echoes: cartesian only)."""
     if name == "cartesian":
-        return CartesianModel(noise)
+        return CartesianModel(noise, illuminator)
     if name == "polar":
+        if np.any(illuminator):
+            raise ValueError(
+                "the polar state measures the monostatic range only; a bistatic receive RSU "
+                "needs motion_model 'cartesian'"
+            )
         return PolarModel(noise)
     raise ValueError(f"unknown motion model '{name}'; valid: {', '.join(MOTION_MODELS)}")
 

@@ -34,6 +34,47 @@ def to_polar(rsu_xy: ArrayLike, position_xy: ArrayLike, velocity_xy: ArrayLike) 
     return Polar(theta, d, v_r)
 
 
+def echo_polar(
+    rx_xy: ArrayLike, tx_xy: ArrayLike, position_xy: ArrayLike, velocity_xy: ArrayLike
+) -> Polar:
+    """What the receiving RSU at ``rx_xy`` measures of reflectors at ``position_xy`` moving at
+    ``velocity_xy`` that the RSU at ``tx_xy`` illuminates: the angle at the receiving array,
+    half the transmitter -> reflector -> receiver path (the range the echo delay gives,
+    tau = path / c: 2 d / c of 000 eq. (6) when the two coincide) and its rate. Monostatic
+    (tx_xy = rx_xy): :func:`to_polar`."""
+    rx = to_polar(rx_xy, position_xy, velocity_xy)
+    if np.array_equal(np.asarray(tx_xy, dtype=float), np.asarray(rx_xy, dtype=float)):
+        return rx
+    tx = to_polar(tx_xy, position_xy, velocity_xy)
+    return Polar(
+        rx.theta_rad,
+        0.5 * (rx.range_m + tx.range_m),
+        0.5 * (rx.radial_velocity_mps + tx.radial_velocity_mps),
+    )
+
+
+def echo_position(
+    rx_xy: ArrayLike,
+    tx_xy: ArrayLike,
+    theta_rad: ArrayLike,
+    half_path_m: ArrayLike,
+    side: ArrayLike,
+) -> NDArray[np.float64]:
+    """The inverse of :func:`echo_polar`'s position part: the point (..., 2) at angle theta
+    from the receiver (on ``side``) whose half path is d. On the ray p = rx + r u, with
+    o = tx - rx, (r + |r u - o|) / 2 = d gives r = (4 d^2 - |o|^2) / (4 d - 2 u.o).
+    Monostatic: :func:`to_cartesian`."""
+    rx = np.asarray(rx_xy, dtype=float)
+    offset = np.asarray(tx_xy, dtype=float) - rx
+    if not offset.any():
+        return to_cartesian(rx, theta_rad, half_path_m, side)
+    theta = np.asarray(theta_rad, dtype=float)
+    d = np.asarray(half_path_m, dtype=float)
+    u = np.stack([np.cos(theta), np.sign(side) * np.sin(theta)], axis=-1)
+    r = (4 * d**2 - offset @ offset) / (4 * d - 2 * (u @ offset))
+    return rx + r[..., None] * u
+
+
 def to_cartesian(
     rsu_xy: ArrayLike, theta_rad: ArrayLike, range_m: ArrayLike, side: ArrayLike
 ) -> NDArray[np.float64]:

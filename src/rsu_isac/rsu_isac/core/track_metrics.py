@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.geometry import echo_polar
 
 TRUTH_GATE_M = 3.0  # a track farther than this from every vehicle is not scored
 
@@ -99,14 +99,17 @@ def tracking_errors(
     track_xy: NDArray,
     truth_xy: NDArray,
     truth_velocity: NDArray,
+    illuminator_xy: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """Rows (angle error^2 [rad^2], range error^2 [m^2], *bounds) of the tracks (polar (T,
     3), bounds (T, 2 B): B bounds' (angle, range) variances, road position (T, 2)) against
-    the nearest true vehicle within TRUTH_GATE_M (its polar state from ``rsu_xy``)."""
+    the nearest true vehicle within TRUTH_GATE_M (its echo's polar state at ``rsu_xy``
+    lit from ``illuminator_xy``, core.geometry.echo_polar; None: monostatic)."""
     bounds = np.asarray(track_bounds, dtype=float)
     if not len(track_xy) or not len(truth_xy):
         return np.zeros((0, 2 + bounds.shape[-1]))
-    truth = to_polar(rsu_xy, truth_xy, truth_velocity)
+    source = rsu_xy if illuminator_xy is None else illuminator_xy
+    truth = echo_polar(rsu_xy, source, truth_xy, truth_velocity)
     dist = np.linalg.norm(np.asarray(track_xy)[:, None] - np.asarray(truth_xy)[None], axis=-1)
     nearest = np.argmin(dist, axis=1)
     near = dist[np.arange(len(nearest)), nearest] <= TRUTH_GATE_M

@@ -53,7 +53,7 @@ from rsu_isac.core.ekf import (
     predict,
     update,
 )
-from rsu_isac.core.geometry import to_cartesian, to_polar
+from rsu_isac.core.geometry import echo_polar, echo_position
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.v2x import REPORT_DIM, VehicleReports, report_measurement
@@ -287,11 +287,16 @@ class Tracker:
         side: float,
         seed: int,
         road: RoadPrior | None = None,
+        illuminator_xy: tuple[float, float] | None = None,
     ) -> None:
+        """``illuminator_xy``: the RSU whose beams this one hears in its echo (002's
+        transmit RSU; road frame), None for its own (monostatic)."""
         self.config = config
         self.road = road
-        self.model: MotionModel = create_model(config.motion_model, noise)
         self.rsu_xy = np.asarray(rsu_xy, dtype=float)
+        source = self.rsu_xy if illuminator_xy is None else np.asarray(illuminator_xy, float)
+        self.illuminator = source - self.rsu_xy  # relative to this RSU; zeros: monostatic
+        self.model: MotionModel = create_model(config.motion_model, noise, self.illuminator)
         self.side = float(side)
         self.slot_s = noise.slot_s
         self._rng = np.random.default_rng(seed)
@@ -313,6 +318,7 @@ class Tracker:
             road_side(scenario, rsu_index),
             seed,
             RoadPrior.from_scenario(scenario, rsu_index),
+            scenario.rsus[scenario.illuminator(rsu_index)].position_m,
         )
 
     def __len__(self) -> int:
@@ -464,7 +470,7 @@ class Tracker:
         if len(z) == 0:
             return np.zeros(0, dtype=np.int64)
         out = np.full(len(z), -1, dtype=np.int64)
-        rel = to_cartesian((0.0, 0.0), z[:, 0], z[:, 1], self.side)  # relative to the RSU
+        rel = echo_position((0.0, 0.0), self.illuminator, z[:, 0], z[:, 1], self.side)
         keep = self.road.on_road(rel) if self.road is not None else np.ones(len(z), dtype=bool)
         z, var, snr_db, rel = z[keep], var[keep], snr_db[keep], rel[keep]
         if len(z) == 0:
@@ -607,9 +613,11 @@ class Tracker:
         if not keep.any():
             return out
         rel, c = rel_xy[keep], cov[keep, :2, :2]
-        polar = to_polar((0.0, 0.0), rel, np.zeros_like(rel))
+        polar = echo_polar((0.0, 0.0), self.illuminator, rel, np.zeros_like(rel))
         # (theta, d) covariance through the inverse of d(p_x, p_y) / d(theta, d)
-        jac_inv = np.linalg.inv(polar_position_jacobian(polar.theta_rad, polar.range_m, self.side))
+        jac_inv = np.linalg.inv(
+            polar_position_jacobian(polar.theta_rad, polar.range_m, self.side, self.illuminator)
+        )
         polar_cov = jac_inv @ c @ np.swapaxes(jac_inv, 1, 2)
         unmeasured = np.full(len(rel), UNMEASURED_VARIANCE)
         var = np.column_stack([polar_cov[:, 0, 0], polar_cov[:, 1, 1], unmeasured])

@@ -255,6 +255,7 @@ class ClosedLoop:
                 view.position_xy[ok],
                 vehicles.position_xy,
                 vehicles.velocity_xy,
+                self.scenario.rsus[self.scenario.illuminator(r)].position_m,
             )
         return rows
 

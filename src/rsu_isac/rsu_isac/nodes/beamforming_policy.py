@@ -43,7 +43,7 @@ from rsu_isac.beamforming.fallback import repointed
 from rsu_isac.beamforming.policies import POWER_SPLITS, create_policy, policy_names
 from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.fusion import merge_positions
-from rsu_isac.core.geometry import to_cartesian
+from rsu_isac.core.geometry import echo_position, to_cartesian
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import road_side
 from rsu_isac.nodes.convert import MalformedMessageError, beamset_to_msg
@@ -62,9 +62,9 @@ def predicted_from_msgs(
     messages: list[TrackArray], scenario: Scenario, gate_m: float, max_coast_slots: int
 ) -> tuple[PredictedVehicles, int]:
     """Fused vehicles (the servable tracks, beamforming.context.servable) of several RSUs'
-    track messages at their one-slot predictions (predicted angle and range of the track's
-    RSU, back to the road frame by core.geometry), and how many tracks were rejected (NaN
-    fields, a negative range, an unknown RSU index)."""
+    track messages at their one-slot predictions (predicted angle and half path of the
+    track's RSU's echo, back to the road frame by core.geometry.echo_position), and how
+    many tracks were rejected (NaN fields, a negative range, an unknown RSU index)."""
     positions, ids, velocities, floors, source_rsu = [], [], [], [], []
     rejected = 0
     for msg in messages:
@@ -92,8 +92,9 @@ def predicted_from_msgs(
         xy = np.zeros((len(values), 2))
         for r in np.unique(rsu).tolist():
             mine = rsu == r
-            xy[mine] = to_cartesian(
+            xy[mine] = echo_position(
                 scenario.rsus[r].position_m,
+                scenario.rsus[scenario.illuminator(r)].position_m,
                 values[mine, 0],
                 values[mine, 1],
                 road_side(scenario, r),

@@ -12,7 +12,7 @@ from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import Header
 
 from rsu_isac.core.cpm import CONFIDENCE_95_SIGMAS
-from rsu_isac.core.geometry import to_cartesian
+from rsu_isac.core.geometry import echo_position
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.tracker import TENTATIVE, TrackView
 from rsu_isac.core.v2x import VehicleReports
@@ -32,12 +32,18 @@ MAX_SPEED_MPS = 150.0  # a reported speed above this is no road vehicle's
 
 
 def detections_to_cloud(
-    d: Detections, array_xy: tuple[float, float], side: float, header: Header
+    d: Detections,
+    array_xy: tuple[float, float],
+    side: float,
+    header: Header,
+    illuminator_xy: tuple[float, float] | None = None,
 ) -> PointCloud2:
     """PointCloud2 of detections in the road frame (``header.frame_id``): x, y from (theta,
-    d) with the array at ``array_xy`` and the road on its ``side`` (core.geometry), z = 0,
-    then range [m], azimuth theta [rad], radial velocity [m/s], SNR [dB]."""
-    xy = to_cartesian(array_xy, d.azimuth_rad, d.range_m, side).reshape(-1, 2)
+    d) with the array at ``array_xy``, the road on its ``side`` and the echo lit from
+    ``illuminator_xy`` (None: the array itself; core.geometry.echo_position), z = 0, then
+    range [m] (half the echo's path), azimuth theta [rad], radial velocity [m/s], SNR [dB]."""
+    source = array_xy if illuminator_xy is None else illuminator_xy
+    xy = echo_position(array_xy, source, d.azimuth_rad, d.range_m, side).reshape(-1, 2)
     columns = [xy[:, 0], xy[:, 1], np.zeros(len(xy)), d.range_m, d.azimuth_rad]
     columns += [d.radial_velocity_mps, d.snr_db]
     points = np.column_stack([np.ravel(c) for c in columns]).astype(np.float32)

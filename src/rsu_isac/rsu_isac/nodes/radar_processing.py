@@ -189,12 +189,21 @@ class RadarProcessing(Node):
             -1,
             1,
         )
-        if len(position) != 2 or side == 0:
+        source = declare(
+            self,
+            "illuminator_position_m",
+            [0.0, 0.0],
+            "the RSU whose beams light this echo, road frame [m] (002's transmit RSU); the "
+            "array's own position: monostatic",
+        )
+        if len(position) != 2 or len(source) != 2 or side == 0:
             raise ParameterError(
-                f"parameters 'array_position_m' = {list(position)} (needs [x, y]) and "
-                f"'road_side' = {side} (needs +1 or -1) do not place the array"
+                f"parameters 'array_position_m' = {list(position)}, 'illuminator_position_m' "
+                f"= {list(source)} (each needs [x, y]) and 'road_side' = {side} (needs +1 or "
+                "-1) do not place the array"
             )
         self._array_xy, self._side = (float(position[0]), float(position[1])), float(side)
+        self._illuminator_xy = (float(source[0]), float(source[1]))
         self.diagnostics = NodeDiagnostics(self)
         self._pub = self.create_publisher(RadarDetectionArray, "radar/detections", RELIABLE)
         self._points_pub = self.create_publisher(PointCloud2, "radar/points", RELIABLE)
@@ -225,7 +234,10 @@ class RadarProcessing(Node):
         if self._points_pub.get_subscription_count():  # RViz, Foxglove: built when watched
             found = detections_from_msgs(detections).detections
             header = Header(stamp=msg.header.stamp, frame_id=ROAD_FRAME)
-            self._points_pub.publish(detections_to_cloud(found, self._array_xy, self._side, header))
+            cloud = detections_to_cloud(
+                found, self._array_xy, self._side, header, self._illuminator_xy
+            )
+            self._points_pub.publish(cloud)
         self.diagnostics.record(time.perf_counter() - started, compute=compute_s)
 
 

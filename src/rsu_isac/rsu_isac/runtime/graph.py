@@ -106,6 +106,7 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
             "max_range_m": sc.max_echo_range_m(i),
             "sensor_qos": options.sensor_qos,
             "array_position_m": list(rsu.position_m),
+            "illuminator_position_m": list(sc.rsus[sc.illuminator(i)].position_m),
             "road_side": int(road_side(sc, i)),
         }
         nodes.append(NodeSpec("radar_processing", ns, "radar_processing.param.yaml", radar))

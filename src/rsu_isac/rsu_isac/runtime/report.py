@@ -63,6 +63,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
             snap.position_xy,
             record.truth_xy[slot],
             record.truth_velocity[slot],
+            scenario.rsus[scenario.illuminator(rsu)].position_m,
         )
         for (slot, rsu), snap in record.tracks.items()
         if slot in record.truth_xy

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.bounds import crlb_angle_rad2
-from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.geometry import echo_polar, to_polar
 from rsu_isac.core.radar import (
     doppler_shift_hz,
     echo_complex_gain,
@@ -58,17 +58,14 @@ class Targets:
         """Geometry of reflectors at ``positions`` (K, 2) moving at ``velocities`` (K, 2) with
         fading factors ``kappa`` (K,)."""
         tx = to_polar(tx_xy, positions, velocities)
-        rx = to_polar(rx_xy, positions, velocities)
-        mean_range = 0.5 * (tx.range_m + rx.range_m)
+        echo = echo_polar(rx_xy, tx_xy, positions, velocities)  # half the path, its rate
         fc = scenario.radio.carrier_frequency_hz
         return Targets(
             theta_tx_rad=tx.theta_rad,
-            theta_rx_rad=rx.theta_rad,
-            delay_s=round_trip_delay_s(mean_range),
-            doppler_hz=doppler_shift_hz(
-                0.5 * (tx.radial_velocity_mps + rx.radial_velocity_mps), fc
-            ),
-            reflection=reflection_coefficient(1.0, mean_range) * np.asarray(kappa, dtype=complex),
+            theta_rx_rad=echo.theta_rad,
+            delay_s=round_trip_delay_s(echo.range_m),
+            doppler_hz=doppler_shift_hz(echo.radial_velocity_mps, fc),
+            reflection=reflection_coefficient(1.0, echo.range_m) * np.asarray(kappa, dtype=complex),
         )
 
 
