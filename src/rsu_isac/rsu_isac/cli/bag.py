@@ -58,20 +58,18 @@ def _bag_info(path) -> int:
 
 
 def _bag_play(path, args: argparse.Namespace) -> int:
-    import signal
     import time
 
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 
     from rsu_isac.bags.play import BagPlayer
+    from rsu_isac.platform.process import stop_requests
 
     # Ctrl-C and launch's SIGINT (both reach a launched player) only ask it to stop: rclpy's
     # own handler would shut the context down under a running spin_once, which then fails
     # with "RCLError: ... context is not valid" instead of ending cleanly
-    stop: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, _frame: stop.append(signum))
+    stop = stop_requests()
 
     def spin(timeout_s: float = 0.0) -> None:
         if stop:

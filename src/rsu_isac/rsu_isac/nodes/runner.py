@@ -15,7 +15,6 @@ SIGKILL."""
 from __future__ import annotations
 
 import faulthandler
-import signal
 import sys
 from collections.abc import Callable
 
@@ -27,25 +26,13 @@ from rclpy.signals import SignalHandlerOptions
 
 from rsu_isac.nodes.params import ParameterError
 from rsu_isac.platform.allocator import keep_heap_memory
-from rsu_isac.platform.process import die_with_parent
+from rsu_isac.platform.process import die_with_parent, stop_requests
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 SHUTDOWN_DEADLINE_S = 4.0  # from leaving the spin loop to the end of the process (launch: 5 s)
 
 
 def run_node(make_node: Callable[[], Node], name: str, args: list[str] | None) -> None:
-    stop: list[int] = []
-
-    def on_stop(signum: int, _frame) -> None:
-        # Ctrl-C reaches every process of the terminal's group and launch sends its own
-        # SIGINT after it: the second must not kill a node in the middle of its shutdown
-        # (exit -2, seen when Python's finalisation had restored the default handler)
-        stop.append(signum)
-        for sig in STOP_SIGNALS:
-            signal.signal(sig, signal.SIG_IGN)
-
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, on_stop)
+    stop = stop_requests()
     die_with_parent()
     keep_heap_memory()
     try:
