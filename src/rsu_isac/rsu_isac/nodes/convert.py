@@ -72,9 +72,14 @@ def sim_time(seconds: float) -> Time:
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
 
 
+def time_seconds(t: Time) -> float:
+    """A builtin_interfaces/Time in seconds (the inverse of :func:`sim_time`)."""
+    return t.sec + t.nanosec * 1e-9
+
+
 def stamp_seconds(msg) -> float:
-    """The header stamp of ``msg`` in seconds (the inverse of :func:`sim_time`)."""
-    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+    """The header stamp of ``msg`` in seconds."""
+    return time_seconds(msg.header.stamp)
 
 
 def vehicles_to_msg(

@@ -16,7 +16,7 @@ from rsu_isac.core.geometry import echo_position
 from rsu_isac.core.radar_dsp import Detections
 from rsu_isac.core.tracker import TENTATIVE, TrackView
 from rsu_isac.core.v2x import VehicleReports
-from rsu_isac.nodes.convert import MAX_COORDINATE_M, rejected_elements, sim_time
+from rsu_isac.nodes.convert import MAX_COORDINATE_M, rejected_elements, sim_time, time_seconds
 from rsu_isac_interfaces.msg import (
     CollectivePerception,
     PerceivedObject,
@@ -93,7 +93,7 @@ def reports_from_msg(msg: VehicleReportArray) -> tuple[VehicleReports, int, str]
     MAX_SPEED_MPS, or a stated error is negative."""
     rows = np.array(
         [
-            [_seconds(r.generation_time), r.x_m, r.y_m, r.position_std_m, r.speed_mps,
+            [time_seconds(r.generation_time), r.x_m, r.y_m, r.position_std_m, r.speed_mps,
              r.speed_std_mps, r.heading_rad, r.heading_std_rad]
             for r in msg.reports
         ],
@@ -118,10 +118,6 @@ def reports_from_msg(msg: VehicleReportArray) -> tuple[VehicleReports, int, str]
         ids, ok[:, 0], ok[:, 1:3], ok[:, 3], ok[:, 4], ok[:, 5], ok[:, 6], ok[:, 7]
     )
     return reports, int(bad.sum()), "; ".join(notes)
-
-
-def _seconds(time: Time) -> float:
-    return time.sec + time.nanosec * 1e-9
 
 
 def cpm_to_msg(

@@ -225,6 +225,7 @@ class RadarProcessing(Node):
             checked = detections_from_msgs(msg.measurements, reach, self.config.max_detections)
             if checked.num_rejected:
                 self.diagnostics.reject("radar/echo", checked.num_rejected, checked.reason)
+            found = checked.detections
             detections = [msg.measurements[i] for i in checked.kept.tolist()]
             compute_s = 0.0  # a pass-through: checking is all there is
         else:
@@ -232,7 +233,6 @@ class RadarProcessing(Node):
         out = RadarDetectionArray(header=msg.header, slot=msg.slot, detections=detections)
         self._pub.publish(out)
         if self._points_pub.get_subscription_count():  # RViz, Foxglove: built when watched
-            found = detections_from_msgs(detections).detections
             header = Header(stamp=msg.header.stamp, frame_id=ROAD_FRAME)
             cloud = detections_to_cloud(
                 found, self._array_xy, self._side, header, self._illuminator_xy
