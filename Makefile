@@ -48,6 +48,8 @@ checkpoints: setup
 	$(RSU) experiment 004-throughput-vs-k --workers 2 --out docs/results/004-throughput-vs-k
 	rm -rf $(CHECKPOINTS)/bilstm; mkdir -p $(CHECKPOINTS)/bilstm
 	cp $(BILSTM_DIR)/bilstm-1000x100-seed0/checkpoint/* $(CHECKPOINTS)/bilstm/
+	rm -rf $(CHECKPOINTS)/isac_dl
+	$(RSU) train isac_dl --samples 4000 --epochs 60 --seed 0 --out $(CHECKPOINTS)/isac_dl
 
 clean:
 	rm -rf build install log

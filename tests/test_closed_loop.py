@@ -117,3 +117,19 @@ def test_the_bistatic_receive_rsu_tracks_at_the_bound():
     assert result["gross_error_share"] == 0.0
     assert 0.7 < result["angle_rmse_over_sqrt_pcrb"] < 1.5
     assert 0.7 < result["range_rmse_over_sqrt_pcrb"] < 1.5
+
+
+def test_wmmse_isac_and_the_sensing_fraction_in_the_closed_loop():
+    """The WMMSE-ISAC policy runs the loop on seed002 and tracks; --sensing-fraction
+    reaches the policy (a larger share leaves the users less) and is checked."""
+    sc = load_named_scenario("seed002", scenarios_dir())
+    result = evaluate(sc, EvalConfig(policy="wmmse_isac", slots=20, seed=0, genie=False))
+    assert result["tracked_share"] > 0.9
+    small = evaluate(sc, EvalConfig(policy="isac_ocs", slots=20, seed=0, genie=False))
+    large = evaluate(
+        sc, EvalConfig(policy="isac_ocs", slots=20, seed=0, genie=False, sensing_fraction=0.5)
+    )
+    assert large["sensing_fraction"] == 0.5
+    assert large["sum_rate_bps_hz"] < small["sum_rate_bps_hz"]
+    with pytest.raises(ValueError, match=r"sensing fraction 1\.5"):
+        evaluate(sc, EvalConfig(policy="isac_ocs", slots=1, sensing_fraction=1.5))

@@ -29,14 +29,15 @@ from rsu_isac.beamforming.precoders import (
     wmmse,
     zero_forcing,
 )
-from rsu_isac.beamforming.sensing import beams_of, sensing_covariance
+from rsu_isac.beamforming.sensing import echo_scene, follow
+from rsu_isac.beamforming.wmmse_isac import wmmse_isac
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_COMMUNICATION, KIND_SENSING, BeamSet
 from rsu_isac.core.bounds import angle_fisher_matrix, crlb_angle_rad2
-from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
 
 POWER_SPLITS = ("equal", "water_filling", "crb")
+SENSING_FRACTION = 0.05  # default power share of the sensing beam (002's rho_s)
 
 
 def dft_beam_angles(num_antennas: int) -> NDArray[np.float64]:
@@ -70,7 +71,7 @@ def precoder_for(name: str, power_split: str) -> Precoder:
     if name in ("maxmin_socp", "isac_ocs"):
         solver = MaxMinSinr()  # one per policy: it warm-starts from the last slot
         return lambda g, p: solver.solve(g, p)[0]
-    if name == "wmmse":
+    if name in ("wmmse", "wmmse_isac"):  # wmmse_isac: its users' part (for the assignment)
         return wmmse
     if name == "fp_pgd":
         program = FractionalProgram()
@@ -78,7 +79,16 @@ def precoder_for(name: str, power_split: str) -> Precoder:
     raise ValueError(f"unknown policy '{name}'; valid: {', '.join(POLICIES)}")
 
 
-POLICIES = ("static", "predictive_mrt", "zf", "maxmin_socp", "isac_ocs", "wmmse", "fp_pgd")
+POLICIES = (
+    "static",
+    "predictive_mrt",
+    "zf",
+    "maxmin_socp",
+    "isac_ocs",
+    "wmmse",
+    "wmmse_isac",
+    "fp_pgd",
+)
 # Entry-point group of the policies defined above this layer (the learned ones of
 # rsu_isac.learning, declared in setup.py): found by name at run time, never imported here.
 POLICY_PLUGINS = "rsu_isac.policies"
@@ -92,7 +102,8 @@ class Policy:
     context: RadioContext
     assignment: str = "distance"
     power_split: str = "equal"
-    sensing_fraction: float = 0.05
+    sensing_fraction: float = SENSING_FRACTION
+    user_sinr_share: float = 0.0  # isac_ocs: SINR share users keep under the sensing beam
     sweep_beams: int = 16
     constant_modulus: bool = False
     precoder: Callable = field(init=False)
@@ -106,6 +117,10 @@ class Policy:
             raise ValueError(
                 f"unknown power split '{self.power_split}'; valid: {', '.join(POWER_SPLITS)}"
             )
+        if not 0.0 <= self.sensing_fraction <= 1.0:
+            raise ValueError(f"sensing fraction {self.sensing_fraction} is not in [0, 1]")
+        if not 0.0 <= self.user_sinr_share < 1.0:
+            raise ValueError(f"user SINR share {self.user_sinr_share} is not in [0, 1)")
         self.precoder = self._precoder()
         self._sweep = self._sweep_angles()
 
@@ -132,6 +147,7 @@ class Policy:
         budget = ctx.max_power_w
         out = _BeamList()
         served: dict[int, tuple[NDArray, NDArray]] = {}
+        joint: dict[int, NDArray] = {}  # wmmse_isac's sensing stream per RSU
         if len(vehicles):
             rows = ctx.channel_rows(vehicles)
             theta, ranges = ctx.polar(vehicles)
@@ -141,7 +157,10 @@ class Policy:
                 mine = np.flatnonzero(assignment == r)
                 if not mine.size:
                     continue
-                w = self._communication(vehicles, mine, r, rows, theta, ranges, comm_power)
+                if self.name == "wmmse_isac":
+                    w, joint[r] = self._joint(r, slot, rows[r, mine], comm_power)
+                else:
+                    w = self._communication(vehicles, mine, r, rows, theta, ranges, comm_power)
                 if self.power_split == "crb":
                     w = crb_balanced(ctx, r, theta[r, mine], ranges[r, mine], w, comm_power)
                 if self.constant_modulus:
@@ -153,7 +172,9 @@ class Policy:
             for r in tx.tolist():
                 angle = float(self._sweep[r, slot % self.sweep_beams])
                 w = steering_vector(angle, ctx.num_antennas)[:, None] * np.sqrt(budget * sensing)
-                if self.name == "isac_ocs" and r in served:
+                if r in joint:
+                    w = joint[r][:, None]
+                elif self.name == "isac_ocs" and r in served:
                     designed = self._sensing_beams(r, angle, *served[r], budget * sensing)
                     w = w if designed is None else designed
                 none = np.zeros(w.shape[1], np.int64)
@@ -224,17 +245,36 @@ class Policy:
         ]
 
     def _sensing_beams(self, r: int, angle: float, g: NDArray, w: NDArray, power: float):
-        """002's follower for RSU ``r`` (see beamforming.sensing); None if infeasible."""
+        """002's follower for RSU ``r`` (beamforming.sensing.follow: the beam and the receive
+        RSU's MVDR filter that maximise the SCNR with the leader's beams fixed) towards the
+        sweep angle's point on the road's centre line, with the scenario's clutter seen from
+        both ends; with ``user_sinr_share`` > 0 every user keeps that share of its SINR
+        under the sensing beam (002's follower has no such constraint); None if no power
+        fits."""
         sc = self.context.scenario
-        clutter_rad, clutter_gain = clutter_geometry(sc, r)
-        gamma = 0.95 * sinr_of(g, w)  # users keep 95 % of the leader's SINR
-        r_s = sensing_covariance(
-            g, w, gamma, angle, clutter_rad, clutter_gain, power, sc.radio.array.spacing_wavelengths
-        )
-        if r_s is None:
-            return None
-        beams, powers = beams_of(r_s)
-        return beams.T * np.sqrt(powers)
+        scene = echo_scene(sc, r, self._sweep_point(r, angle), sc.radar.kappa)
+        targets = self.user_sinr_share * sinr_of(g, w) if self.user_sinr_share > 0 else None
+        found = follow(g, w, scene, power, targets)
+        return None if found is None else found.beam[:, None]
+
+    def _joint(self, r: int, slot: int, g: NDArray, power_w: float) -> tuple[NDArray, NDArray]:
+        """WMMSE-ISAC's communication beams and sensing stream for RSU ``r``'s users ``g``
+        (beamforming.wmmse_isac, equal weights) towards this slot's sweep point."""
+        sc = self.context.scenario
+        angle = float(self._sweep[r, slot % self.sweep_beams])
+        scene = echo_scene(sc, r, self._sweep_point(r, angle), sc.radar.kappa)
+        found = wmmse_isac(g, scene, power_w, self.context.max_power_w * self.sensing_fraction)
+        return found.w, found.sensing
+
+    def _sweep_point(self, r: int, angle: float) -> NDArray[np.float64]:
+        """Where the ray from RSU ``r`` at ``angle`` [rad] meets the road's centre line (the
+        target's position a search beam assumes; the range is unknown before detection)."""
+        sc = self.context.scenario
+        xy = np.asarray(sc.rsus[r].position_m, dtype=float)
+        centre = float(np.mean([lane.y_m for lane in sc.road.lanes]))
+        side = np.sign(centre - xy[1]) or 1.0
+        reach = abs(centre - xy[1]) / max(np.sin(angle), 1e-6)
+        return xy + reach * np.array([np.cos(angle), side * np.sin(angle)])
 
 
 @dataclass
@@ -288,27 +328,6 @@ def crb_balanced(
     return directions * np.sqrt(power_w * share)
 
 
-def clutter_geometry(scenario, rsu: int) -> tuple[NDArray, NDArray]:
-    """Angles of the scenario's clutter patches from RSU ``rsu`` and their clutter-to-noise
-    gain per unit transmit power and unit beam gain, |E beta_c xi|^2 / sigma_z^2 (000 eq. (2),
-    (7) with the patch's reflection)."""
-    if not scenario.clutter:
-        return np.zeros(0), np.zeros(0)
-    xy = np.array([c.position_m for c in scenario.clutter])
-    polar = to_polar(scenario.rsus[rsu].position_m, xy, np.zeros_like(xy))
-    kappa = np.array([complex(*c.reflection) for c in scenario.clutter])
-    beta = reflection_coefficient(1.0, polar.range_m) * kappa
-    radio = scenario.radio
-    gain = echo_complex_gain(
-        radio.array.num_tx_antennas,
-        radio.array.num_rx_antennas,
-        1.0,
-        beta,
-        scenario.radar.matched_filter_gain,
-    )
-    return polar.theta_rad, np.abs(gain) ** 2 / radio.sensing_noise_w
-
-
 def _plugins() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=POLICY_PLUGINS)}
 
@@ -322,8 +341,9 @@ def create_policy(
     name: str, context: RadioContext, checkpoint: str | None = None, **options
 ) -> Policy:
     """Policy ``name`` (one of :func:`policy_names`) with options (assignment, power_split,
-    sensing_fraction, sweep_beams, constant_modulus). A plug-in (learned) policy loads
-    ``checkpoint`` (default: the one it ships); a ValueError says what does not fit."""
+    sensing_fraction, user_sinr_share, sweep_beams, constant_modulus). A plug-in (learned)
+    policy loads ``checkpoint`` (default: the one it ships); a ValueError says what does not
+    fit."""
     if name in POLICIES:
         if checkpoint:
             raise ValueError(f"policy '{name}' is not learned: it takes no checkpoint")

@@ -201,7 +201,7 @@ def wmmse(
         weight = 1.0 / np.maximum(mse, 1e-12)
         a = (h * (weight * np.abs(u) ** 2)) @ h.conj().T  # sum_j w_j |u_j|^2 h_j h_j^H
         b = h * (weight * u.conj())  # columns w_k u_k^* h_k
-        v = _regularised_solve(a, b, power_w)
+        v = regularised_solve(a, b, power_w)
         rate = sum_rate(g, v)
         if rate - previous < tolerance:
             break
@@ -220,7 +220,7 @@ def channel_span(g: NDArray, *extra: NDArray) -> NDArray[np.complex128]:
     return np.linalg.qr(columns)[0]
 
 
-def _regularised_solve(a: NDArray, b: NDArray, power_w: float) -> NDArray[np.complex128]:
+def regularised_solve(a: NDArray, b: NDArray, power_w: float) -> NDArray[np.complex128]:
     """V = (A + mu I)^-1 B with the smallest mu >= 0 such that ||V||_F^2 <= P, on the
     eigenvalues of the Hermitian A (:func:`_budget_multiplier`)."""
     lam, q = np.linalg.eigh(a)
@@ -235,7 +235,8 @@ def _budget_multiplier(lam: NDArray, energy: NDArray, power_w: float) -> float:
     A is regular and that already holds, else the root by Newton's method on
     1 / ||x(mu)|| - 1 / sqrt(P), which is concave and increasing in mu, so that the iterates
     rise monotonically to the root (More, Sorensen, SIAM J. Sci. Stat. Comput. 1983), then
-    nudged up until the budget holds."""
+    nudged up to the budget where rounding left them a hair short (bisected where a badly
+    scaled A left them far short)."""
     floor = 1e-12 * max(float(lam.max()), 1e-300)
     regular = lam.min() > floor
     if regular and np.sum(energy / lam**2) <= power_w:
@@ -249,9 +250,20 @@ def _budget_multiplier(lam: NDArray, energy: NDArray, power_w: float) -> float:
             break
         slope = float(np.sum(energy / shifted**3))  # -d(norm2)/dmu / 2
         mu += norm2 / slope * (np.sqrt(norm2 / power_w) - 1.0)
-    while np.sum(energy / (lam + mu) ** 2) > power_w:
+    for _ in range(64):  # rounding left mu a hair below the root: nudge it up
+        if np.sum(energy / (lam + mu) ** 2) <= power_w:
+            return mu
         mu = mu * (1 + 1e-12) + 1e-300
-    return mu
+    # a badly scaled A (seed002's echo terms) left mu far below the root: bisect up to a mu
+    # that meets the budget for certain (sum e_i / mu^2 <= P)
+    low, high = mu, max(float(np.sqrt(energy.sum() / power_w)), mu)
+    while high - low > 1e-12 * high:
+        mid = 0.5 * (low + high)
+        if np.sum(energy / (lam + mid) ** 2) > power_w:
+            low = mid
+        else:
+            high = mid
+    return high
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,27 @@
-"""002's follower: with the leader's communication beams W fixed, the sensing covariance
-R_s that maximises the echo SCNR towards the sensing direction against the clutter, while
-every user keeps its leader SINR (up to a margin) and the RSU its power budget.
+"""002's follower: with the leader's communication beams W fixed, the sensing beam and the
+receive RSU's filter that maximise the target's SCNR against the clutter (002 Sec. 4; its
+system model is missing from our copy, so the model is the standard bistatic one written
+once in core.isac_metrics and the choices are in docs/isac_ocs.md).
 
-SCNR(R) = a_t^H R a_t / (sum_c c_c a_c^H R a_c + 1) with R = W W^H + R_s, c_c the
-clutter-to-noise gain of patch c per unit transmit power (unit noise). With R_s = P_s Q the
-fractional objective becomes a linear SDP by the Charnes-Cooper substitution X = s Q,
-s >= 0 (hats: scaled by P_s and by the denominator's constant beta, user constraints by
-||g_k||^2, so that every term is of order one):
+For a receive filter u at the receive RSU the SCNR of the transmit covariance
+R = W W^H + R_s is
+
+    SCNR(u, R) = tau_u a_t^H R a_t / (sum_c kappa_c,u a_c^H R a_c + 1),
+    tau_u = sigma_t^2 |u^H b_t|^2 / (sigma^2 ||u||^2),
+    kappa_c,u = sigma_c^2 |u^H b_c|^2 / (sigma^2 ||u||^2),
+
+a_* the transmit steering vectors at the transmit RSU and b_* the receive ones at the
+receive RSU (core.isac_metrics.BistaticScene). :func:`follow` alternates the two exact
+maximisations (each never lowers the SCNR, so the iteration climbs to a stationary point):
+for fixed R the best filter is MVDR, u = Q(R)^-1 b_t; for fixed u the best R_s with
+tr R_s <= P_s is :func:`sensing_covariance`. Optionally every user keeps an SINR target
+under the sensing signal (``sinr_targets``; 002's follower has none: the communication
+beams are fixed and the sensing signal is the users' interference).
+
+:func:`sensing_covariance` solves the fractional problem over R_s = P_s Q. The
+Charnes-Cooper substitution X = s Q, s >= 0 makes it a linear SDP (hats: scaled by P_s and by
+the denominator's constant beta, user constraints by ||g_k||^2, so that every term is of
+order one):
 
     max  a^H X a + alpha s                     (A = a a^H, rank one)
     s.t. tr(C X) + s = 1                       (multiplier tau)
@@ -32,36 +47,50 @@ SDP is the reference in the tests.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.channel import beam_gains
+from rsu_isac.core.geometry import echo_polar, to_polar
+from rsu_isac.core.isac_metrics import BistaticScene, sensing_scnr
+from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
+from rsu_isac.core.scenario import Scenario
 
 GAP_TOLERANCE = 1e-6  # relative duality gap at which the barrier method stops
 NEWTON_TOLERANCE = 1e-9  # half the squared Newton decrement at which centering stops
 BARRIER_GROWTH = 300.0  # t grows by this factor between centering steps
+MAX_ALTERNATIONS = 30  # filter / covariance alternations of the follower at most
+ALTERNATION_TOLERANCE = 1e-6  # relative SCNR gain below which the alternation stops
 
 
 def sensing_covariance(
     g: NDArray,
     w: NDArray,
-    sinr_targets: NDArray,
+    sinr_targets: NDArray | None,
     target_rad: float,
     clutter_rad: NDArray,
     clutter_gain: NDArray,
     power_w: float,
     spacing_wavelengths: float = 0.5,
+    target_gain: float = 1.0,
 ) -> NDArray[np.complex128] | None:
-    """R_s (N, N) for unit-noise users G (K, N) served by W (N, K) with SINR targets
-    gamma_k, sensing power P_s; None when no positive sensing power fits."""
-    n = g.shape[1] if g.size else w.shape[0]
+    """R_s (N, N) maximising tau a_t^H R a_t / (sum_c kappa_c a_c^H R a_c + 1), R = W W^H +
+    R_s, tr R_s <= P_s (``target_gain`` tau, ``clutter_gain`` kappa_c per unit transmit
+    power and unit-norm steering), for unit-noise users G (K, N) served by W (N, K) that
+    keep SINR >= gamma_k (``sinr_targets``; None: no user constraint); None when no positive
+    sensing power fits."""
+    n = w.shape[0]
+    if sinr_targets is None:
+        g, sinr_targets = np.zeros((0, n), complex), np.zeros(0)
     received = beam_gains(g, w) if g.size else np.zeros((0, 0))
     signal = np.diag(received)
     slack = signal / np.maximum(sinr_targets, 1e-12) - (received.sum(axis=1) - signal) - 1.0
     if np.any(slack < 0) or power_w <= 0:
         return None
-    a_t = steering_vector(target_rad, n, spacing_wavelengths)
+    a_t = steering_vector(target_rad, n, spacing_wavelengths) * np.sqrt(target_gain)
     a_c = steering_vector(np.asarray(clutter_rad, dtype=float), n, spacing_wavelengths).reshape(
         -1, n
     )
@@ -77,6 +106,101 @@ def sensing_covariance(
     q = _follower_sdp(a, alpha, clutter, users, bounds)
     r_s = power_w * q
     return 0.5 * (r_s + r_s.conj().T)
+
+
+@dataclass(frozen=True)
+class FollowerBeam:
+    """The follower's answer: the sensing beam (N,) with norm^2 its power [W], the receive
+    RSU's filter (N_r,) (unit norm), the SCNR they reach and the alternations it took."""
+
+    beam: NDArray[np.complex128]
+    receive_filter: NDArray[np.complex128]
+    scnr: float
+    iterations: int
+
+
+def follow(
+    g: NDArray,
+    w: NDArray,
+    scene: BistaticScene,
+    power_w: float,
+    sinr_targets: NDArray | None = None,
+    max_iterations: int = MAX_ALTERNATIONS,
+) -> FollowerBeam | None:
+    """002's follower (module docstring): the sensing beam of power <= ``power_w`` and the
+    MVDR receive filter, alternated from the matched filter u = b_t until the SCNR gains
+    less than ALTERNATION_TOLERANCE (relative); None when no sensing power fits the users'
+    ``sinr_targets``. ``g`` (K, N): unit-noise user channels, ``w`` (N, K): the leader's
+    beams."""
+    n = w.shape[0]
+    b_t = scene.receive_steering()
+    b_c = steering_vector(scene.clutter_rx_rad, scene.num_rx_antennas, scene.spacing_wavelengths)
+    u, value, r_s = b_t, -np.inf, np.zeros((n, n), complex)
+    r_c = w @ w.conj().T
+    iterations = 0
+    while iterations < max_iterations:
+        iterations += 1
+        scale = scene.noise_w * np.real(u.conj() @ u)
+        r_s = sensing_covariance(
+            g,
+            w,
+            sinr_targets,
+            scene.target_tx_rad,
+            scene.clutter_tx_rad,
+            scene.clutter_variance * np.abs(b_c.conj() @ u).reshape(-1) ** 2 / scale,
+            power_w,
+            scene.spacing_wavelengths,
+            scene.target_variance * float(np.abs(b_t.conj() @ u) ** 2) / scale,
+        )
+        if r_s is None:
+            return None
+        r = r_c + r_s
+        q = scene.interference_covariance(r)
+        u = np.linalg.solve(q, b_t)
+        u /= np.linalg.norm(u)
+        previous, value = value, sensing_scnr(r, scene, u)
+        if value <= previous * (1.0 + ALTERNATION_TOLERANCE):
+            break
+    lam, vec = np.linalg.eigh(r_s)
+    beam = vec[:, -1] * np.sqrt(max(float(lam[-1]), 0.0))
+    return FollowerBeam(beam, u, value, iterations)
+
+
+def echo_scene(scenario: Scenario, tx: int, target_xy: ArrayLike, kappa: complex) -> BistaticScene:
+    """The scene of transmit RSU ``tx``'s echo at the RSU that hears it (itself if
+    monostatic, the receive RSU in 002's bistatic pair): the target at ``target_xy`` [m] with
+    fading factor ``kappa`` and the scenario's clutter patches, each seen from both ends,
+    with its echo variance per unit transmit power and unit-norm steering vectors, |E beta
+    xi|^2 of core.radar.echo_complex_gain over the bistatic echo range (core.geometry.
+    echo_polar, as the simulator's echoes), and the sensing noise."""
+    rx = next(i for i in scenario.receivers() if scenario.illuminator(i) == tx)
+    tx_xy, rx_xy = scenario.rsus[tx].position_m, scenario.rsus[rx].position_m
+    clutter = np.array([c.position_m for c in scenario.clutter], dtype=float).reshape(-1, 2)
+    points = np.vstack([np.asarray(target_xy, dtype=float).reshape(1, 2), clutter])
+    still = np.zeros_like(points)
+    seen = to_polar(tx_xy, points, still)
+    echo = echo_polar(rx_xy, tx_xy, points, still)
+    kappas = np.concatenate([[kappa], [complex(*c.reflection) for c in scenario.clutter]])
+    radio = scenario.radio
+    gain = echo_complex_gain(
+        radio.array.num_tx_antennas,
+        radio.array.num_rx_antennas,
+        1.0,
+        reflection_coefficient(1.0, echo.range_m) * kappas,
+        scenario.radar.matched_filter_gain,
+    )
+    variance = np.abs(gain) ** 2
+    return BistaticScene(
+        float(seen.theta_rad[0]),
+        float(echo.theta_rad[0]),
+        float(variance[0]),
+        seen.theta_rad[1:],
+        echo.theta_rad[1:],
+        variance[1:],
+        radio.sensing_noise_w,
+        radio.array.num_rx_antennas,
+        radio.array.spacing_wavelengths,
+    )
 
 
 def _follower_sdp(
@@ -200,12 +324,3 @@ def scnr(r: NDArray, target_rad: float, clutter_rad, clutter_gain, spacing=0.5) 
     a_c = steering_vector(np.asarray(clutter_rad, dtype=float), n, spacing).reshape(-1, n)
     leak = sum(c * np.real(a.conj() @ r @ a) for a, c in zip(a_c, clutter_gain, strict=True))
     return float(np.real(a_t.conj() @ r @ a_t) / (leak + 1.0))
-
-
-def beams_of(r_s: NDArray, max_beams: int = 4) -> tuple[NDArray, NDArray]:
-    """Unit-norm beams (B, N) and powers (B,) of the strongest eigenvectors of R_s (the
-    beams that carry it; the rest of its trace is dropped)."""
-    lam, q = np.linalg.eigh(r_s)
-    order = np.argsort(lam)[::-1][:max_beams]
-    keep = order[lam[order] > 1e-9 * max(lam.max(), 1e-300)]
-    return q[:, keep].T.copy(), lam[keep]

@@ -88,6 +88,31 @@ def _train_bilstm(args: argparse.Namespace) -> int:
     return 0
 
 
+# 002's DL beamformer (learning.isac_dl): labels from ISAC-OCS on Monte Carlo placements
+def _train_isac_dl(args: argparse.Namespace) -> int:
+    from rsu_isac.learning.isac_dl import IsacDlConfig, train
+
+    out = Path(args.out)
+    problem = _arguments_error(out, {"--samples": args.samples, "--epochs": args.epochs})
+    if problem:
+        print(f"rsu-isac train: {problem}", file=sys.stderr)
+        return 2
+    config = IsacDlConfig(
+        samples=args.samples,
+        validation=max(1, args.samples // 8),
+        epochs=args.epochs,
+        seed=args.seed,
+    )
+    manifest = train(config, out, "rsu-isac " + " ".join(sys.argv[1:]))
+    print(
+        f"trained isac_dl seed {args.seed} on {config.samples} placements in "
+        f"{manifest['wall_s']:.0f} s (labels {manifest['labelled_s']:.0f} s); held-out loss "
+        f"{manifest['validation_loss']:.4f} (label energy {manifest['label_energy']:.3f}); "
+        f"checkpoint {out}"
+    )
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from rsu_isac.learning.hmoe import VARIANTS
 
@@ -95,6 +120,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return _train_hmoe(args)
     if args.algorithm == "bilstm":
         return _train_bilstm(args)
+    if args.algorithm == "isac_dl":
+        return _train_isac_dl(args)
     return _train_agent(args, VARIANTS)
 
 
@@ -112,7 +139,7 @@ def _train_agent(args: argparse.Namespace, variants) -> int:
     if not valid_choices(
         "train",
         {
-            "ALGO": (args.algorithm, (*ALGORITHMS, *variants, "bilstm")),
+            "ALGO": (args.algorithm, (*ALGORITHMS, *variants, "bilstm", "isac_dl")),
             "--env": (args.env, ENV_NAMES),
             "--action": (action, ACTIONS),
             "--abstraction": (args.abstraction, ABSTRACTIONS),
@@ -175,7 +202,7 @@ def add_commands(sub) -> None:
         "algorithm",
         metavar="ALGO",
         help="spiking_ac, ppo, ddpg or dqn (000's MDP); hmoe, hmoe_mlp, hmoe_no_aoi or "
-        "hmoe_ppo (003's); bilstm (004's)",
+        "hmoe_ppo (003's); bilstm (004's); isac_dl (002's DL beamformer)",
     )
     train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
     train.add_argument(
@@ -188,9 +215,9 @@ def add_commands(sub) -> None:
         "--rf-snr-db", type=float, default=10.0, help="hmoe*: the radar's RF SNR (003 Fig. 3)"
     )
     train.add_argument(
-        "--samples", type=int, default=1200, help="bilstm: labelled training snapshots"
+        "--samples", type=int, default=1200, help="bilstm, isac_dl: labelled training snapshots"
     )
-    train.add_argument("--epochs", type=int, default=100, help="bilstm: training epochs")
+    train.add_argument("--epochs", type=int, default=100, help="bilstm, isac_dl: epochs")
     train.add_argument(
         "--dataset",
         help="bilstm: where the labelled snapshots are kept and read back (default: "

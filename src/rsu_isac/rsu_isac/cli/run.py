@@ -44,6 +44,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         assignment=args.assignment,
         power_split=args.power_split,
         constant_modulus=args.constant_modulus,
+        **policy_options(args),
         aoi_policy=args.aoi_policy,
         max_power_dbm=args.pmax_dbm,
         motion_model=args.motion_model,
@@ -76,6 +77,23 @@ POLICY_HELP = "beamforming policy (default: predictive_mrt; with --aoi-policy hm
 def _beamforming_policy(args: argparse.Namespace) -> str:
     """--policy, or the default: RL-H-MoE's schedule comes with its spatial expert's beams."""
     return args.policy or ("hmoe" if args.aoi_policy == "hmoe" else "predictive_mrt")
+
+
+SENSING_FRACTION_HELP = (
+    "power share of the sensing beam, 0..1 (002's sensing power ratio; default 0.05)"
+)
+
+
+USER_SINR_SHARE_HELP = (
+    "isac_ocs: share of its SINR each user keeps under the sensing beam, 0..1 (default 0: "
+    "002's follower, no user constraint)"
+)
+
+
+def policy_options(args: argparse.Namespace) -> dict[str, float]:
+    """--sensing-fraction and --user-sinr-share as keywords (absent: the policy's default)."""
+    given = {"sensing_fraction": args.sensing_fraction, "user_sinr_share": args.user_sinr_share}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 CONSTANT_MODULUS_HELP = "phase-shifter beams: every element 1/sqrt(N) in modulus (003 eq. (9b))"
@@ -176,6 +194,7 @@ def _cmd_sim(args: argparse.Namespace) -> int:
         camera_period_slots=args.camera_period,
         aoi_policy=args.aoi_policy,
         constant_modulus=args.constant_modulus,
+        **policy_options(args),
         rf_snr_db=args.rf_snr_db,
         v2x_share=args.v2x_share,
     )
@@ -318,6 +337,8 @@ def add_commands(sub) -> None:
     sim.add_argument("--out", default="runs/latest", help="report directory")
     sim.add_argument("--record", metavar="BAG", help="also record the run into this MCAP bag")
     sim.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
+    sim.add_argument("--sensing-fraction", type=float, default=None, help=SENSING_FRACTION_HELP)
+    sim.add_argument("--user-sinr-share", type=float, default=None, help=USER_SINR_SHARE_HELP)
     sim.add_argument("--rf-snr-db", type=float, default=None, help=RF_SNR_HELP)
     sim.add_argument("--v2x-share", type=float, default=None, help=V2X_SHARE_HELP)
     sim.add_argument(
@@ -368,6 +389,12 @@ def add_commands(sub) -> None:
     evaluation.add_argument("--power-split", default="equal", help="equal or water_filling")
     evaluation.add_argument("--aoi-policy", default="radar_only", help="camera schedule")
     evaluation.add_argument("--constant-modulus", action="store_true", help=CONSTANT_MODULUS_HELP)
+    evaluation.add_argument(
+        "--sensing-fraction", type=float, default=None, help=SENSING_FRACTION_HELP
+    )
+    evaluation.add_argument(
+        "--user-sinr-share", type=float, default=None, help=USER_SINR_SHARE_HELP
+    )
     evaluation.add_argument("--rf-snr-db", type=float, default=None, help=RF_SNR_HELP)
     evaluation.add_argument("--v2x-share", type=float, default=None, help=V2X_SHARE_HELP)
     evaluation.add_argument(

@@ -58,6 +58,7 @@ class ProcessingConfig:
     sidelobe_guard_db: float = 25.0  # drop peaks this far below a stronger one on an axis
     max_detections: int = 64
     max_range_m: float = 0.0  # instrumented range [m]; 0: the unambiguous range c / (2 df)
+    clutter_filter: bool = False  # remove static returns before detection (remove_static)
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,22 @@ def receive_beamformer(angle_bins: int, num_rx: int) -> NDArray[np.complex128]:
 def _windows(num_symbols: int, num_subcarriers: int) -> NDArray[np.float64]:
     """(L, N) the separable Hann window of symbols and subcarriers."""
     return hann(num_symbols)[:, None] * hann(num_subcarriers)[None, :]
+
+
+def remove_static(
+    samples: NDArray[np.complex64], tx_symbols: NDArray[np.complex64]
+) -> NDArray[np.complex128]:
+    """Clutter suppression before detection and DOA (002: the receive RSU suppresses the
+    clutter of static scatterers before estimating the target's angle): with the known
+    symbols removed, a static reflector's return is the same in every symbol of the frame
+    (zero Doppler), so subtracting each antenna's and subcarrier's mean over the symbols
+    removes it and leaves a mover with Doppler f_D all but its mean, a share
+    |sinc(f_D L T)|^2 of its energy (none for f_D a multiple of 1 / (L T), at most a few
+    per cent beyond one Doppler bin). The symbols are put back, so that every later step
+    sees a frame."""
+    stripped = samples.astype(PRECISION) / tx_symbols.astype(PRECISION)[np.newaxis]
+    stripped -= stripped.mean(axis=1, keepdims=True)
+    return stripped * tx_symbols[np.newaxis]
 
 
 def transform(
@@ -442,6 +459,29 @@ def music_spectrum(
     return 1.0 / np.maximum(np.sum(projection * noise_dims, axis=2), 1e-300)
 
 
+def whitened_music_spectrum(
+    covariance: NDArray[np.complex128],
+    interference: NDArray[np.complex128],
+    theta: NDArray[np.float64],
+    num_sources: int,
+    spacing: float = HALF_WAVELENGTH,
+) -> NDArray[np.float64]:
+    """MUSIC after clutter suppression by whitening (generalised MUSIC): with W = Q^(-1/2)
+    of the clutter-plus-noise covariance ``interference`` Q (M, M) (a static scene's, learnt
+    from target-free frames), the noise subspace E_n of W R W (R = ``covariance``, the echo's
+    sample covariance) and the whitened steering vectors b~ = W b(theta), the pseudo-spectrum
+    ||b~||^2 / ||E_n^H b~||^2 over ``theta`` (G,). Whitening turns the clutter into white
+    noise, which MUSIC's noise subspace then holds (002 Fig. 3: DOA after clutter
+    suppression)."""
+    lam, vec = np.linalg.eigh(interference)
+    whiten = (vec / np.sqrt(np.maximum(lam, 1e-300))) @ vec.conj().T  # Q^(-1/2), Hermitian
+    noise = np.linalg.eigh(whiten @ covariance @ whiten)[1][:, : covariance.shape[0] - num_sources]
+    b = steering_vector(theta, covariance.shape[0], spacing) @ whiten.T  # rows (W b)^T
+    return np.sum(np.abs(b) ** 2, axis=1) / np.maximum(
+        np.sum(np.abs(b.conj() @ noise) ** 2, axis=1), 1e-300
+    )
+
+
 SMOOTHING_SUBARRAYS = 8  # spatial smoothing: subarrays of N_r - 7 elements
 
 
@@ -570,6 +610,8 @@ def process_frame(
 ) -> Detections:
     """Detections of one OFDM echo frame (see the module docstring)."""
     nr, num_symbols, num_sc = samples.shape
+    if config.clutter_filter:
+        samples = remove_static(samples, tx_symbols)
     columns, candidates = instrumented_range_bins(num_sc, geometry, config)
     cubes = transform(samples, tx_symbols, config.angle_oversampling * nr, columns)
     power = cubes.power()

@@ -21,9 +21,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.beamforming.policies import POLICIES, precoder_for
-from rsu_isac.beamforming.precoders import sinr_of
-from rsu_isac.beamforming.sensing import sensing_covariance
+from rsu_isac.beamforming.sensing import follow
+from rsu_isac.beamforming.wmmse_isac import wmmse_isac
 from rsu_isac.core.array import steering_vector
+from rsu_isac.core.isac_metrics import BistaticScene
 
 ANGLE_STEP_RAD = 0.01  # each user's angle change per slot
 SNR_DB = 10.0
@@ -33,18 +34,28 @@ CLUTTER_RAD = np.deg2rad([40.0, 110.0, 126.0])
 CLUTTER_GAIN = np.array([50.0, 3e3, 80.0])  # clutter-to-noise gain per unit power
 
 
+def scene(n: int) -> BistaticScene:
+    """A monostatic sensing scene at unit noise: the target at TARGET_RAD, the patches at
+    CLUTTER_RAD with clutter-to-noise gains CLUTTER_GAIN, N receive antennas."""
+    return BistaticScene(
+        TARGET_RAD, TARGET_RAD, 1.0, CLUTTER_RAD, CLUTTER_RAD, CLUTTER_GAIN, 1.0, n
+    )
+
+
 def decision(name: str) -> Callable[[NDArray, float], object]:
-    """One slot's decision of policy ``name`` on unit-noise channels G (K, N) with budget P."""
+    """One slot's decision of policy ``name`` on unit-noise channels G (K, N) with budget P
+    (isac_ocs: the leader and the follower; wmmse_isac: the joint WMMSE)."""
+    if name == "wmmse_isac":
+        return lambda g, p: wmmse_isac(
+            g, scene(g.shape[1]), (1 - SENSING_FRACTION) * p, SENSING_FRACTION * p
+        )
     precode = precoder_for(name, "equal")
     if name != "isac_ocs":
         return precode
 
     def leader_and_follower(g: NDArray, power_w: float) -> object:
         w = precode(g, (1 - SENSING_FRACTION) * power_w)
-        gamma = 0.95 * sinr_of(g, w)
-        return sensing_covariance(
-            g, w, gamma, TARGET_RAD, CLUTTER_RAD, CLUTTER_GAIN, SENSING_FRACTION * power_w
-        )
+        return follow(g, w, scene(g.shape[1]), SENSING_FRACTION * power_w)
 
     return leader_and_follower
 

@@ -26,7 +26,7 @@ from rsu_isac.beamforming.context import (
     RadioContext,
     servable,
 )
-from rsu_isac.beamforming.policies import Policy, create_policy
+from rsu_isac.beamforming.policies import SENSING_FRACTION, Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.fusion import merge_positions
@@ -78,6 +78,8 @@ class EvalConfig:
     assignment: str = "distance"
     power_split: str = "equal"
     constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
+    sensing_fraction: float = SENSING_FRACTION  # power share of the sensing beam (002 rho_s)
+    user_sinr_share: float = 0.0  # isac_ocs: SINR share users keep under the sensing beam
     aoi_policy: str = "radar_only"
     rf_snr_db: float | None = None  # None: the scenario's sensing noise (core.radar)
     v2x_share: float | None = None  # share of vehicles sending reports; None: the scenario's
@@ -172,6 +174,8 @@ class ClosedLoop:
                 assignment=config.assignment,
                 power_split=config.power_split,
                 constant_modulus=config.constant_modulus,
+                sensing_fraction=config.sensing_fraction,
+                user_sinr_share=config.user_sinr_share,
             )
 
         self.policy = policy or named()
@@ -405,6 +409,8 @@ def evaluate(
         "assignment": config.assignment,
         "power_split": config.power_split,
         "constant_modulus": config.constant_modulus,
+        "sensing_fraction": config.sensing_fraction,
+        "user_sinr_share": config.user_sinr_share,
         "aoi_policy": config.aoi_policy,
         "abstraction": config.abstraction,
         "engine": config.engine,

@@ -40,7 +40,12 @@ from rsu_isac.beamforming.context import (
     servable,
 )
 from rsu_isac.beamforming.fallback import repointed
-from rsu_isac.beamforming.policies import POWER_SPLITS, create_policy, policy_names
+from rsu_isac.beamforming.policies import (
+    POWER_SPLITS,
+    SENSING_FRACTION,
+    create_policy,
+    policy_names,
+)
 from rsu_isac.core.beams import KIND_COMMUNICATION, BeamSet
 from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.geometry import echo_position, to_cartesian
@@ -225,7 +230,21 @@ class BeamformingPolicy(Node):
                 choices=POWER_SPLITS,
             ),
             sensing_fraction=declare(
-                self, "sensing_fraction", 0.05, "power share of the sensing sweep beam", 0.0, 1.0
+                self,
+                "sensing_fraction",
+                SENSING_FRACTION,
+                "power share of the sensing beam (002's sensing power ratio)",
+                0.0,
+                1.0,
+            ),
+            user_sinr_share=declare(
+                self,
+                "user_sinr_share",
+                0.0,
+                "isac_ocs: share of its SINR each user keeps under the sensing beam (0: 002's "
+                "follower, no user constraint)",
+                0.0,
+                0.999,
             ),
             sweep_beams=declare(self, "sweep_beams", 16, "angles of the sensing sweep", 1, 1024),
             constant_modulus=declare(

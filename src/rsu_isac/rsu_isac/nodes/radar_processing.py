@@ -165,6 +165,13 @@ class RadarProcessing(Node):
                 0.0,
                 1e5,
             ),
+            clutter_filter=declare(
+                self,
+                "clutter_filter",
+                False,
+                "remove static returns (zero Doppler) before detection and DOA; costs movers "
+                "with a radial speed within a Doppler bin of zero (docs/isac_ocs.md)",
+            ),
         )
         self.max_frame_samples = declare(
             self,

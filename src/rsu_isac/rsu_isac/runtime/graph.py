@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rsu_isac.beamforming.policies import SENSING_FRACTION
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import road_side
 from rsu_isac.platform.paths import config_dir
@@ -76,6 +77,8 @@ class GraphOptions:
     aoi_policy: str = ""  # "": radar only; else camera_semantics + aoi_scheduler with it
     deadline_s: float = 0.0  # the policy's decision deadline; 0: wait (lockstep, reproducible)
     constant_modulus: bool = False  # phase-shifter beams, 003 eq. (9b)
+    sensing_fraction: float = SENSING_FRACTION  # power share of the sensing beam (002 rho_s)
+    user_sinr_share: float = 0.0  # isac_ocs: SINR share users keep under the sensing beam
     rf_snr_db: float | None = None  # the reference vehicle's echo SNR; None: the scenario's
     v2x_share: float | None = None  # share of vehicles sending reports; None: the scenario's
     sensor_qos: str = "reliable"  # raw sensor subscriptions (nodes.qos.SENSOR_QOS)
@@ -148,6 +151,8 @@ def node_graph(graph: str, options: GraphOptions) -> list[NodeSpec]:
                 **({"checkpoint": options.checkpoint} if options.checkpoint else {}),
                 **({"deadline_s": options.deadline_s} if options.deadline_s else {}),
                 **({"constant_modulus": True} if options.constant_modulus else {}),
+                "sensing_fraction": options.sensing_fraction,
+                "user_sinr_share": options.user_sinr_share,
             },
         )
     )

@@ -38,6 +38,9 @@ ARGUMENTS = {
         "policy's decision deadline [s], then the last beams re-pointed; 0 = wait",
     ),
     "constant_modulus": ("false", "phase-shifter beams, 003 eq. (9b)"),
+    "sensing_fraction": ("0.05", "power share of the sensing beam (002's sensing power ratio)"),
+    "user_sinr_share": ("0.0", "isac_ocs: share of its SINR each user keeps under the sensing "
+                        "beam; 0 = 002's follower (no user constraint)"),
     "rf_snr_db": ("nan", "reference vehicle's echo SNR [dB] (003 Fig. 5); nan = the scenario's"),
     "v2x_share": ("-1.0", "share of vehicles sending their own reports (CAM-shaped); "
                   "-1 = the scenario's"),
@@ -82,6 +85,8 @@ def graph_options(values: dict[str, str], config_dir: Path) -> GraphOptions:
         aoi_policy=values["aoi_policy"],
         deadline_s=float(values["deadline_s"]),
         constant_modulus=values["constant_modulus"].lower() == "true",
+        sensing_fraction=float(values["sensing_fraction"]),
+        user_sinr_share=float(values["user_sinr_share"]),
         rf_snr_db=None if math.isnan(snr := float(values["rf_snr_db"])) else snr,
         v2x_share=None if (share := float(values["v2x_share"])) < 0 else share,
         sensor_qos=values["sensor_qos"],
