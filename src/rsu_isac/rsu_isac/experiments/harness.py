@@ -53,7 +53,7 @@ class Experiment:
     cell: Callable[[Setting, int, bool], Metrics]  # (setting, seed, quick) -> metrics
     metrics: tuple[str, ...]  # what the table shows, in order
     x: str  # the setting plotted along the figure's x axis
-    plotted: tuple[str, ...]  # metrics in the figure (one panel each)
+    plotted: tuple  # metrics in the figure: one panel each; a tuple of them shares a panel
     seeds: int = 3  # default number of seeds
     runtime: str = ""  # full run measured on the 2-core machine with --workers 2
     compare: Callable[[list[dict[str, Any]]], list[str]] = field(default=lambda rows: [])
@@ -241,15 +241,17 @@ def write_csv(rows: list[dict], path: Path) -> None:
 
 
 def plot(experiment: Experiment, summary: list[dict], path: Path) -> None:
-    """Mean and 95 % CI over the seeds against the x setting: one panel per plotted metric,
-    a line per combination of the other settings; with ``overlay``, every plotted metric in
-    one panel (colour: metric, line style: the other settings)."""
+    """Mean and 95 % CI over the seeds against the x setting: one panel per plotted metric
+    (or tuple of metrics), a line per combination of the other settings; with ``overlay``,
+    every plotted metric in one panel (colour: metric, line style: the other settings)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [experiment.plotted] if experiment.overlay else [(m,) for m in experiment.plotted]
+    panels = [p if isinstance(p, tuple) else (p,) for p in experiment.plotted]
+    if experiment.overlay:
+        panels = [experiment.plotted]
     width = max(4.6 * len(panels), 8.0)
     fig, axes = plt.subplots(1, len(panels), figsize=(width, 3.8), squeeze=False)
     others = [k for k in summary[0] if k not in (experiment.x, "seeds", *experiment.metrics)]

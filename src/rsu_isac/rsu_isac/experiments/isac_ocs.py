@@ -234,11 +234,13 @@ def runtime_cell(setting: dict, seed: int, quick: bool) -> dict[str, float]:
 
 def dl_cell(setting: dict, seed: int, quick: bool) -> dict[str, float]:
     """ISAC-OCS against the DL beamformer at K = setting["users"] (SNR 5 dB, rho_c = 0.5):
-    the DL metrics are the mean over the networks of learning.zoo.ISAC_DL_SEEDS."""
+    the DL metrics are the mean over the networks of learning.zoo.ISAC_DL_SEEDS (quick: the
+    shipped network)."""
     from rsu_isac.learning.isac_dl import IsacDl
     from rsu_isac.learning.zoo import ISAC_DL_SEEDS, trained_isac_dl
 
-    nets = [IsacDl.load(trained_isac_dl(s, quick)) for s in ISAC_DL_SEEDS[: 1 if quick else None]]
+    folders = [None] if quick else [trained_isac_dl(s) for s in ISAC_DL_SEEDS]
+    nets = [IsacDl.load(folder) for folder in folders]
     setting = {**setting, "methods": ("isac_ocs",), "snr_db": 5.0, "comm_ratio": 0.5}
     out = rate_cell(setting, seed, quick)
     runs = [rate_cell({**setting, "methods": ("dl",)}, seed, quick, net) for net in nets]

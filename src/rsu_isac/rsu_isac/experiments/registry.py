@@ -789,8 +789,6 @@ NOTES_002 = (
 def _rate_cell(setting: Setting, seed: int, quick: bool) -> Metrics:
     from rsu_isac.experiments.isac_ocs import rate_cell
 
-    if "sensing_ratio" in setting:
-        setting = {**setting, "comm_ratio": 1.0 - setting["sensing_ratio"]}
     return rate_cell(setting, seed, quick)
 
 
@@ -798,31 +796,30 @@ def _db_gain(a: float, b: float) -> str:
     return f"{10 * math.log10(a / b):+.2f} dB" if a > 0 and b > 0 else "n/a"
 
 
-def _rate_compare(metric: str, by: tuple[str, ...]):
-    """Per setting: ISAC-OCS's ``metric`` against MMO's and WMMSE-ISAC's, in dB of the rate
-    (002's unit for its gains)."""
+def _rate_compare(metrics: tuple[str, ...], by: tuple[str, ...]):
+    """Per setting: ISAC-OCS's ``metrics`` against MMO's and WMMSE-ISAC's, in dB of the
+    rate (002's unit for its gains)."""
 
     def compare(summary: list[dict]) -> list[str]:
         lines = []
         for e in summary:
-            mmo, ocs, wm = (_mean(e, f"{m}_{metric}") for m in ISAC_METHODS)
-            where = ", ".join(f"{k} {e[k]:g}" for k in by)
-            lines.append(
-                f"{where}: {metric} ISAC-OCS {ocs:.3f}, MMO {mmo:.3f} ({_db_gain(ocs, mmo)}), "
-                f"WMMSE-ISAC {wm:.3f} ({_db_gain(ocs, wm)})"
-            )
+            parts = []
+            for metric in metrics:
+                mmo, ocs, wm = (_mean(e, f"{m}_{metric}") for m in ISAC_METHODS)
+                parts.append(
+                    f"{metric} ISAC-OCS {ocs:.3f}, MMO {mmo:.3f} ({_db_gain(ocs, mmo)}), "
+                    f"WMMSE-ISAC {wm:.3f} ({_db_gain(ocs, wm)})"
+                )
+            lines.append(", ".join(f"{k} {e[k]:g}" for k in by) + ": " + "; ".join(parts))
         return lines
 
     return compare
 
 
-def _power_grid_002(key: str):
-    def grid(quick: bool) -> list[Setting]:
-        ratios = (0.2,) if quick else (0.01, 0.2, 0.4, 0.6, 0.8, 0.99)
-        snrs = (5.0,) if quick else (0.0, 5.0)
-        return [{"snr_db": s, key: r} for s in snrs for r in ratios]
-
-    return grid
+def _power_grid_002(quick: bool) -> list[Setting]:
+    ratios = (0.8,) if quick else (0.01, 0.2, 0.4, 0.6, 0.8, 0.99)
+    snrs = (5.0,) if quick else (0.0, 5.0)
+    return [{"snr_db": s, "comm_ratio": r} for s in snrs for r in ratios]
 
 
 def _snr_grid_002(quick: bool) -> list[Setting]:
@@ -898,6 +895,23 @@ def _method_compare_002(metrics: tuple[str, ...]):
     return compare
 
 
+def _music_compare(summary: list[dict]) -> list[str]:
+    """Per SNR: the methods' peak-to-sidelobe ratios and shares within 1 deg."""
+    lines = []
+    for snr in dict.fromkeys(e["snr_db"] for e in summary):
+        row = {e["method"]: e for e in summary if e["snr_db"] == snr}
+        lines.append(
+            f"SNR {snr:g} dB: "
+            + ", ".join(
+                f"{m} sidelobes -{_mean(row[m], 'sidelobe_suppression_db'):.1f} dB, within "
+                f"1 deg {_mean(row[m], 'within_1deg'):.2f}"
+                for m in ISAC_METHODS
+                if m in row
+            )
+        )
+    return lines
+
+
 def _dl_compare(summary: list[dict]) -> list[str]:
     return [
         f"K = {e['users']}: CMI ISAC-OCS {_mean(e, 'isac_ocs_cmi'):.3f} vs DL "
@@ -909,7 +923,7 @@ def _dl_compare(summary: list[dict]) -> list[str]:
 
 
 def _experiments_002() -> tuple[Experiment, ...]:
-    def rates(name, figure, claim, grid, x, plotted, by, metric, runtime):
+    def rates(name, figure, claim, grid, x, plotted, by, compared, runtime, overlay=True):
         return Experiment(
             name=name,
             figure=figure,
@@ -921,9 +935,9 @@ def _experiments_002() -> tuple[Experiment, ...]:
             plotted=plotted,
             seeds=5,
             runtime=runtime,
-            compare=_rate_compare(metric, by),
+            compare=_rate_compare(compared, by),
             notes=NOTES_002,
-            overlay=True,
+            overlay=overlay,
         )
 
     smi = tuple(f"{m}_smi" for m in ISAC_METHODS)
@@ -960,60 +974,41 @@ def _experiments_002() -> tuple[Experiment, ...]:
             "adjacent_null_db the mean depth between adjacent users / target directions.",
         ),
         Experiment(
-            name="002-music",
-            figure="002 Fig. 3: MUSIC after clutter suppression per beamformer (SNR 5 dB)",
-            claim="002: every beamformer finds the target; ISAC-OCS's spectrum has the "
-            "sharpest peak, sidelobes 1.6 dB lower than MMO's and 1.2 dB lower than "
-            "WMMSE-ISAC's.",
-            grid=_method_grid_002,
-            cell=_music_cell,
-            metrics=music_metrics,
-            x="method",
-            plotted=music_metrics,
-            seeds=5,
-            runtime="about 1 min with 2 workers",
-            compare=_method_compare_002(music_metrics),
-            notes=NOTES_002 + " 64 echo snapshots at the receive RSU (reflections constant over "
-            "them), clutter suppressed by whitening with the clutter-plus-noise covariance "
-            "of 64 target-free snapshots, one-source MUSIC on a 0.05 deg grid.",
-        ),
-        Experiment(
             name="002-doa-rmse",
-            figure="002 Fig. 4: DOA RMSE vs SNR per beamformer (MUSIC after clutter suppression)",
-            claim="002: ISAC-OCS has the lowest DOA RMSE across the noise levels.",
+            figure="002 Figs. 3-4: MUSIC after clutter suppression per beamformer, DOA RMSE vs SNR",
+            claim="002 Fig. 3 (one SNR): every beamformer finds the target; ISAC-OCS's "
+            "spectrum has the sharpest peak, sidelobes 1.6 dB lower than MMO's and 1.2 dB "
+            "lower than WMMSE-ISAC's. Fig. 4: ISAC-OCS has the lowest DOA RMSE across the "
+            "noise levels.",
             grid=_doa_grid_002,
             cell=_music_cell,
             metrics=music_metrics,
             x="snr_db",
-            plotted=("doa_rmse_deg", "within_1deg"),
+            plotted=music_metrics,
             seeds=5,
             runtime="about 6 min with 2 workers",
-            notes=NOTES_002 + " As 002-music at each SNR.",
-            log_y=False,
+            compare=_music_compare,
+            notes=NOTES_002 + " 64 echo snapshots at the receive RSU (reflections constant over "
+            "them), clutter suppressed by whitening with the clutter-plus-noise covariance "
+            "of 64 target-free snapshots, one-source MUSIC on a 0.05 deg grid; "
+            "sidelobe_suppression_db is the spectrum's peak over its highest other local "
+            "maximum (Fig. 3's sidelobes), within_1deg the share of estimates within 1 deg.",
         ),
         rates(
-            "002-smi-vs-power",
-            "002 Fig. 5: SMI rate vs sensing power ratio at SNR 0 and 5 dB",
-            "002: ISAC-OCS highest; at sensing power 0.2 its SMI rate is 0.65 dB above MMO's "
-            "and 0.1 dB above WMMSE-ISAC's.",
-            _power_grid_002("sensing_ratio"),
-            "sensing_ratio",
-            smi,
-            ("snr_db", "sensing_ratio"),
-            "smi",
-            "about 5 min with 2 workers",
-        ),
-        rates(
-            "002-cmi-vs-power",
-            "002 Fig. 6: CMI rate vs communication power ratio at SNR 0 and 5 dB",
-            "002: CMI rises with rho_c for every method; ISAC-OCS ~ MMO (+0.08 dB), both "
-            "above WMMSE-ISAC.",
-            _power_grid_002("comm_ratio"),
+            "002-power-split",
+            "002 Figs. 5, 6 and 10: SMI, CMI and S&C MI rates vs the power split at SNR 0 and 5 dB",
+            "002 Fig. 5: ISAC-OCS's SMI highest; at sensing power 0.2 it is 0.65 dB above MMO's "
+            "and 0.1 dB above WMMSE-ISAC's. Fig. 6: CMI rises with rho_c for every method; "
+            "ISAC-OCS ~ MMO (+0.08 dB), both above WMMSE-ISAC. Fig. 10: ISAC-OCS's S&C rate "
+            "highest at every rho_c; at rho_c = 0.5 0.41 dB above MMO and 0.29 dB above "
+            "WMMSE-ISAC.",
+            _power_grid_002,
             "comm_ratio",
-            cmi,
+            (smi, cmi, sc),
             ("snr_db", "comm_ratio"),
-            "cmi",
+            ("smi", "cmi", "sc"),
             "about 5 min with 2 workers",
+            overlay=False,
         ),
         rates(
             "002-cmi-vs-distance",
@@ -1023,7 +1018,7 @@ def _experiments_002() -> tuple[Experiment, ...]:
             "user_distance_m",
             cmi,
             ("snr_db", "user_distance_m"),
-            "cmi",
+            ("cmi",),
             "about 4 min with 2 workers",
         ),
         rates(
@@ -1035,20 +1030,8 @@ def _experiments_002() -> tuple[Experiment, ...]:
             "users",
             cmi,
             ("snr_db", "users"),
-            "cmi",
+            ("cmi",),
             "about 6 min with 2 workers",
-        ),
-        rates(
-            "002-sc-rate",
-            "002 Fig. 10: S&C MI rate vs communication power ratio at SNR 0 and 5 dB",
-            "002: ISAC-OCS highest at every rho_c; at rho_c = 0.5 0.41 dB above MMO and "
-            "0.29 dB above WMMSE-ISAC.",
-            _power_grid_002("comm_ratio"),
-            "comm_ratio",
-            sc,
-            ("snr_db", "comm_ratio"),
-            "sc",
-            "about 5 min with 2 workers",
         ),
         rates(
             "002-sc-vs-snr",
@@ -1059,7 +1042,7 @@ def _experiments_002() -> tuple[Experiment, ...]:
             "snr_db",
             sc,
             ("comm_ratio", "snr_db"),
-            "sc",
+            ("sc",),
             "about 5 min with 2 workers",
         ),
         Experiment(

@@ -231,12 +231,12 @@ def trained_bilstm(seed: int, quick: bool = False, root: Path | None = None) -> 
 ISAC_DL_SEEDS = (0, 1, 2)  # training seeds of 002's DL beamformer
 
 
-def trained_isac_dl(seed: int, quick: bool = False, root: Path | None = None) -> Path:
+def trained_isac_dl(seed: int, root: Path | None = None) -> Path:
     """The checkpoint folder of 002's DL beamformer trained with ``seed`` (trained now if not
-    yet: 4,000 labelled placements, 60 epochs; ``quick``: 40 placements, 2 epochs)."""
+    yet: 4,000 labelled placements, 60 epochs, as the shipped one)."""
     from rsu_isac.learning.isac_dl import IsacDlConfig, train
 
-    samples, epochs = (40, 2) if quick else (4000, 60)
+    samples, epochs = 4000, 60
     config = IsacDlConfig(samples=samples, validation=samples // 8, epochs=epochs, seed=seed)
     folder = (root or agents_dir()) / f"isac_dl-{samples}x{epochs}-seed{seed}"
     with locked(folder):
