@@ -34,7 +34,7 @@ from rsu_isac.sim.placements import ANGLE_RANGE_RAD, Placement, PlacementConfig,
 
 METHODS = ("mmo", "isac_ocs", "wmmse_isac")
 PLACEMENTS = 40  # per seed: 5 seeds x 40 = 002's 200 Monte Carlo trials
-QUICK_PLACEMENTS = 2
+QUICK_PLACEMENTS = 1
 SNAPSHOTS = 64  # echo snapshots per DOA estimate
 MUSIC_GRID = np.linspace(*ANGLE_RANGE_RAD, 2401)  # 0.05 deg
 
