@@ -133,3 +133,23 @@ def test_wmmse_isac_and_the_sensing_fraction_in_the_closed_loop():
     assert large["sum_rate_bps_hz"] < small["sum_rate_bps_hz"]
     with pytest.raises(ValueError, match=r"sensing fraction 1\.5"):
         evaluate(sc, EvalConfig(policy="isac_ocs", slots=1, sensing_fraction=1.5))
+
+
+def test_eval_reports_the_energy_efficiency_of_001():
+    """001 eq. (13)-(14) by hand: every slot after the first transmits the whole budget
+    (users' beams and the sensing share), so each slot's efficiency is B R / (P_max / eta_PA
+    + P_c) with that slot's sum rate; eval reports their mean in Mbit/J."""
+    from rsu_isac.loop.closed_loop import run_slots, summarize
+
+    sc = load_named_scenario("seed000", scenarios_dir())
+    _, records = run_slots(sc, EvalConfig(slots=12, seed=0, genie=False))
+    radio = sc.radio
+    p_max = 10 ** (radio.max_power_dbm / 10) / 1e3
+    consumed = p_max / radio.pa_efficiency + radio.circuit_power_w
+    for r in records[1:]:
+        assert r["transmit_power_w"] == pytest.approx(p_max, rel=1e-9)
+        expected = radio.bandwidth_hz * r["sum_rate_bps_hz"] / consumed
+        assert r["energy_efficiency_bit_per_j"] == pytest.approx(expected, rel=1e-12)
+    summary = summarize(records)
+    mean = sum(r["energy_efficiency_bit_per_j"] for r in records) / len(records)
+    assert summary["energy_efficiency_mbit_per_j"] == pytest.approx(mean / 1e6, rel=1e-12)

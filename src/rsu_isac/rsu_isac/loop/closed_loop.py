@@ -29,6 +29,7 @@ from rsu_isac.beamforming.context import (
 from rsu_isac.beamforming.policies import SENSING_FRACTION, Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.beams import BeamSet
+from rsu_isac.core.channel import energy_efficiency_bit_per_j
 from rsu_isac.core.fusion import merge_positions
 from rsu_isac.core.radar import detection_limits, with_rf_snr
 from rsu_isac.core.radar_dsp import (
@@ -164,6 +165,7 @@ class ClosedLoop:
             )
         scenario = scenario_as_run(scenario, config)
         self.scenario = scenario
+        self._transmitters = RadioContext(scenario).transmitters
         self.config = config
 
         def named() -> Policy:
@@ -310,6 +312,7 @@ class ClosedLoop:
     def step(self) -> dict[str, float]:
         sensed = self.sense()
         out, views = sensed.out, sensed.views
+        transmit_w = float(self.sim.beams.powers_w.sum())  # the beams this slot was scored on
         genie_rate = math.nan
         if self.config.genie:
             genie = self.genie_policy.decide(truth_vehicles(out.vehicles), out.slot)
@@ -327,6 +330,16 @@ class ClosedLoop:
             "sum_rate_bps_hz": link.sum_rate_bps_hz,
             "genie_sum_rate_bps_hz": genie_rate,
             "jain_fairness": link.jain_fairness,
+            "transmit_power_w": transmit_w,
+            "energy_efficiency_bit_per_j": float(
+                energy_efficiency_bit_per_j(
+                    link.sum_rate_bps_hz,
+                    self.scenario.radio.bandwidth_hz,
+                    transmit_w,
+                    self.scenario.radio.pa_efficiency,
+                    self.scenario.radio.circuit_power_w * len(self._transmitters),
+                )
+            ),
             "misaligned": float(np.sum(link.misaligned)),
             "vehicles": float(len(out.vehicles)),
             "untracked": float(untracked),
@@ -378,6 +391,9 @@ def summarize(records: list[dict[str, object]]) -> dict[str, float]:
         "sum_rate_bps_hz": mean("sum_rate_bps_hz"),
         "genie_sum_rate_bps_hz": mean("genie_sum_rate_bps_hz"),
         "jain_fairness": mean("jain_fairness"),
+        # 001 eq. (13)-(14): B R / (P_tx / eta_PA + P_c), P_c per transmitting RSU, per slot
+        "energy_efficiency_mbit_per_j": mean("energy_efficiency_bit_per_j") / 1e6,
+        "transmit_power_w": mean("transmit_power_w"),
         **tracking_summary(pooled),
         "energy_j_per_slot": mean("energy_comp_j") + mean("energy_sweep_j"),
         "energy_comp_j_per_slot": mean("energy_comp_j"),
