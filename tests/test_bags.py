@@ -135,7 +135,8 @@ def test_a_bag_without_ground_truth_reports_its_tracks_and_records_the_outputs(t
     assert "/rsu0/ekf_tracker" in report["node_latency_ms"]
     with AnyReader([outputs]) as reader:
         counts = {c.topic: c.msgcount for c in reader.connections}
-    assert counts["/rsu0/tracks"] == 100 - lost and counts["/beamforming/command"] >= 98
+    # a lost echo leaves its slot without tracks, hence without a decision
+    assert counts["/rsu0/tracks"] == 100 - lost and counts["/beamforming/command"] >= 98 - lost
     assert counts["/rsu0/cpm"] >= 10  # at least one CPM a second (each object's 1 s rule)
 
 
