@@ -34,6 +34,7 @@ from rsu_isac.beamforming.wmmse_isac import wmmse_isac
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_COMMUNICATION, KIND_SENSING, BeamSet
 from rsu_isac.core.bounds import angle_fisher_matrix, crlb_angle_rad2
+from rsu_isac.core.isac_metrics import BistaticScene
 from rsu_isac.core.radar import echo_complex_gain, reflection_coefficient
 
 POWER_SPLITS = ("equal", "water_filling", "crb")
@@ -251,8 +252,7 @@ class Policy:
         both ends; with ``user_sinr_share`` > 0 every user keeps that share of its SINR
         under the sensing beam (002's follower has no such constraint); None if no power
         fits."""
-        sc = self.context.scenario
-        scene = echo_scene(sc, r, self._sweep_point(r, angle), sc.radar.kappa)
+        scene = self._sweep_scene(r, angle)
         targets = self.user_sinr_share * sinr_of(g, w) if self.user_sinr_share > 0 else None
         found = follow(g, w, scene, power, targets)
         return None if found is None else found.beam[:, None]
@@ -260,21 +260,21 @@ class Policy:
     def _joint(self, r: int, slot: int, g: NDArray, power_w: float) -> tuple[NDArray, NDArray]:
         """WMMSE-ISAC's communication beams and sensing stream for RSU ``r``'s users ``g``
         (beamforming.wmmse_isac, equal weights) towards this slot's sweep point."""
-        sc = self.context.scenario
-        angle = float(self._sweep[r, slot % self.sweep_beams])
-        scene = echo_scene(sc, r, self._sweep_point(r, angle), sc.radar.kappa)
+        scene = self._sweep_scene(r, float(self._sweep[r, slot % self.sweep_beams]))
         found = wmmse_isac(g, scene, power_w, self.context.max_power_w * self.sensing_fraction)
         return found.w, found.sensing
 
-    def _sweep_point(self, r: int, angle: float) -> NDArray[np.float64]:
-        """Where the ray from RSU ``r`` at ``angle`` [rad] meets the road's centre line (the
-        target's position a search beam assumes; the range is unknown before detection)."""
+    def _sweep_scene(self, r: int, angle: float) -> BistaticScene:
+        """RSU ``r``'s echo scene (beamforming.sensing.echo_scene) of a vehicle where the ray
+        from the RSU at ``angle`` [rad] meets the road's centre line (the target's position a
+        search beam assumes; the range is unknown before detection)."""
         sc = self.context.scenario
         xy = np.asarray(sc.rsus[r].position_m, dtype=float)
         centre = float(np.mean([lane.y_m for lane in sc.road.lanes]))
         side = np.sign(centre - xy[1]) or 1.0
         reach = abs(centre - xy[1]) / max(np.sin(angle), 1e-6)
-        return xy + reach * np.array([np.cos(angle), side * np.sin(angle)])
+        point = xy + reach * np.array([np.cos(angle), side * np.sin(angle)])
+        return echo_scene(sc, r, point, sc.radar.kappa)
 
 
 @dataclass

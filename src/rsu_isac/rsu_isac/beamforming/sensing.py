@@ -133,8 +133,7 @@ def follow(
     ``sinr_targets``. ``g`` (K, N): unit-noise user channels, ``w`` (N, K): the leader's
     beams."""
     n = w.shape[0]
-    b_t = scene.receive_steering()
-    b_c = steering_vector(scene.clutter_rx_rad, scene.num_rx_antennas, scene.spacing_wavelengths)
+    _, _, b_t, b_c = scene.steering(n)
     u, value, r_s = b_t, -np.inf, np.zeros((n, n), complex)
     r_c = w @ w.conj().T
     iterations = 0
@@ -147,7 +146,7 @@ def follow(
             sinr_targets,
             scene.target_tx_rad,
             scene.clutter_tx_rad,
-            scene.clutter_variance * np.abs(b_c.conj() @ u).reshape(-1) ** 2 / scale,
+            scene.clutter_variance * np.abs(b_c.conj() @ u) ** 2 / scale,
             power_w,
             scene.spacing_wavelengths,
             scene.target_variance * float(np.abs(b_t.conj() @ u) ** 2) / scale,

@@ -44,8 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from rsu_isac.beamforming.precoders import equal_power, mrt, regularised_solve
-from rsu_isac.core.array import steering_vector
+from rsu_isac.beamforming.precoders import equal_power, mrt, regularised_solve, sinr_of
 from rsu_isac.core.isac_metrics import BistaticScene, communication_mi, sensing_mi
 
 MAX_ITERATIONS = 200
@@ -54,10 +53,9 @@ TOLERANCE = 1e-7  # relative gain of f below which the iteration stops
 
 def user_sinr(g: NDArray, w: NDArray, sensing: NDArray) -> NDArray[np.float64]:
     """SINR_k of unit-noise users G (K, N) served by W (N, K) while the sensing stream
-    ``sensing`` (N,) is their interference."""
-    received = np.abs(g @ w) ** 2
-    signal = np.diag(received)
-    return signal / (received.sum(axis=1) - signal + np.abs(g @ sensing) ** 2 + 1.0)
+    ``sensing`` (N,) is their interference: precoders.sinr_of with the stream as one more
+    column."""
+    return sinr_of(g, np.column_stack([w, sensing]))
 
 
 @dataclass(frozen=True)
@@ -91,12 +89,7 @@ def wmmse_isac(
     equal power and the sensing stream steered at the target."""
     n = g.shape[1]
     omega = float(sensing_weight)
-    a_t = steering_vector(scene.target_tx_rad, n, scene.spacing_wavelengths)
-    a_c = steering_vector(scene.clutter_tx_rad, n, scene.spacing_wavelengths).reshape(-1, n)
-    b_t = scene.receive_steering()
-    b_c = steering_vector(
-        scene.clutter_rx_rad, scene.num_rx_antennas, scene.spacing_wavelengths
-    ).reshape(-1, scene.num_rx_antennas)
+    a_t, a_c, b_t, b_c = scene.steering(n)
     sigma_t = np.sqrt(scene.target_variance)
     w = equal_power(mrt(g), comm_power_w)
     v = a_t * np.sqrt(sensing_power_w)

@@ -60,12 +60,23 @@ class BistaticScene:
     num_rx_antennas: int
     spacing_wavelengths: float = HALF_WAVELENGTH
 
+    def steering(self, num_tx_antennas: int) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        """(a_t (N_t,), a_c (C, N_t), b_t (N_r,), b_c (C, N_r)): the unit-norm transmit
+        steering vectors of the target and the patches and their receive ones."""
+        n_r, spacing = self.num_rx_antennas, self.spacing_wavelengths
+        return (
+            steering_vector(self.target_tx_rad, num_tx_antennas, spacing),
+            steering_vector(self.clutter_tx_rad, num_tx_antennas, spacing).reshape(
+                -1, num_tx_antennas
+            ),
+            steering_vector(self.target_rx_rad, n_r, spacing),
+            steering_vector(self.clutter_rx_rad, n_r, spacing).reshape(-1, n_r),
+        )
+
     def interference_covariance(self, r: NDArray) -> NDArray[np.complex128]:
         """Q = sum_c sigma_c^2 (a_c^H R a_c) b_c b_c^H + sigma^2 I for transmit covariance
         ``r`` (N_t x N_t)."""
-        n_t = r.shape[0]
-        a_c = steering_vector(self.clutter_tx_rad, n_t, self.spacing_wavelengths)
-        b_c = steering_vector(self.clutter_rx_rad, self.num_rx_antennas, self.spacing_wavelengths)
+        _, a_c, _, b_c = self.steering(r.shape[0])
         power = np.real(np.einsum("ci,ij,cj->c", a_c.conj(), r, a_c))
         weights = np.asarray(self.clutter_variance, dtype=float) * power
         q = (b_c.T * weights) @ b_c.conj()

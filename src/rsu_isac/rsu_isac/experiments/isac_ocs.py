@@ -119,10 +119,7 @@ def music_estimate(
     scene = placement.scene
     n_t, n_r = beams.w.shape[0], scene.num_rx_antennas
     streams = np.column_stack([beams.w, beams.sensing])
-    a_t = steering_vector(scene.target_tx_rad, n_t)
-    a_c = steering_vector(scene.clutter_tx_rad, n_t).reshape(-1, n_t)
-    b_t = scene.receive_steering()
-    b_c = steering_vector(scene.clutter_rx_rad, n_r).reshape(-1, n_r)
+    a_t, a_c, b_t, b_c = scene.steering(n_t)
 
     def complex_normal(*shape):
         return (rng.normal(size=shape) + 1j * rng.normal(size=shape)) / np.sqrt(2)
