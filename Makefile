@@ -30,7 +30,8 @@ doctor: setup
 # Retrain the shipped checkpoints with the experiments that train them (runs/agents; on the
 # 2-core machine with 2 workers: 000's agents, five seeds, about 75 min; 003's RL-H-MoE
 # variants, five seeds, about 60 min; 004's Bi-LSTM, labels about 30 min, then three seeds
-# of 6 min); seed 0 of each is what ships.
+# of 6 min; 001's DDPG, three seeds per scenario, about 30 min); seed 0 of each is what
+# ships.
 AGENTS_DIR := runs/agents/seed000-40dBm
 BILSTM_DIR := runs/agents/bilstm-seed004
 CHECKPOINTS := src/rsu_isac/rsu_isac/learning/checkpoints
@@ -50,6 +51,12 @@ checkpoints: setup
 	cp $(BILSTM_DIR)/bilstm-1000x100-seed0/checkpoint/* $(CHECKPOINTS)/bilstm/
 	rm -rf $(CHECKPOINTS)/isac_dl
 	$(RSU) train isac_dl --samples 4000 --epochs 60 --seed 0 --out $(CHECKPOINTS)/isac_dl
+	$(RSU) experiment 001-scenarios --workers 2 --out docs/results/001-scenarios
+	for scenario in urban dense_city rural; do \
+	  rm -rf $(CHECKPOINTS)/ddpg_mo/$$scenario; mkdir -p $(CHECKPOINTS)/ddpg_mo/$$scenario; \
+	  cp runs/agents/ddpg_mo-$$scenario/ddpg_mo-12000-seed0/checkpoint/* \
+	    $(CHECKPOINTS)/ddpg_mo/$$scenario/; \
+	done
 
 clean:
 	rm -rf build install log

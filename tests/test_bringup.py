@@ -95,7 +95,8 @@ def test_seed004_with_vehicle_reports_keeps_lockstep_and_equals_the_headless_loo
     where the radar alone misses most vehicles: lockstep holds (negative-range detections
     used to drop whole frames: 2 s took ~180 s, 32 late commands, 40 dropped echoes), the
     graph's sum rate is the headless loop's (both trackers fuse a slot's reports before the
-    next radar frame), and the CPMs send fewer objects than every track at 10 Hz."""
+    next radar frame), its energy efficiency too, and the CPMs send fewer objects than every
+    track at 10 Hz."""
     from rsu_isac.core.scenario import load_named_scenario
     from rsu_isac.loop.closed_loop import EvalConfig, evaluate
     from rsu_isac.platform.paths import scenarios_dir
@@ -113,6 +114,10 @@ def test_seed004_with_vehicle_reports_keeps_lockstep_and_equals_the_headless_loo
         EvalConfig(slots=100, seed=0, rf_snr_db=5.0, v2x_share=1.0, genie=False),
     )
     assert report["sum_rate_bps_hz"] == pytest.approx(headless["sum_rate_bps_hz"], rel=1e-6)
+    # 001's energy efficiency on the commands the slots were scored with, as eval's
+    assert report["energy_efficiency_mbit_per_j"] == pytest.approx(
+        headless["energy_efficiency_mbit_per_j"], rel=1e-6
+    )
     cpm = report["collective_perception"]
     assert 0 < cpm["objects_per_s"] < cpm["objects_per_s_every_track_at_10_hz"], cpm
 

@@ -153,3 +153,20 @@ def test_eval_reports_the_energy_efficiency_of_001():
     summary = summarize(records)
     mean = sum(r["energy_efficiency_bit_per_j"] for r in records) / len(records)
     assert summary["energy_efficiency_mbit_per_j"] == pytest.approx(mean / 1e6, rel=1e-12)
+
+
+def test_eval_reports_001s_crlb_and_interference_terms():
+    """urban (001's model on): the residual SI of the full budget is P_max 10^-11 over the
+    -90 dBm echo noise (10 dB at 30 dBm), MI and CLI at the users are reported, the CRLB is
+    finite; seed000 counts no SI and has no neighbours (null), but has MI."""
+    urban = load_named_scenario("urban", scenarios_dir())
+    found = evaluate(urban, EvalConfig(policy="rzf", slots=6, seed=0, genie=False))
+    assert found["si_inr_db"] == pytest.approx(10.0, abs=1e-9)
+    assert found["mi_inr_db"] is not None and found["cli_inr_db"] is not None
+    assert 0 < found["crlb_angle_deg"] < 1e-3
+    assert found["beam_gain_db"] is not None
+    plain = evaluate(
+        load_named_scenario("seed000", scenarios_dir()), EvalConfig(slots=6, seed=0, genie=False)
+    )
+    assert plain["si_inr_db"] is None and plain["cli_inr_db"] is None
+    assert plain["mi_inr_db"] is not None

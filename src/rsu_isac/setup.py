@@ -28,7 +28,9 @@ setup(
     name=PACKAGE,
     version="0.1.0",
     packages=find_packages(exclude=["test", "tests"]),
-    package_data={PACKAGE: ["learning/checkpoints/*/*.json", "learning/checkpoints/*/*.pt"]},
+    package_data={
+        PACKAGE: [f"learning/checkpoints/{d}*.{e}" for d in ("*/", "*/*/") for e in ("json", "pt")]
+    },
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -56,6 +58,7 @@ setup(
             "spiking_ac = rsu_isac.learning.policy:spiking_ac_policy",
             "ppo = rsu_isac.learning.policy:ppo_policy",
             "ddpg = rsu_isac.learning.policy:ddpg_policy",
+            "ddpg_mo = rsu_isac.learning.policy:ddpg_mo_policy",
             "dqn = rsu_isac.learning.policy:dqn_policy",
             "random = rsu_isac.learning.policy:random_policy",
             "hmoe = rsu_isac.learning.hmoe:hmoe_policy",

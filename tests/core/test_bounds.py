@@ -139,3 +139,26 @@ def test_angle_fisher_floor_is_the_appendix_determinant_form():
         assert np.linalg.inv(w_new)[0, 0] == pytest.approx(m_prev, rel=1e-9)
     assert angle_fisher_floor(1.0, 0.5) == 0.0  # the bound holds without the angle
     assert angle_fisher_floor(0.0, 1.0) == 0.0  # no bound yet
+
+
+def test_the_covariance_crlb_of_001_is_the_inverse_of_the_finite_difference_fim():
+    """001 eq. (6)-(7): the echo c b(theta) a^H(theta) X of L snapshots X with R = X X^H and
+    unknown complex c; the CRB of theta is [J^-1]_{theta theta} of the real FIM over
+    (theta, Re c, Im c) from central differences of the mean (Kay eq. (15.52))."""
+    from rsu_isac.core.bounds import crlb_angle_covariance_rad2
+
+    rng = np.random.default_rng(3)
+    nt, nr, snapshots, noise = 8, 4, 6, 0.5
+    x = rng.standard_normal((nt, snapshots)) + 1j * rng.standard_normal((nt, snapshots))
+    for theta, c in ((1.1, 0.7 - 0.3j), (0.4, 2.0 + 0.1j), (2.5, -0.2j)):
+
+        def mean(p):
+            a = np.outer(steering_vector(p[0], nr), steering_vector(p[0], nt).conj())
+            return ((p[1] + 1j * p[2]) * a @ x).ravel()
+
+        point, h = np.array([theta, c.real, c.imag]), 1e-6
+        d = np.array([(mean(point + h * e) - mean(point - h * e)) / (2 * h) for e in np.eye(3)])
+        fisher = 2 / noise * np.real(d.conj() @ d.T)
+        expected = np.linalg.inv(fisher)[0, 0]
+        found = crlb_angle_covariance_rad2([theta], [c], x @ x.conj().T, nr, noise)
+        assert found[0] == pytest.approx(expected, rel=1e-6)

@@ -188,3 +188,19 @@ def test_unreadable_and_endless_files_fail_with_one_line(tmp_path):
     (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
     assert error_of(tmp_path / "binary.yaml").endswith("not UTF-8 text")
     assert error_of(Path("/dev/zero")).endswith("larger than 1 MiB")
+
+
+def test_with_vehicles_places_that_many_and_keeps_them_coming():
+    from rsu_isac.core.scenario import with_vehicles
+
+    urban = load_named_scenario("urban", scenarios_dir())
+    placed = with_vehicles(urban, 10)
+    initial = placed.traffic.initial_vehicles
+    assert len(initial) == 10 and {v.lane for v in initial} == {0, 1, 2, 3}
+    assert all(urban.road.x_min_m < v.x_m < urban.road.x_max_m for v in initial)
+    # Little's law: lambda L / v per lane times the lanes is the count
+    rate = placed.traffic.arrival_rate_per_lane_per_s
+    speed = urban.traffic.speed.mean_mps
+    assert rate * urban.road.length_m / speed * len(urban.road.lanes) == pytest.approx(10)
+    with pytest.raises(ValueError, match="do not fit"):
+        with_vehicles(urban, 1000)

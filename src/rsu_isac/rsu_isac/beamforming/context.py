@@ -1,13 +1,17 @@
 """What a policy knows: the scenario's radio and geometry, and the predicted vehicles.
 
-A policy never sees the true channel: it estimates each vehicle's line-of-sight channel
-from the RSU (core.channel.los_channel with the scenario's path-loss model) at the
-position the tracker predicts for the next slot.
+A policy never sees the true channel. Without pilots it estimates each vehicle's
+line-of-sight channel from the RSU (core.channel.los_channel with the scenario's path-loss
+model) at the position the tracker predicts for the next slot. Where the scenario has pilots
+(``radio.channel.pilots``, 001's Rayleigh scenarios) a track whose vehicle's pilot the RSU
+heard (the vehicle within PILOT_GATE_M of the track's prediction) carries the pilot
+estimate of its channel (core.channel.estimated_channel) instead; the RSUs' measured
+cross-link interference per sub-band comes with the vehicles too (core.interference).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +22,7 @@ from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import COASTING, CONFIRMED
 
 MAX_COAST_SERVE_SLOTS = 2  # default: serve a coasting track at most this many slots
+PILOT_GATE_M = 5.0  # a pilot belongs to the track predicted within this distance
 
 
 def servable(status: NDArray, misses: NDArray, max_coast_slots: int) -> NDArray[np.bool_]:
@@ -44,6 +49,11 @@ class PredictedVehicles:
     # (core.bounds.angle_fisher_floor, from the tracker)
     angle_fisher_floor: NDArray[np.float64] | None = None
     source_rsu: NDArray[np.int64] | None = None  # (K,) RSU whose frame that angle is in
+    # (R, K, N) pilot estimate of each vehicle's channel rows h_k^H [sqrt(W)], NaN where
+    # no pilot was matched; None where the scenario has no pilots
+    channel_estimate: NDArray[np.complex128] | None = None
+    # (R, n) cross-link interference each RSU heard per sub-band in the last slot [W]
+    band_interference_w: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.track_id.size)
@@ -65,9 +75,40 @@ class PredictedVehicles:
         optional = [
             None if a is None else a[index] for a in (self.angle_fisher_floor, self.source_rsu)
         ]
+        estimate = None if self.channel_estimate is None else self.channel_estimate[:, index]
         return PredictedVehicles(
-            self.track_id[index], self.position_xy[index], self.velocity_xy[index], *optional
+            self.track_id[index],
+            self.position_xy[index],
+            self.velocity_xy[index],
+            *optional,
+            estimate,
+            self.band_interference_w,
         )
+
+    def with_radio(
+        self,
+        heard_w: NDArray[np.float64],
+        pilots: tuple[NDArray[np.float64], NDArray[np.complex128]] | None,
+    ) -> PredictedVehicles:
+        """These vehicles with the RSUs' heard interference ``heard_w`` (R, n) and, from
+        ``pilots`` = (positions (J, 2) of the vehicles whose pilots were heard, their
+        estimated rows (R, J, N)), each one's estimate: the pilot nearest its predicted
+        position within PILOT_GATE_M, each pilot for at most one vehicle (nearest first)."""
+        estimate = None
+        if pilots is not None:
+            xy, rows = pilots
+            estimate = np.full((rows.shape[0], len(self), rows.shape[2]), np.nan, complex)
+            if len(self) and len(xy):
+                d = np.linalg.norm(self.position_xy[:, None] - xy[None], axis=-1)
+                taken = np.zeros(len(xy), dtype=bool)
+                for flat in np.argsort(d, axis=None, kind="stable"):
+                    k, j = np.unravel_index(flat, d.shape)
+                    if d[k, j] > PILOT_GATE_M:
+                        break
+                    if np.isnan(estimate[0, k, 0]) and not taken[j]:
+                        estimate[:, k] = rows[:, j]
+                        taken[j] = True
+        return replace(self, channel_estimate=estimate, band_interference_w=heard_w)
 
 
 @dataclass(frozen=True)
@@ -107,8 +148,9 @@ class RadioContext:
         return np.array([p.theta_rad for p in out]), np.array([p.range_m for p in out])
 
     def channel_rows(self, vehicles: PredictedVehicles) -> NDArray[np.complex128]:
-        """Estimated rows h_k^H / sigma (R, K, N): LoS with path loss at the predicted
-        position, divided by the noise amplitude (unit noise, as the precoders expect)."""
+        """Estimated rows h_k^H / sigma (R, K, N): a vehicle's pilot estimate where it has
+        one, else LoS with path loss at the predicted position; divided by the noise
+        amplitude (unit noise, as the precoders expect)."""
         radio = self.scenario.radio
         ch = radio.channel
         theta, d = self.polar(vehicles)
@@ -116,6 +158,9 @@ class RadioContext:
             d, ch.reference_gain_db, ch.reference_distance_m, ch.pathloss_exponent
         )
         rows = los_channel(theta, amplitude, self.num_antennas, radio.array.spacing_wavelengths)
+        if vehicles.channel_estimate is not None:
+            known = np.isfinite(vehicles.channel_estimate[..., :1])
+            rows = np.where(known, vehicles.channel_estimate, rows)
         return rows / np.sqrt(self.noise_w)
 
 

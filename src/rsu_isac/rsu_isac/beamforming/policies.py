@@ -24,6 +24,7 @@ from rsu_isac.beamforming.precoders import (
     MaxMinSinr,
     equal_power,
     mrt,
+    regularised_zf,
     sinr_of,
     water_filling,
     wmmse,
@@ -63,12 +64,16 @@ def precoder_for(name: str, power_split: str) -> Precoder:
         "water_filling": water_filling,
         "crb": lambda g, d, p: equal_power(d, p),  # re-split by Policy.decide (geometry)
     }[power_split]
+    directions = {
+        "predictive_mrt": lambda g, p: mrt(g),
+        "zf": lambda g, p: zero_forcing(g),
+        "rzf": lambda g, p: regularised_zf(g, g.shape[0] / p),  # the MMSE regulariser K / P
+    }
     if name == "static":
         return static_codebook
-    if name == "predictive_mrt":
-        return lambda g, p: split(g, mrt(g), p)
-    if name == "zf":
-        return lambda g, p: split(g, zero_forcing(g), p)
+    if name in directions:
+        shape = directions[name]
+        return lambda g, p: split(g, shape(g, p), p)
     if name in ("maxmin_socp", "isac_ocs"):
         solver = MaxMinSinr()  # one per policy: it warm-starts from the last slot
         return lambda g, p: solver.solve(g, p)[0]
@@ -84,6 +89,7 @@ POLICIES = (
     "static",
     "predictive_mrt",
     "zf",
+    "rzf",
     "maxmin_socp",
     "isac_ocs",
     "wmmse",

@@ -43,6 +43,16 @@ def zero_forcing(g: NDArray) -> NDArray[np.complex128]:
     return w / np.maximum(np.linalg.norm(w, axis=0), 1e-300)
 
 
+def regularised_zf(g: NDArray, regulariser: float) -> NDArray[np.complex128]:
+    """Unit-norm regularised zero-forcing directions, the columns of
+    G^H (G G^H + lambda I)^-1 (N, K): zero forcing as lambda -> 0, maximum ratio as
+    lambda -> inf; lambda = K / P (unit noise) is the MMSE choice (Peel, Hochwald,
+    Swindlehurst, IEEE Trans. Commun. 2005)."""
+    k = g.shape[0]
+    w = g.conj().T @ np.linalg.inv(g @ g.conj().T + regulariser * np.eye(k))
+    return w / np.maximum(np.linalg.norm(w, axis=0), 1e-300)
+
+
 def equal_power(directions: NDArray, power_w: float) -> NDArray[np.complex128]:
     k = directions.shape[1]
     return directions * np.sqrt(power_w / max(k, 1))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -127,10 +128,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 # 000's agents on the beamforming MDP (learning.train)
 def _train_agent(args: argparse.Namespace, variants) -> int:
-    from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS
+    from rsu_isac.learning.agents import ACTION_OF, ALGORITHMS, MO_ALGORITHMS
 
-    args.scenario = args.scenario or "seed000"
-    from rsu_isac.learning.env import EnvConfig
+    multi_objective = args.algorithm in MO_ALGORITHMS
+    args.scenario = args.scenario or ("urban" if multi_objective else "seed000")
+    from rsu_isac.learning.env import EnvConfig, MoEnvConfig
     from rsu_isac.learning.mdp import ACTIONS, MdpConfig
     from rsu_isac.learning.train import TrainConfig, train
     from rsu_isac.sim.world import ABSTRACTIONS
@@ -152,19 +154,34 @@ def _train_agent(args: argparse.Namespace, variants) -> int:
         problem = problem or "dqn needs the discrete codebook action (--action codebook)"
     if args.algorithm != "dqn" and action == "codebook":
         problem = problem or f"{args.algorithm} acts on a continuous action (compact or full)"
+    weights = _reward_weights(args.reward_weights) if multi_objective else None
+    if multi_objective and weights is None:
+        problem = problem or (
+            f"--reward-weights must be four numbers W_SE,W_EE,W_CRLB,W_I, got "
+            f"'{args.reward_weights}'"
+        )
     if problem:
         print(f"rsu-isac train: {problem}", file=sys.stderr)
         return 2
     try:
-        env = EnvConfig(
-            scenario=args.scenario,
-            max_power_dbm=args.pmax_dbm,
-            abstraction=args.abstraction,
-            episode_slots=args.episode_slots,
-            mdp=MdpConfig(
-                action=action, max_vehicles=args.max_vehicles, true_state=args.true_state
-            ),
-        )
+        if multi_objective:
+            env = MoEnvConfig(
+                scenario=args.scenario,
+                max_power_dbm=args.pmax_dbm,
+                abstraction=args.abstraction,
+                episode_slots=args.episode_slots or MoEnvConfig.episode_slots,
+                mdp=weights,
+            )
+        else:
+            env = EnvConfig(
+                scenario=args.scenario,
+                max_power_dbm=40.0 if args.pmax_dbm is None else args.pmax_dbm,
+                abstraction=args.abstraction,
+                episode_slots=args.episode_slots,
+                mdp=MdpConfig(
+                    action=action, max_vehicles=args.max_vehicles, true_state=args.true_state
+                ),
+            )
         config = TrainConfig(
             algorithm=args.algorithm,
             env=env,
@@ -191,6 +208,19 @@ def _train_agent(args: argparse.Namespace, variants) -> int:
     return 0
 
 
+def _reward_weights(text: str):
+    """001's reward weights from 'W_SE,W_EE,W_CRLB,W_I' (finite numbers), None if not."""
+    from rsu_isac.learning.mo_mdp import MoConfig
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        return None
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        return None
+    return MoConfig(*values)
+
+
 def add_commands(sub) -> None:
     train = sub.add_parser(
         "train",
@@ -201,13 +231,14 @@ def add_commands(sub) -> None:
     train.add_argument(
         "algorithm",
         metavar="ALGO",
-        help="spiking_ac, ppo, ddpg or dqn (000's MDP); hmoe, hmoe_mlp, hmoe_no_aoi or "
-        "hmoe_ppo (003's); bilstm (004's); isac_dl (002's DL beamformer)",
+        help="spiking_ac, ppo, ddpg or dqn (000's MDP); ddpg_mo (001's); hmoe, hmoe_mlp, "
+        "hmoe_no_aoi or hmoe_ppo (003's); bilstm (004's); isac_dl (002's DL beamformer)",
     )
     train.add_argument("--env", default="beamforming", help="environment (beamforming: 000 MDP)")
     train.add_argument(
         "--scenario",
-        help="scenario name or .yaml path (default: seed000; hmoe*: seed003; bilstm: seed004)",
+        help="scenario name or .yaml path (default: seed000; ddpg_mo: urban; hmoe*: seed003; "
+        "bilstm: seed004)",
     )
     train.add_argument("--steps", type=int, default=50_000, help="environment steps")
     train.add_argument("--episodes", type=int, default=40, help="hmoe*: training episodes")
@@ -229,7 +260,16 @@ def add_commands(sub) -> None:
     train.add_argument("--seed", type=int, default=0, help="training seed")
     train.add_argument("--out", default="runs/train", help="output folder")
     train.add_argument("--resume", action="store_true", help="continue the run in --out")
-    train.add_argument("--pmax-dbm", type=float, default=40.0, help="power budget")
+    train.add_argument(
+        "--pmax-dbm",
+        type=float,
+        help="power budget (default: 40 dBm for 000's agents, the scenario's for ddpg_mo)",
+    )
+    train.add_argument(
+        "--reward-weights",
+        default="1,1,1,0.5",
+        help="ddpg_mo: 001 eq. (18)'s weights W_SE,W_EE,W_CRLB,W_I (learning.mo_mdp)",
+    )
     train.add_argument("--abstraction", default="measurement", help="signal or measurement")
     train.add_argument(
         "--action", help="compact, full or codebook (default: compact; dqn: codebook)"
@@ -238,7 +278,7 @@ def add_commands(sub) -> None:
     train.add_argument(
         "--episode-slots",
         type=int,
-        help="slots per episode (default: the scenario's horizon; hmoe*: 200)",
+        help="slots per episode (default: the scenario's horizon; hmoe*, ddpg_mo: 200)",
     )
     train.add_argument(
         "--true-state", action="store_true", help="observe the true states (ablation)"

@@ -55,12 +55,21 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
     if args.max_coast_serve_slots is not None:
         config = dataclasses.replace(config, max_coast_serve_slots=args.max_coast_serve_slots)
-    with tqdm(total=args.slots, desc=f"eval {args.policy}", unit="slot", disable=args.json) as bar:
-        try:
-            result = evaluate(scenario, config, progress=lambda n: bar.update(1))
-        except ValueError as exc:
-            print(f"rsu-isac eval: {exc}", file=sys.stderr)
-            return 2
+    bars: list = []  # the bar starts with the first slot: a refused setting prints one line
+
+    def progress(n: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=args.slots, desc=f"eval {args.policy}", unit="slot"))
+        bars[0].update(n - bars[0].n)
+
+    try:
+        result = evaluate(scenario, config, progress=None if args.json else progress)
+    except ValueError as exc:
+        print(f"rsu-isac eval: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        for bar in bars:
+            bar.close()
     if args.json:
         print(json.dumps(json_safe(result), allow_nan=False))
     else:

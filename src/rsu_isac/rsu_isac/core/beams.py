@@ -22,6 +22,9 @@ class BeamSet:
     kind: NDArray[np.int64]  # (B,) KIND_*
     track_id: NDArray[np.int64]  # (B,) served track, 0 for none
     target_angle_rad: NDArray[np.float64]  # (B,)
+    # (B,) sub-bands of each beam as a bitmask (bit b: band b; 0 or None: every band;
+    # core.interference); the ROS command does not carry it (every band there)
+    band_mask: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return int(self.powers_w.size)

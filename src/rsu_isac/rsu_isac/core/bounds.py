@@ -160,3 +160,57 @@ def crlb_frequency_cycles2(snr_per_sample: ArrayLike, num_samples: int) -> NDArr
     snr = np.asarray(snr_per_sample, dtype=float)
     with np.errstate(divide="ignore"):
         return 6.0 / ((2 * np.pi) ** 2 * snr * n * (n**2 - 1.0))
+
+
+def crlb_angle_covariance_rad2(
+    theta_rad: ArrayLike,
+    gain_per_unit_beam: ArrayLike,
+    covariance: ArrayLike,
+    num_rx_antennas: int,
+    disturbance_w: float,
+    spacing_wavelengths: float = HALF_WAVELENGTH,
+) -> NDArray[np.float64]:
+    """CRLB of a target's angle from the FIM of the transmit covariance (001 eq. (6)-(7)).
+
+    The echo alpha A(theta) x with A = b(theta) a^H(theta), x of covariance R_x (the
+    transmitted beams, sum_b p_b w_b w_b^H), c = ``gain_per_unit_beam`` the echo's complex
+    gain per unit beam amplitude (``radar.echo_complex_gain`` at 1 W, unknown phase and
+    amplitude) and white disturbance of power sigma^2 = ``disturbance_w`` (noise plus
+    residual SI and CLI, 001 eq. (10)); eliminating the complex gain (Schur complement):
+
+        CRB(theta) = sigma^2 / (2 |c|^2 (tr(A' R A'^H) - |tr(A R A'^H)|^2 / tr(A R A^H)))
+
+    (Liu et al., "Cramer-Rao bound optimization for joint radar-communication
+    beamforming", IEEE TSP 2022, eq. (13), one snapshot; matched filtering is in c).
+
+    Args:
+        theta_rad: (K,) target angles.
+        gain_per_unit_beam: (K,) c of each target.
+        covariance: (N_t, N_t) transmit covariance R_x [W].
+        num_rx_antennas: N_r.
+        disturbance_w: sigma^2 [W].
+    """
+    theta = np.atleast_1d(np.asarray(theta_rad, dtype=float))
+    r = np.asarray(covariance)
+    n_t = r.shape[0]
+    a = steering_vector(theta, n_t, spacing_wavelengths)  # (K, N_t)
+    da = steering_vector_derivative(theta, n_t, spacing_wavelengths)
+    b = steering_vector(theta, num_rx_antennas, spacing_wavelengths)  # (K, N_r)
+    db = steering_vector_derivative(theta, num_rx_antennas, spacing_wavelengths)
+    bb = np.sum(np.abs(b) ** 2, axis=-1)
+    dbdb = np.sum(np.abs(db) ** 2, axis=-1)
+    b_h_db = np.sum(b.conj() * db, axis=-1)
+
+    def quad(x: NDArray, y: NDArray) -> NDArray:  # y^H R x per target
+        return np.einsum("kn,nm,km->k", y.conj(), r, x)
+
+    aa, dd, ad = quad(a, a).real, quad(da, da).real, quad(a, da)  # a^H R a, a'^H R a', a'^H R a
+    # A' = b' a^H + b a'^H, R Hermitian:
+    # tr(A' R A'^H) = ||b'||^2 aa + ||b||^2 dd + 2 Re(conj(b^H b') ad)
+    t_dd = dbdb * aa + bb * dd + 2.0 * np.real(np.conj(b_h_db) * ad)
+    # tr(A R A'^H) = (b'^H b) aa + ||b||^2 conj(ad)
+    t_ad = np.conj(b_h_db) * aa + bb * np.conj(ad)
+    information = t_dd - np.abs(t_ad) ** 2 / np.maximum(bb * aa, 1e-300)
+    fisher = 2.0 / disturbance_w * np.abs(np.asarray(gain_per_unit_beam)) ** 2 * information
+    with np.errstate(divide="ignore"):
+        return np.where(fisher > 0, 1.0 / np.maximum(fisher, 1e-300), np.inf)

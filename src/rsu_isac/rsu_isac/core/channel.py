@@ -95,27 +95,46 @@ def sinr(
     Args:
         gains: (K, B) beam gains |h_k^H w_b|^2 (see :func:`beam_gains`).
         powers_w: (B,) transmit power per beam [W].
-        noise_w: receiver noise power sigma^2 [W].
+        noise_w: receiver noise power sigma^2 [W] (or (K,) per vehicle: noise plus
+            cross-link interference, core.interference).
         serving_beam: (K,) index of the beam serving each vehicle, -1 for none (SINR 0).
         interference_mask: optional (K, B) booleans, which beams interfere at which vehicle
             (default: all; 004 counts only the serving RSU's own beams).
     """
     g = np.asarray(gains, dtype=float)
+    if g.shape[1] == 0:  # no beam: nobody served, no interference
+        return np.zeros(g.shape[0])
     received = g * np.asarray(powers_w, dtype=float)[np.newaxis, :]
     serving = np.asarray(serving_beam, dtype=int)
     rows = np.arange(g.shape[0])
     served = serving >= 0
-    if g.shape[1] == 0:  # no beam: nobody served, no interference
+    interference = interference_power(g, powers_w, serving, interference_mask)
+    signal = np.where(served, received[rows, np.where(served, serving, 0)], 0.0)
+    return signal / (interference + noise_w)
+
+
+def interference_power(
+    gains: ArrayLike,
+    powers_w: ArrayLike,
+    serving_beam: ArrayLike,
+    interference_mask: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """Per-vehicle multi-user interference sum_{b != s, mask} p_b g_{k,b} [W], the
+    denominator's interference of :func:`sinr` (arguments as there)."""
+    g = np.asarray(gains, dtype=float)
+    if g.shape[1] == 0:
         return np.zeros(g.shape[0])
+    received = g * np.asarray(powers_w, dtype=float)[np.newaxis, :]
+    serving = np.asarray(serving_beam, dtype=int)
+    rows = np.arange(g.shape[0])
+    served = serving >= 0
     mask = (
         np.ones_like(g, dtype=bool)
         if interference_mask is None
         else np.array(interference_mask, dtype=bool, copy=True)
     )
     mask[rows[served], serving[served]] = False
-    interference = np.sum(received * mask, axis=1)
-    signal = np.where(served, received[rows, np.where(served, serving, 0)], 0.0)
-    return signal / (interference + noise_w)
+    return np.sum(received * mask, axis=1)
 
 
 def rate_bps_hz(sinr_linear: ArrayLike) -> NDArray[np.float64]:
@@ -148,3 +167,15 @@ def energy_efficiency_bit_per_j(
     metrics": throughput per consumed power with PA efficiency and circuit power)."""
     consumed = np.asarray(transmit_power_w, dtype=float) / pa_efficiency + circuit_power_w
     return bandwidth_hz * np.asarray(sum_rate_bps_hz, dtype=float) / consumed
+
+
+def estimated_channel(
+    rng: np.random.Generator, rows: ArrayLike, amplitude: ArrayLike, error_db: float
+) -> NDArray[np.complex128]:
+    """A pilot-based estimate of ``rows`` (K, N): h_k + e_k with e_k ~ CN(0, eps alpha_k^2 I),
+    eps = 10^(error_db / 10) the estimate's mean squared error per element relative to the
+    channel's mean power alpha_k^2 (its NMSE; a Rayleigh channel's E|h_kn|^2 = alpha_k^2)."""
+    h = np.asarray(rows)
+    amp = np.asarray(amplitude, dtype=float)[..., np.newaxis]
+    noise = rng.standard_normal(h.shape) + 1j * rng.standard_normal(h.shape)
+    return h + np.sqrt(db_to_linear(error_db) / 2.0) * amp * noise

@@ -45,6 +45,10 @@ class ChannelConfig:
     pathloss_exponent: float = spec(1.0, 8.0, doc="path-loss exponent")
     num_paths: int = spec(1, 64, doc="paths of the multipath model (1 = LoS only)")
     nlos_power_ratio_db: float = spec(-100.0, 0.0, "dB", "power of each NLoS path vs LoS")
+    pilots: bool = spec(doc="vehicles send pilots: policies get an estimate of the channel")
+    csi_error_db: float = spec(
+        -100.0, 20.0, "dB", "normalised mean squared error of that estimate (core.channel)"
+    )
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,45 @@ class ClutterPatch:
 
 
 @dataclass(frozen=True)
+class NeighbourCell:
+    """A co-channel transmitter outside the scenario (a neighbouring RSU or cell) whose
+    downlink reaches the road as cross-link interference (001's CLI)."""
+
+    position_m: tuple[float, float] = spec(-1e5, 1e5, "m", "its antenna in the road frame")
+    power_dbm: float = spec(-30.0, 80.0, "dBm", "its transmit power over the whole band")
+    band_load: float = spec(0.0, 1.0, doc="share of slots a band carries its traffic")
+    persistence: float = spec(
+        0.0, 1.0, doc="probability that a band keeps its busy / idle state into the next slot"
+    )
+
+    def check(self) -> list[tuple[str, str]]:
+        load, stay = self.band_load, self.persistence
+        # a two-state chain with stationary busy share ``load`` needs P(idle -> busy)
+        # = load (1 - stay) / (1 - load) <= 1
+        if 0.0 < load < 1.0 and load * (1.0 - stay) > (1.0 - load):
+            return [("persistence", f"{stay:g} is too low for band_load {load:g}")]
+        return []
+
+
+@dataclass(frozen=True)
+class InterferenceConfig:
+    """001's spectrum and interference model (core.interference): sub-bands, the
+    full-duplex transceiver's self-interference suppression and neighbouring co-channel
+    cells. One band, no SI and no neighbours leave a scenario as without it."""
+
+    @property
+    def self_interference_db(self) -> float | None:
+        """The SI suppression [dB] where SI is counted, None where it is not."""
+        return self.si_suppression_db if self.full_duplex_si else None
+
+    num_bands: int = spec(1, 16, doc="sub-bands the bandwidth splits into")
+    band_spacing_hz: float = spec(0.0, 1e11, "Hz", "carrier spacing of the sub-bands")
+    full_duplex_si: bool = spec(doc="count the transceiver's own leakage into its echo (SI)")
+    si_suppression_db: float = spec(0.0, 300.0, "dB", "isolation plus SI cancellation")
+    neighbours: tuple[NeighbourCell, ...] = spec()
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str = spec(doc="scenario name (the file stem)")
     description: str = spec()
@@ -260,6 +303,7 @@ class Scenario:
     camera: CameraConfig = spec()
     v2x: V2xConfig = spec()
     clutter: tuple[ClutterPatch, ...] = spec()
+    interference: InterferenceConfig = spec()
 
     def check(self) -> list[tuple[str, str]]:
         array, wf = self.radio.array, self.radar.waveform
@@ -350,6 +394,32 @@ def with_antennas(scenario: Scenario, num_antennas: int) -> Scenario:
         scenario.radio.array, num_tx_antennas=num_antennas, num_rx_antennas=num_antennas
     )
     return replace(scenario, radio=replace(scenario.radio, array=array))
+
+
+def with_vehicles(scenario: Scenario, count: int) -> Scenario:
+    """``scenario`` holding about ``count`` vehicles (001 Fig. 5's number of users): ``count``
+    cars from the first slot, evenly spaced over the lanes in turn, and Poisson arrivals at
+    the rate that keeps that many on the road at the mean speed,
+    lambda = count v / (L lanes) per lane."""
+    if count < 1:
+        raise ValueError(f"the number of vehicles must be at least 1, got {count}")
+    road, lanes = scenario.road, len(scenario.road.lanes)
+    per_lane = -(-count // lanes)
+    room = int(road.length_m / MIN_VEHICLE_SPACING_M) + 1
+    if per_lane > room:
+        raise ValueError(f"{count} vehicles do not fit {lanes} lane(s) of {road.length_m:g} m")
+    spacing = road.length_m / per_lane
+    initial = tuple(
+        InitialVehicle(road.x_min_m + spacing * (i // lanes + 0.5), i % lanes, "car")
+        for i in range(count)
+    )
+    speed = max(scenario.traffic.speed.mean_mps, 1e-3)
+    traffic = replace(
+        scenario.traffic,
+        initial_vehicles=initial,
+        arrival_rate_per_lane_per_s=count * speed / (road.length_m * lanes),
+    )
+    return replace(scenario, traffic=traffic)
 
 
 def with_v2x_share(scenario: Scenario, share: float) -> Scenario:

@@ -8,6 +8,10 @@ with like; discount G = 0.99 and PPO clipping epsilon = 0.2 (000 Sec. IV-A); PPO
 512 steps per update (000's batch). PPO and DDPG act on the compact action, DQN on the
 codebook action (``learning.mdp``). Spiking-AC has 000's own settings (Sec. IV-A2,
 ``learning.spiking``) on the compact action.
+
+``ddpg_mo`` is 001's agent on 001's multi-objective MDP (``learning.mo_mdp``): DDPG (001
+Sec. "Training algorithm"), with our settings as DDPG's above but two hidden layers of 256
+units for actor and critic (001 gives no network size).
 """
 
 from __future__ import annotations
@@ -25,14 +29,17 @@ from stable_baselines3.td3.policies import TD3Policy
 
 from rsu_isac.learning import spiking
 
-ALGORITHMS = ("spiking_ac", "ppo", "ddpg", "dqn")
+ALGORITHMS = ("spiking_ac", "ppo", "ddpg", "dqn", "ddpg_mo")
 ACTION_OF = {"spiking_ac": "compact", "ppo": "compact", "ddpg": "compact", "dqn": "codebook"}
+MO_ALGORITHMS = ("ddpg_mo",)  # on 001's multi-objective MDP (learning.mo_mdp)
+MO_HIDDEN_UNITS = (256, 256)
 HIDDEN_UNITS = 128
 GAMMA = 0.99
 
 _CLASSES: dict[str, tuple[type[BaseAlgorithm], type[BasePolicy]]] = {
     "ppo": (PPO, ActorCriticPolicy),
     "ddpg": (DDPG, TD3Policy),
+    "ddpg_mo": (DDPG, TD3Policy),
     "dqn": (DQN, DQNPolicy),
     "spiking_ac": (spiking.SpikingPPO, spiking.SpikingActorCriticPolicy),
 }
@@ -70,7 +77,7 @@ def hyperparameters(algorithm: str, action_dims: int) -> dict[str, Any]:
                 "log_std_init": -1.0,
             },
         }
-    if algorithm == "ddpg":
+    if algorithm in ("ddpg", "ddpg_mo"):
         return {
             "learning_rate": 1e-3,
             "buffer_size": 100_000,
@@ -79,7 +86,9 @@ def hyperparameters(algorithm: str, action_dims: int) -> dict[str, Any]:
             "tau": 0.005,
             "gamma": GAMMA,
             "action_noise": NormalActionNoise(np.zeros(action_dims), np.full(action_dims, 0.1)),
-            "policy_kwargs": {"net_arch": [HIDDEN_UNITS]},
+            "policy_kwargs": {
+                "net_arch": list(MO_HIDDEN_UNITS) if algorithm == "ddpg_mo" else [HIDDEN_UNITS]
+            },
         }
     return {
         "learning_rate": 5e-4,
@@ -127,7 +136,7 @@ def inference_policy(
     _check(algorithm)
     cls = _CLASSES[algorithm][1]
     kwargs = dict(policy_kwargs)
-    if algorithm == "ddpg":
+    if algorithm in ("ddpg", "ddpg_mo"):
         kwargs.setdefault("n_critics", 1)  # DDPG is TD3 with one critic
     policy = cls(observation_space, action_space, lambda _: 0.0, **kwargs)
     policy.set_training_mode(False)

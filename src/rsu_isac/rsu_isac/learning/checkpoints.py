@@ -3,7 +3,8 @@ and ``manifest.json`` (algorithm, environment, spaces, network settings, and how
 trained: command, seed, steps, wall time, final evaluation).
 
 The named policies load ``checkpoints/<algorithm>/`` of this package by default (seed 0 of
-the five training seeds, fixed before training: never the best seed); ``--checkpoint`` /
+the five training seeds, fixed before training: never the best seed; 001's ``ddpg_mo``
+one per scenario, ``checkpoints/ddpg_mo/<scenario>/``, seed 0 of three); ``--checkpoint`` /
 the node parameter ``checkpoint`` takes another folder. Loading refuses, with a message
 that says what differs, a checkpoint of another algorithm, scenario or shape; tensors are
 read with ``torch.load(weights_only=True)``.
@@ -20,8 +21,11 @@ import numpy as np
 import torch
 
 from rsu_isac.core.scenario import Scenario
-from rsu_isac.learning.agents import inference_policy
+from rsu_isac.learning.agents import MO_ALGORITHMS, inference_policy
 from rsu_isac.learning.mdp import MdpConfig, action_space, observation_space
+from rsu_isac.learning.mo_mdp import MoConfig
+from rsu_isac.learning.mo_mdp import action_space as mo_action_space
+from rsu_isac.learning.mo_mdp import observation_space as mo_observation_space
 
 SHIPPED = Path(__file__).parent / "checkpoints"
 POLICY_FILE = "policy.pt"
@@ -66,22 +70,44 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         raise ValueError(f"checkpoint manifest {path} is not JSON: {exc}") from exc
 
 
+def shipped(algorithm: str, scenario: Scenario) -> Path:
+    """The checkpoint ``algorithm`` ships for ``scenario``: ``checkpoints/<algorithm>/`` (000's
+    agents, trained on seed000), ``checkpoints/<algorithm>/<scenario>/`` for 001's, which
+    ship one per 001 scenario; a ValueError names the scenarios there are."""
+    if algorithm not in MO_ALGORITHMS:
+        return SHIPPED / algorithm
+    folder = SHIPPED / algorithm / scenario.name
+    if not folder.is_dir():
+        there = sorted(p.name for p in (SHIPPED / algorithm).glob("*") if p.is_dir())
+        raise ValueError(
+            f"'{algorithm}' ships no checkpoint for scenario '{scenario.name}' (it has "
+            f"{', '.join(there) or 'none'}); train one with rsu-isac train {algorithm} "
+            f"--scenario {scenario.name} and pass --checkpoint"
+        )
+    return folder
+
+
 def load_network(algorithm: str, checkpoint: str | None, scenario: Scenario):
-    """(MdpConfig, SB3 policy network in eval mode) of ``algorithm``'s checkpoint for a run
-    of ``scenario``; a ValueError says what does not fit."""
-    folder = Path(checkpoint) if checkpoint else SHIPPED / algorithm
+    """(MdpConfig or 001's MoConfig, SB3 policy network in eval mode) of ``algorithm``'s
+    checkpoint for a run of ``scenario``; a ValueError says what does not fit."""
+    folder = Path(checkpoint) if checkpoint else shipped(algorithm, scenario)
     manifest = read_manifest(folder)
     where = f"checkpoint {folder}"
     if manifest.get("algorithm") != algorithm:
         raise ValueError(f"{where} is a '{manifest.get('algorithm')}' agent, not '{algorithm}'")
     env = manifest["env"]
-    mdp = MdpConfig(**env["mdp"])
     if env["scenario"] != scenario.name:
         raise ValueError(
             f"{where} was trained on scenario '{env['scenario']}'; this run is '{scenario.name}'"
         )
-    obs_space = observation_space(mdp)
-    act_space = action_space(mdp, scenario.radio.array.num_tx_antennas)
+    if algorithm in MO_ALGORITHMS:
+        mdp = MoConfig(**env["mdp"])
+        bands = scenario.interference.num_bands
+        obs_space, act_space = mo_observation_space(bands), mo_action_space(bands)
+    else:
+        mdp = MdpConfig(**env["mdp"])
+        obs_space = observation_space(mdp)
+        act_space = action_space(mdp, scenario.radio.array.num_tx_antennas)
     expected = (list(obs_space.shape), _describe(act_space))
     found = (manifest["observation_shape"], manifest["action_space"])
     if expected != found:

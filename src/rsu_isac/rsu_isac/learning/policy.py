@@ -107,3 +107,13 @@ spiking_ac_policy = _learned("spiking_ac")
 ppo_policy = _learned("ppo")
 ddpg_policy = _learned("ddpg")
 dqn_policy = _learned("dqn")
+
+
+def ddpg_mo_policy(context: RadioContext, checkpoint: str | None = None, **options) -> Policy:
+    """001's trained DDPG agent (``learning.mo_mdp``; the scenario's shipped checkpoint by
+    default)."""
+    from rsu_isac.learning.checkpoints import load_agent
+    from rsu_isac.learning.mo_mdp import MoPolicy
+
+    weights, agent = load_agent("ddpg_mo", checkpoint, context.scenario)
+    return MoPolicy("ddpg_mo", context, agent=agent, weights=weights, **options)

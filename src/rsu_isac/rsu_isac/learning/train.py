@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from rsu_isac.learning.agents import ALGORITHMS, build, load_trainer
 from rsu_isac.learning.checkpoints import export
-from rsu_isac.learning.env import EVALUATION_SEED_BASE, BeamformingEnv, EnvConfig
+from rsu_isac.learning.env import EVALUATION_SEED_BASE, EnvConfig, environment
 
 MODEL_FILE = "model.zip"
 BUFFER_FILE = "replay_buffer.pkl"
@@ -51,7 +51,7 @@ class TrainConfig:
 def evaluate_agent(agent, env_config: EnvConfig, episodes: int) -> dict[str, float]:
     """Mean return, sum rate and share of slots meeting (17a)-(17b) of ``agent``
     (observation -> action) over the held-out episodes 0 .. episodes - 1."""
-    env = BeamformingEnv(env_config)
+    env = environment(env_config)
     returns, rates, feasible = [], [], []
     try:
         for i in range(episodes):
@@ -171,7 +171,7 @@ def train(config: TrainConfig, command: str) -> dict:
         raise ValueError(f"unknown algorithm '{config.algorithm}'; valid: {', '.join(ALGORITHMS)}")
     torch.set_num_threads(1)  # one core per run: seeds run side by side
     config.out.mkdir(parents=True, exist_ok=True)
-    env = DummyVecEnv([lambda: Monitor(BeamformingEnv(config.env))])
+    env = DummyVecEnv([lambda: Monitor(environment(config.env))])
     resumed = config.resume and (config.out / MODEL_FILE).is_file()
     # wall time counts every invocation of a resumed run
     started = time.monotonic() - (_summary(config.out).get("wall_s", 0.0) if resumed else 0.0)

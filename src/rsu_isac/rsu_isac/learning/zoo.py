@@ -247,3 +247,40 @@ def trained_isac_dl(seed: int, root: Path | None = None) -> Path:
             )
             train(config, folder, command)
     return folder
+
+
+DDPG_MO_SEEDS = (0, 1, 2)  # training seeds of 001's agent per scenario
+DDPG_MO_STEPS = 12_000  # 60 episodes of 200 slots (the shipped checkpoints')
+DDPG_MO_QUICK_STEPS = 20  # quick: random exploration only, to exercise the pipeline
+
+
+def trained_ddpg_mo(scenario: str, seed: int, quick: bool = False, root: Path | None = None):
+    """The checkpoint folder of 001's ``ddpg_mo`` agent trained on ``scenario`` with ``seed``
+    (trained now if not yet; two held-out episodes at the end)."""
+    from rsu_isac.learning.env import MoEnvConfig
+
+    steps = DDPG_MO_QUICK_STEPS if quick else DDPG_MO_STEPS
+    episode = 10 if quick else MoEnvConfig.episode_slots
+    folder = (root or agents_dir()) / f"ddpg_mo-{scenario}" / f"ddpg_mo-{steps}-seed{seed}"
+    with locked(folder):
+        summary_path = folder / "summary.json"
+        done = summary_path.is_file() and json.loads(summary_path.read_text())["steps"] >= steps
+        if not done:
+            config = TrainConfig(
+                algorithm="ddpg_mo",
+                env=MoEnvConfig(scenario=scenario, episode_slots=episode),
+                steps=steps,
+                seed=seed,
+                out=folder,
+                eval_every=max(EVAL_EVERY, steps),
+                eval_episodes=1 if quick else EVAL_EPISODES_IN_TRAINING,
+                resume=True,
+                progress=False,
+            )
+            command = (
+                f"rsu-isac train ddpg_mo --scenario {scenario} --steps {steps} --seed {seed} "
+                f"--episode-slots {episode} --eval-every {config.eval_every} "
+                f"--eval-episodes {config.eval_episodes} --out {folder}"
+            )
+            train(config, command)
+    return folder / "checkpoint"

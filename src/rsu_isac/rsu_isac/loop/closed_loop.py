@@ -28,9 +28,12 @@ from rsu_isac.beamforming.context import (
 )
 from rsu_isac.beamforming.policies import SENSING_FRACTION, Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
+from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.channel import energy_efficiency_bit_per_j
 from rsu_isac.core.fusion import merge_positions
+from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.interference import self_interference_w, to_db_or_none
 from rsu_isac.core.radar import detection_limits, with_rf_snr
 from rsu_isac.core.radar_dsp import (
     FrameGeometry,
@@ -63,6 +66,7 @@ from rsu_isac.scheduling.scheduler import (
     Schedule,
     TrackAoiInputs,
 )
+from rsu_isac.sim.radar_echo import covariance_crlb_rad2
 from rsu_isac.sim.traffic import VehicleStates
 from rsu_isac.sim.world import Echo, SimConfig, Simulator, SlotOutput
 
@@ -299,7 +303,12 @@ class ClosedLoop:
             self.trackers[echo.rsu_index].step(out.time_s, detections)
         energy_comp, camera_s = self._camera(out.time_s)
         views = [t.view() for t in self.trackers.values()]  # once per slot, for all uses
-        return Sensed(out, views, self._predicted(views), energy_comp, camera_s)
+        pilots = self.sim.pilot_estimate() if self.scenario.radio.channel.pilots else None
+        predicted = self._predicted(views).with_radio(
+            self.sim.heard_interference_w,
+            None if pilots is None else (pilots[0].position_xy, pilots[1]),
+        )
+        return Sensed(out, views, predicted, energy_comp, camera_s)
 
     def act(self, sensed: Sensed, beams: BeamSet) -> None:
         """Apply ``beams`` from the next slot on; the AoI scheduler decides the camera."""
@@ -312,10 +321,15 @@ class ClosedLoop:
     def step(self) -> dict[str, float]:
         sensed = self.sense()
         out, views = sensed.out, sensed.views
-        transmit_w = float(self.sim.beams.powers_w.sum())  # the beams this slot was scored on
+        isac = self.isac_metrics(out, self.sim.beams)  # the beams this slot was scored on
         genie_rate = math.nan
         if self.config.genie:
-            genie = self.genie_policy.decide(truth_vehicles(out.vehicles), out.slot)
+            estimate = self.sim.current_pilot_estimate
+            known = truth_vehicles(out.vehicles).with_radio(
+                self.sim.heard_interference_w,
+                None if estimate is None else (out.vehicles.position_xy, estimate),
+            )
+            genie = self.genie_policy.decide(known, out.slot)
             genie_rate = self.sim.score(genie).sum_rate_bps_hz
         started = time.perf_counter()
         beams = self.policy.decide(sensed.predicted, out.slot + 1)
@@ -327,19 +341,9 @@ class ClosedLoop:
         serving_xy = np.concatenate([v.position_xy[v.status != TENTATIVE] for v in views])
         untracked = int(np.sum(~tracked_vehicles(out.vehicles.position_xy, serving_xy)))
         return {
-            "sum_rate_bps_hz": link.sum_rate_bps_hz,
+            **isac,
             "genie_sum_rate_bps_hz": genie_rate,
             "jain_fairness": link.jain_fairness,
-            "transmit_power_w": transmit_w,
-            "energy_efficiency_bit_per_j": float(
-                energy_efficiency_bit_per_j(
-                    link.sum_rate_bps_hz,
-                    self.scenario.radio.bandwidth_hz,
-                    transmit_w,
-                    self.scenario.radio.pa_efficiency,
-                    self.scenario.radio.circuit_power_w * len(self._transmitters),
-                )
-            ),
             "misaligned": float(np.sum(link.misaligned)),
             "vehicles": float(len(out.vehicles)),
             "untracked": float(untracked),
@@ -356,6 +360,100 @@ class ClosedLoop:
             "policy_ms": policy_ms,
             "errors": errors,
         }
+
+    def isac_metrics(self, out: SlotOutput, beams: BeamSet) -> dict[str, float]:
+        """001's metrics of the slot ``out`` whose link was scored with ``beams``: sum rate
+        (SE), transmit power, energy efficiency (eq. (13)-(14): B R / (P_tx / eta_PA + P_c),
+        P_c per transmitting RSU), the mean root angle CRLB of the vehicles from the transmit
+        covariance (eq. (6)-(7)) [deg] and the interference terms (:meth:`_interference`)."""
+        link = out.link
+        transmit_w = float(beams.powers_w.sum())
+        crlb = self._covariance_crlb(out.vehicles.position_xy, beams)
+        radio = self.scenario.radio
+        return {
+            "sum_rate_bps_hz": link.sum_rate_bps_hz,
+            "transmit_power_w": transmit_w,
+            "energy_efficiency_bit_per_j": float(
+                energy_efficiency_bit_per_j(
+                    link.sum_rate_bps_hz,
+                    radio.bandwidth_hz,
+                    transmit_w,
+                    radio.pa_efficiency,
+                    radio.circuit_power_w * len(self._transmitters),
+                )
+            ),
+            "crlb_angle_deg": float(np.degrees(np.mean(np.sqrt(crlb))))
+            if len(crlb)
+            else float("nan"),
+            "beam_gain_db": self._beam_gain_db(out.vehicles.position_xy, beams),
+            **self._interference(link, beams),
+        }
+
+    def _beam_gain_db(self, position_xy: np.ndarray, beams: BeamSet) -> float:
+        """001 Fig. 7's beam-pattern gain towards the targets: N a^H R_x a / tr(R_x) at each
+        vehicle's angle from the RSU nearest it (0 dB: isotropic, 10 log10 N: all power at
+        it), averaged over the vehicles (linear) [dB]; NaN without vehicles."""
+        if not len(position_xy):
+            return float("nan")
+        tx = self._transmitters
+        xy = self.scenario.rsu_positions_m[tx]
+        nearest = tx[np.argmin(np.linalg.norm(position_xy[:, None] - xy[None], axis=-1), axis=1)]
+        n = self.scenario.radio.array.num_tx_antennas
+        spacing = self.scenario.radio.array.spacing_wavelengths
+        gains = np.zeros(len(position_xy))
+        for r in np.unique(nearest):
+            mine = nearest == r
+            own = beams.rsu_index == r
+            total = float(beams.powers_w[own].sum())
+            if total <= 0:
+                continue
+            at = position_xy[mine]
+            theta = to_polar(self.scenario.rsus[r].position_m, at, np.zeros_like(at)).theta_rad
+            a = steering_vector(theta, n, spacing)
+            pattern = np.abs(a.conj() @ beams.weights[own].T) ** 2 @ beams.powers_w[own]
+            gains[mine] = n * pattern / total
+        return float(10.0 * np.log10(max(np.mean(gains), 1e-30)))
+
+    def _interference(self, link, beams: BeamSet) -> dict[str, float]:
+        """001's interference terms of the slot as interference-to-noise ratios (linear):
+        MI and CLI at the served vehicles (mean over them, over the band's noise) and the
+        residual SI at the transmitting RSUs' receivers (mean over them, over the echo's
+        noise; 0 where the scenario counts no SI)."""
+        served = link.beam_index >= 0
+        suppression = self.scenario.interference.self_interference_db
+        tx_power = np.bincount(beams.rsu_index, beams.powers_w, len(self.scenario.rsus))
+        si = (
+            float(np.mean(self_interference_w(tx_power[self._transmitters], suppression)))
+            / self.scenario.radio.sensing_noise_w
+            if suppression is not None
+            else 0.0
+        )
+        return {
+            "si_inr": si,
+            "mi_inr": float(np.mean(link.mi_inr[served])) if served.any() else 0.0,
+            "cli_inr": float(np.mean(link.cli_inr[served])) if served.any() else 0.0,
+        }
+
+    def _covariance_crlb(self, position_xy: np.ndarray, beams: BeamSet) -> np.ndarray:
+        """Per vehicle, 001's angle CRLB (sim.radar_echo.covariance_crlb_rad2) under the
+        beams of the slot, the smallest over the monostatic RSUs (none for 002's bistatic
+        pair: inf)."""
+        best = np.full(len(position_xy), np.inf)
+        heard = self.sim.heard_interference_w
+        for r in self.scenario.receivers():
+            if self.scenario.rsus[r].role != "monostatic":
+                continue
+            mine = beams.rsu_index == r
+            crlb = covariance_crlb_rad2(
+                self.scenario,
+                position_xy,
+                beams.weights[mine],
+                beams.powers_w[mine],
+                r,
+                float(np.sum(heard[r])),
+            )
+            best = np.minimum(best, crlb)
+        return best
 
 
 def run_slots(
@@ -394,6 +492,17 @@ def summarize(records: list[dict[str, object]]) -> dict[str, float]:
         # 001 eq. (13)-(14): B R / (P_tx / eta_PA + P_c), P_c per transmitting RSU, per slot
         "energy_efficiency_mbit_per_j": mean("energy_efficiency_bit_per_j") / 1e6,
         "transmit_power_w": mean("transmit_power_w"),
+        # 001's sensing and interference metrics (CRLB eq. (6)-(7); SI, MI, CLI of eq. (15)
+        # as INR [dB], null where there is none of that kind)
+        "crlb_angle_deg": float(np.nanmean([r["crlb_angle_deg"] for r in records]))
+        if any(np.isfinite(r["crlb_angle_deg"]) for r in records)
+        else None,
+        "beam_gain_db": float(np.nanmean([r["beam_gain_db"] for r in records]))
+        if any(np.isfinite(r["beam_gain_db"]) for r in records)
+        else None,
+        "si_inr_db": to_db_or_none(mean("si_inr")),
+        "mi_inr_db": to_db_or_none(mean("mi_inr")),
+        "cli_inr_db": to_db_or_none(mean("cli_inr")),
         **tracking_summary(pooled),
         "energy_j_per_slot": mean("energy_comp_j") + mean("energy_sweep_j"),
         "energy_comp_j_per_slot": mean("energy_comp_j"),
@@ -412,6 +521,15 @@ def summarize(records: list[dict[str, object]]) -> dict[str, float]:
         "policy_ms_p99": float(np.percentile(policy_ms, 99)),
         "tracking_per_rsu": {rsu: tracking_summary(rows) for rsu, rows in per_rsu.items()},
     }
+
+
+def channel_knowledge(scenario: Scenario) -> str:
+    """What the policies knew of the channel in a run of ``scenario`` (001's channel
+    knowledge; beamforming.context)."""
+    ch = scenario.radio.channel
+    if ch.pilots:
+        return f"pilot estimates at {ch.csi_error_db:g} dB NMSE (line of sight where none)"
+    return "line-of-sight estimates at the tracks' predicted positions"
 
 
 def evaluate(
@@ -435,5 +553,6 @@ def evaluate(
         "max_power_dbm": ran.radio.max_power_dbm,
         "rf_snr_db": config.rf_snr_db,
         "v2x_share": ran.v2x.equipped_share,
+        "channel_knowledge": channel_knowledge(ran),
         **summarize(records),
     }

@@ -194,6 +194,7 @@ class Recorder(Node):
         self.record.fairness[s] = msg.jain_fairness
         self.record.misaligned[s] = int(msg.num_misaligned)
         self.record.late_command[s] = int(msg.command_slot) != s
+        self.record.command_of[s] = int(msg.command_slot)
         self.record.arrival_s[s] = time.monotonic()
         self.last_slot = max(self.last_slot, s)
 
@@ -229,6 +230,7 @@ class Recorder(Node):
         self.record.cpm_objects[(int(msg.slot), rsu)] = len(msg.perceived_objects)
 
     def _on_command(self, msg: BeamformingCommand) -> None:
+        self.record.transmit_w[int(msg.slot)] = float(sum(b.power_w for b in msg.beams))
         if msg.beams:
             w = np.array(
                 [np.asarray(b.weights_real) + 1j * np.asarray(b.weights_imag) for b in msg.beams]

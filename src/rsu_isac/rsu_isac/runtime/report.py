@@ -13,6 +13,7 @@ import numpy as np
 
 from rsu_isac.core.aoi import sweep_energy_j
 from rsu_isac.core.array import beam_pattern
+from rsu_isac.core.channel import energy_efficiency_bit_per_j
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors, tracking_summary
 
@@ -49,6 +50,8 @@ class RunRecord:
     errors: dict[str, dict[str, int]] = field(default_factory=dict)  # contained exceptions
     arrival_s: dict[int, float] = field(default_factory=dict)  # monotonic wall clock of the score
     last_beams: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # weights, powers, rsu
+    transmit_w: dict[int, float] = field(default_factory=dict)  # command slot: total power
+    command_of: dict[int, int] = field(default_factory=dict)  # scored slot: its command's slot
     cpm_objects: dict[tuple[int, int], int] = field(default_factory=dict)  # (slot, rsu): sent
 
 
@@ -83,6 +86,7 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         "slots_scored": len(slots),
         "sum_rate_bps_hz": mean([record.sum_rate[s] for s in slots]),
         "jain_fairness": mean([record.fairness[s] for s in slots]),
+        **energy_efficiency(record, scenario, slots),
         **tracking_summary(err),
         # NaN without ground truth (a bag from real sensors): nothing to compare with
         "tracked_vehicle_share": (
@@ -109,6 +113,30 @@ def summarize(record: RunRecord, scenario: Scenario, meta: dict[str, object]) ->
         "collective_perception": cpm_summary(record, scenario, len(slots)),
         "dropped_messages": record.dropped,
         "node_errors": {n: sum(c.values()) for n, c in sorted(record.errors.items())},
+    }
+
+
+def energy_efficiency(record: RunRecord, scenario: Scenario, slots) -> dict[str, float]:
+    """001's energy efficiency per scored slot on the command it was scored with, as
+    ``rsu-isac eval`` reports it (core.channel.energy_efficiency_bit_per_j, P_c per
+    transmitting RSU), and the mean transmit power; NaN where no command was seen."""
+    radio = scenario.radio
+    transmitters = sum(r.role != "receive" for r in scenario.rsus)
+    # before the first command (command slot 0) the simulator radiates its omni beams,
+    # P_max from every transmitting RSU (sim.world.omni_beams)
+    sent = {0: radio.max_power_w * transmitters, **record.transmit_w}
+    scored = [s for s in slots if record.command_of.get(s) in sent]
+    power = [sent[record.command_of[s]] for s in scored]
+    ee = energy_efficiency_bit_per_j(
+        [record.sum_rate[s] for s in scored],
+        radio.bandwidth_hz,
+        power,
+        radio.pa_efficiency,
+        radio.circuit_power_w * transmitters,
+    )
+    return {
+        "energy_efficiency_mbit_per_j": float(np.mean(ee)) / 1e6 if scored else math.nan,
+        "transmit_power_w": float(np.mean(power)) if scored else math.nan,
     }
 
 

@@ -4,7 +4,9 @@ The simulator draws each vehicle's channel from the scenario's model (line of si
 path loss, geometric multipath with persistent scatterers, or Rayleigh fading per slot),
 then evaluates the beams the RSU actually commanded: each vehicle is matched to one
 communication beam (Hungarian assignment on the beam gains; one data stream per beam) and
-gets the SINR of core.channel.sinr with every other beam, of every RSU, as interference.
+gets the SINR of core.channel.sinr with every other beam, of every RSU, as interference;
+with 001's sub-bands and neighbouring cells, per band (core.interference.band_link), the
+beams of other bands not interfering and the neighbours' cross-link interference added.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from rsu_isac.core.channel import (
     los_channel,
     multipath_channel,
     pathloss_amplitude,
-    rate_bps_hz,
     rayleigh_channel,
-    sinr,
 )
 from rsu_isac.core.geometry import to_polar
+from rsu_isac.core.interference import (
+    band_carriers_hz,
+    band_gain_factors,
+    band_link,
+    band_masks,
+)
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import SPEED_OF_LIGHT_MPS, db_to_linear
 from rsu_isac.sim.traffic import VehicleStates
@@ -45,10 +51,16 @@ class LinkScore:
     rsu_index: NDArray[np.int64]  # serving RSU, -1 if none
     sinr: NDArray[np.float64]  # linear
     rate_bps_hz: NDArray[np.float64]
-    beam_gain: NDArray[np.float64]  # |a^H(theta_true) w|^2 of the serving beam, in [0, 1]
+    # |a^H(theta_true) w|^2 of the serving beam, in [0, 1]; on a Rayleigh channel (no line of
+    # sight) the share of the channel's energy it captures, |h^H w|^2 / ||h||^2
+    beam_gain: NDArray[np.float64]
     misaligned: NDArray[np.bool_]
     sum_rate_bps_hz: float
     jain_fairness: float
+    # per vehicle, mean over its serving beam's bands of MI and CLI over the band's noise
+    # (001's interference terms; 0 for an unserved vehicle)
+    mi_inr: NDArray[np.float64] | None = None
+    cli_inr: NDArray[np.float64] | None = None
 
 
 class ChannelModel:
@@ -113,8 +125,10 @@ def score_link(
     channel_rows: NDArray[np.complex128],
     beams: BeamSet,
     misalignment_gain: float,
+    cli_w: NDArray[np.float64] | None = None,
 ) -> LinkScore:
-    """Score ``beams`` on the true ``channel_rows`` (R, K, N) of ``vehicles``."""
+    """Score ``beams`` on the true ``channel_rows`` (R, K, N) of ``vehicles``, with the
+    cross-link interference ``cli_w`` (K, n bands) [W] at the vehicles (default none)."""
     k = len(vehicles)
     noise = scenario.radio.comm_noise_w
     if k == 0:
@@ -129,6 +143,8 @@ def score_link(
             np.zeros(0, bool),
             0.0,
             1.0,
+            empty,
+            empty,
         )
     # gains[k, b] = |h_{rsu_b, k}^H w_b|^2
     gains = np.empty((k, len(beams)))
@@ -141,15 +157,31 @@ def score_link(
         utility = np.log(gains[:, comm] * beams.powers_w[comm] + 1e-300)
         rows, cols = linear_sum_assignment(utility, maximize=True)
         serving[rows] = comm[cols]
-    sinr_k = sinr(gains, beams.powers_w, noise, serving)
-    rates = rate_bps_hz(sinr_k)
+    config = scenario.interference
+    masks = band_masks(
+        np.zeros(len(beams), np.int64) if beams.band_mask is None else beams.band_mask,
+        config.num_bands,
+    )
+    carrier = scenario.radio.carrier_frequency_hz
+    factors = band_gain_factors(
+        carrier, band_carriers_hz(carrier, config.num_bands, config.band_spacing_hz)
+    )
+    bands = band_link(gains, beams.powers_w, masks, noise, serving, factors, cli_w)
+    rates = bands.rates_bps_hz
+    # with several bands, the SINR of one band with the same rate, 2^rate - 1
+    sinr_k = bands.sinr[:, 0] if config.num_bands == 1 else 2.0**rates - 1.0
     served = serving >= 0
     alignment = np.zeros(k)
     rsu_of = np.full(k, -1)
     rsu_of[served] = beams.rsu_index[serving[served]]
+    rayleigh = scenario.radio.channel.model == "rayleigh"
     for r, rsu in enumerate(scenario.rsus):
         mine = np.flatnonzero(rsu_of == r)
-        if mine.size:
+        if mine.size and rayleigh:  # no line of sight: the share of |h|^2 the beam captures
+            h = channel_rows[r, mine]
+            captured = np.abs(np.sum(h * beams.weights[serving[mine]], -1)) ** 2
+            alignment[mine] = captured / np.maximum(np.sum(np.abs(h) ** 2, -1), 1e-300)
+        elif mine.size:
             polar = to_polar(rsu.position_m, vehicles.position_xy[mine], vehicles.velocity_xy[mine])
             a = steering_vector(
                 polar.theta_rad, beams.weights.shape[1], scenario.radio.array.spacing_wavelengths
@@ -165,4 +197,6 @@ def score_link(
         misaligned=~served | (alignment < misalignment_gain),
         sum_rate_bps_hz=float(rates.sum()),
         jain_fairness=jain_fairness(rates),
+        mi_inr=bands.per_vehicle(bands.mi_w) / bands.noise_w,
+        cli_inr=bands.per_vehicle(bands.cli_w) / bands.noise_w,
     )

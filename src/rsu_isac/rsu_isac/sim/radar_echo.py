@@ -24,8 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from rsu_isac.core.array import steering_vector
-from rsu_isac.core.bounds import crlb_angle_rad2
+from rsu_isac.core.bounds import crlb_angle_covariance_rad2, crlb_angle_rad2
 from rsu_isac.core.geometry import echo_polar, to_polar
+from rsu_isac.core.interference import sensing_disturbance_w
 from rsu_isac.core.radar import (
     doppler_shift_hz,
     echo_complex_gain,
@@ -177,7 +178,10 @@ def echo_bounds(
     lit_power = np.abs(a.conj() @ weights.T) ** 2 * powers_w[None, :]  # (K, B)
     lit = np.argmax(lit_power, axis=1)  # beam illuminating each vehicle
     owner = np.argmax(lit_power, axis=0)  # vehicle each beam illuminates most
-    noise = radio.sensing_noise_w
+    # noise plus the transceiver's residual SI (001, core.interference) where counted
+    noise = sensing_disturbance_w(
+        radio.sensing_noise_w, float(np.sum(powers_w)), scenario.interference.self_interference_db
+    )
     sinr_k = echo_sinr(
         targets.theta_tx_rad,
         targets.reflection,
@@ -270,3 +274,40 @@ def strongest_per_vehicle(parts: Sequence[Measurements]) -> Measurements:
     order = np.lexsort((-detections.snr_db, vehicle))  # by vehicle, strongest first
     first = order[np.r_[True, vehicle[order][1:] != vehicle[order][:-1]]] if order.size else order
     return Measurements(detections.subset(first), vehicle[first], beam[first])
+
+
+def covariance_crlb_rad2(
+    scenario: Scenario,
+    position_xy: NDArray[np.float64],
+    weights: NDArray[np.complex128],
+    powers_w: NDArray[np.float64],
+    rsu: int,
+    cli_w: float = 0.0,
+) -> NDArray[np.float64]:
+    """001's sensing metric: the angle CRLB of each vehicle at ``position_xy`` (K, 2) as a
+    target of monostatic RSU ``rsu`` transmitting ``weights`` (B, N_t) at ``powers_w``,
+    from the FIM of the transmit covariance R_x = sum_b p_b w_b w_b^H (core.bounds.
+    crlb_angle_covariance_rad2, 001 eq. (6)-(7)); the echo's gain as the simulated one
+    (kappa / (2 d), E, xi), its disturbance the sensing noise plus residual SI of the
+    transmitted power and ``cli_w`` (the neighbours' power heard at the RSU, 001 eq. (10))."""
+    sc = scenario
+    radio = sc.radio
+    xy = np.asarray(sc.rsus[rsu].position_m, dtype=float)
+    k = len(position_xy)
+    if k == 0 or len(powers_w) == 0:
+        return np.full(k, np.inf)
+    targets = Targets.build(
+        sc, xy, xy, position_xy, np.zeros_like(position_xy), np.full(k, sc.radar.kappa)
+    )
+    nt, nr = radio.array.num_tx_antennas, radio.array.num_rx_antennas
+    gain = echo_complex_gain(nt, nr, 1.0, targets.reflection, sc.radar.matched_filter_gain)
+    covariance = np.einsum("bn,b,bm->nm", weights, powers_w, weights.conj())
+    disturbance = (
+        sensing_disturbance_w(
+            radio.sensing_noise_w, float(np.sum(powers_w)), sc.interference.self_interference_db
+        )
+        + cli_w
+    )
+    return crlb_angle_covariance_rad2(
+        targets.theta_tx_rad, gain, covariance, nr, disturbance, radio.array.spacing_wavelengths
+    )

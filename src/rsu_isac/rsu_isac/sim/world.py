@@ -14,10 +14,12 @@ from numpy.typing import NDArray
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_SENSING, BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
+from rsu_isac.core.channel import estimated_channel, pathloss_amplitude
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.v2x import VehicleReports
 from rsu_isac.sim.camera import mast_camera, render
+from rsu_isac.sim.interference import NeighbourCells
 from rsu_isac.sim.link import ChannelModel, LinkScore, score_link
 from rsu_isac.sim.radar_echo import (
     Measurements,
@@ -66,6 +68,18 @@ class SlotOutput:
     echoes: list[Echo]
     image: NDArray[np.uint8] | None
     reports: VehicleReports  # vehicles' own reports heard this slot (every RSU hears them)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What :meth:`Simulator.prepare` draws for the next slot."""
+
+    vehicles: VehicleStates
+    rows: NDArray[np.complex128]  # (R, K, N) true channel
+    draws: list[OfdmDraws | None]
+    cli_w: NDArray[np.float64]  # (K, n) cross-link interference at the vehicles
+    heard_w: NDArray[np.float64]  # (R, n) cross-link interference at the RSUs
+    estimate: NDArray[np.complex128] | None  # (R, K, N) pilot estimate, None without pilots
 
 
 def omni_beams(scenario: Scenario) -> BeamSet:
@@ -128,14 +142,20 @@ class Simulator:
             )
         self.scenario = scenario
         self.config = config
-        seeds = np.random.SeedSequence(config.seed).spawn(4)
-        traffic_seq, channel_seq, radar_seq, v2x_seq = seeds
+        # children 0-3 as before the pilots and neighbours came (runs stay the same)
+        seeds = np.random.SeedSequence(config.seed).spawn(6)
+        traffic_seq, channel_seq, radar_seq, v2x_seq, pilot_seq, neighbour_seq = seeds
         self.engine: TrafficEngine = create_engine(
             scenario, config.engine, int(traffic_seq.generate_state(1)[0])
         )
         self._channel = ChannelModel(scenario, np.random.default_rng(channel_seq))
         self._radar_rng = np.random.default_rng(radar_seq)
         self.reports = ReportSource(scenario.v2x, np.random.default_rng(v2x_seq))
+        self._pilot_rng = np.random.default_rng(pilot_seq)
+        self.neighbours = NeighbourCells(scenario, np.random.default_rng(neighbour_seq))
+        self._heard = self.neighbours.at_receivers(scenario.rsu_positions_m)
+        self._cli = np.zeros((0, scenario.interference.num_bands))
+        self._estimate_now: NDArray[np.complex128] | None = None
         self.mast_camera: PinholeCamera = mast_camera(scenario)
         # the camera that renders every camera_period_slots (None: only capture() renders)
         self.camera: PinholeCamera | None = (
@@ -143,7 +163,7 @@ class Simulator:
         )
         self.beams = omni_beams(scenario)
         self.slot = 0
-        self._next: tuple[VehicleStates, NDArray, list[OfdmDraws | None]] | None = None
+        self._next: _Prepared | None = None
 
     def apply(self, beams: BeamSet) -> None:
         """Beams to use from the next slot on."""
@@ -164,11 +184,51 @@ class Simulator:
             OfdmDraws.draw(self._radar_rng, self.scenario) if signal else None
             for _ in self._receivers()
         ]
-        self._next = (vehicles, self._channel.rows(vehicles), draws)
+        rows = self._channel.rows(vehicles)
+        self.neighbours.step()
+        self._next = _Prepared(
+            vehicles,
+            rows,
+            draws,
+            self.neighbours.at_vehicles(vehicles.position_xy),
+            self.neighbours.at_receivers(self.scenario.rsu_positions_m),
+            self._estimate(vehicles, rows),
+        )
+
+    def _estimate(self, vehicles: VehicleStates, rows: NDArray) -> NDArray | None:
+        """The pilot estimate of ``rows`` (core.channel.estimated_channel), None without
+        pilots."""
+        ch = self.scenario.radio.channel
+        if not ch.pilots:
+            return None
+        ranges = np.linalg.norm(
+            vehicles.position_xy[None, :, :] - self.scenario.rsu_positions_m[:, None, :], axis=-1
+        )
+        amplitude = pathloss_amplitude(
+            ranges, ch.reference_gain_db, ch.reference_distance_m, ch.pathloss_exponent
+        )
+        return estimated_channel(self._pilot_rng, rows, amplitude, ch.csi_error_db)
+
+    def pilot_estimate(self) -> tuple[VehicleStates, NDArray[np.complex128]] | None:
+        """The next slot's vehicles and the RSUs' pilot estimate of their channel (R, K, N)
+        (block fading: the pilots open the slot the beams are for); None where the scenario
+        has no pilots. Draws the next slot (:meth:`prepare`) if not yet drawn."""
+        self.prepare()
+        prepared = self._next
+        return None if prepared.estimate is None else (prepared.vehicles, prepared.estimate)
+
+    @property
+    def current_pilot_estimate(self) -> NDArray[np.complex128] | None:
+        """The pilot estimate (R, K, N) of the current slot's channel (its vehicles'
+        order), None without pilots: what a genie that knows the vehicles gets."""
+        return self._estimate_now
 
     def step(self) -> SlotOutput:
         self.prepare()
-        vehicles, self._rows, draws = self._next
+        prepared = self._next
+        vehicles, self._rows, draws = prepared.vehicles, prepared.rows, prepared.draws
+        self._cli, self._heard = prepared.cli_w, prepared.heard_w
+        self._estimate_now = prepared.estimate
         self._next = None
         self.slot += 1
         self._vehicles = vehicles
@@ -211,8 +271,19 @@ class Simulator:
         """Score ``beams`` on the true channel of the current slot (what :meth:`step` does
         with the applied beams; also for a genie's beams)."""
         return score_link(
-            self.scenario, self._vehicles, self._rows, beams, self.config.misalignment_gain
+            self.scenario,
+            self._vehicles,
+            self._rows,
+            beams,
+            self.config.misalignment_gain,
+            self._cli,
         )
+
+    @property
+    def heard_interference_w(self) -> NDArray[np.float64]:
+        """(R, n) cross-link interference each RSU's receiver heard per band this slot [W]
+        (the neighbours' occupancy an RSU can measure)."""
+        return self._heard
 
     def close(self) -> None:
         self.engine.close()
