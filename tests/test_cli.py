@@ -117,4 +117,3 @@ def test_eval_json_is_strict_json(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert summary["slots"] == 3
-
