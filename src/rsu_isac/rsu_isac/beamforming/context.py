@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from rsu_isac.core.channel import los_channel, pathloss_amplitude
+from rsu_isac.core.channel import los_channel
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.tracker import COASTING, CONFIRMED
@@ -120,7 +120,7 @@ class RadioContext:
     @property
     def transmitters(self) -> NDArray[np.int64]:
         """Indices of the RSUs that transmit (monostatic or transmit role)."""
-        return np.array([i for i, r in enumerate(self.scenario.rsus) if r.role != "receive"])
+        return np.array(self.scenario.transmitters())
 
     @property
     def rsu_xy(self) -> NDArray[np.float64]:
@@ -152,12 +152,10 @@ class RadioContext:
         one, else LoS with path loss at the predicted position; divided by the noise
         amplitude (unit noise, as the precoders expect)."""
         radio = self.scenario.radio
-        ch = radio.channel
         theta, d = self.polar(vehicles)
-        amplitude = pathloss_amplitude(
-            d, ch.reference_gain_db, ch.reference_distance_m, ch.pathloss_exponent
+        rows = los_channel(
+            theta, radio.channel.amplitude(d), self.num_antennas, radio.array.spacing_wavelengths
         )
-        rows = los_channel(theta, amplitude, self.num_antennas, radio.array.spacing_wavelengths)
         if vehicles.channel_estimate is not None:
             known = np.isfinite(vehicles.channel_estimate[..., :1])
             rows = np.where(known, vehicles.channel_estimate, rows)

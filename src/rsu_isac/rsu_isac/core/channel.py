@@ -101,29 +101,21 @@ def sinr(
         interference_mask: optional (K, B) booleans, which beams interfere at which vehicle
             (default: all; 004 counts only the serving RSU's own beams).
     """
-    g = np.asarray(gains, dtype=float)
-    if g.shape[1] == 0:  # no beam: nobody served, no interference
-        return np.zeros(g.shape[0])
-    received = g * np.asarray(powers_w, dtype=float)[np.newaxis, :]
-    serving = np.asarray(serving_beam, dtype=int)
-    rows = np.arange(g.shape[0])
-    served = serving >= 0
-    interference = interference_power(g, powers_w, serving, interference_mask)
-    signal = np.where(served, received[rows, np.where(served, serving, 0)], 0.0)
-    return signal / (interference + noise_w)
+    return sinr_and_interference(gains, powers_w, noise_w, serving_beam, interference_mask)[0]
 
 
-def interference_power(
+def sinr_and_interference(
     gains: ArrayLike,
     powers_w: ArrayLike,
+    noise_w: float,
     serving_beam: ArrayLike,
     interference_mask: ArrayLike | None = None,
-) -> NDArray[np.float64]:
-    """Per-vehicle multi-user interference sum_{b != s, mask} p_b g_{k,b} [W], the
-    denominator's interference of :func:`sinr` (arguments as there)."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(:func:`sinr`, the multi-user interference of its denominator
+    sum_{b != s, mask} p_b g_{k,b} [W]) per vehicle; arguments as :func:`sinr`."""
     g = np.asarray(gains, dtype=float)
-    if g.shape[1] == 0:
-        return np.zeros(g.shape[0])
+    if g.shape[1] == 0:  # no beam: nobody served, no interference
+        return np.zeros(g.shape[0]), np.zeros(g.shape[0])
     received = g * np.asarray(powers_w, dtype=float)[np.newaxis, :]
     serving = np.asarray(serving_beam, dtype=int)
     rows = np.arange(g.shape[0])
@@ -134,7 +126,9 @@ def interference_power(
         else np.array(interference_mask, dtype=bool, copy=True)
     )
     mask[rows[served], serving[served]] = False
-    return np.sum(received * mask, axis=1)
+    interference = np.sum(received * mask, axis=1)
+    signal = np.where(served, received[rows, np.where(served, serving, 0)], 0.0)
+    return signal / (interference + noise_w), interference
 
 
 def rate_bps_hz(sinr_linear: ArrayLike) -> NDArray[np.float64]:

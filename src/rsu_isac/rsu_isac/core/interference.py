@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from rsu_isac.core.channel import interference_power, sinr
+from rsu_isac.core.channel import sinr_and_interference
+from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import db_to_linear
 
 
@@ -40,6 +41,14 @@ def band_carriers_hz(carrier_hz: float, num_bands: int, spacing_hz: float) -> ND
 def band_gain_factors(carrier_hz: float, band_carriers: ArrayLike) -> NDArray[np.float64]:
     """Path-gain factor of each band against the carrier, (f_c / f_b)^2 (Friis)."""
     return (carrier_hz / np.asarray(band_carriers, dtype=float)) ** 2
+
+
+def scenario_band_factors(scenario: Scenario) -> NDArray[np.float64]:
+    """:func:`band_gain_factors` of the scenario's sub-bands (``interference``)."""
+    carrier, config = scenario.radio.carrier_frequency_hz, scenario.interference
+    return band_gain_factors(
+        carrier, band_carriers_hz(carrier, config.num_bands, config.band_spacing_hz)
+    )
 
 
 def band_masks(mask_bits: ArrayLike, num_bands: int) -> NDArray[np.bool_]:
@@ -129,8 +138,9 @@ def band_link(
     for b in range(n):
         band_gains = g * factors[b]
         here = np.broadcast_to(on_band[:, b], g.shape)
-        out_sinr[:, b] = sinr(band_gains, powers, band_noise + cli[:, b], serving, here)
-        mi[:, b] = interference_power(band_gains, powers, serving, here)
+        out_sinr[:, b], mi[:, b] = sinr_and_interference(
+            band_gains, powers, band_noise + cli[:, b], serving, here
+        )
         on[served, b] = on_band[serving[served], b]
     return BandLink(np.where(on, out_sinr, 0.0), on, np.where(on, mi, 0.0), cli, band_noise)
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
+from rsu_isac.core.channel import pathloss_amplitude
 from rsu_isac.core.schema import SchemaError, from_dict, load_yaml, spec
 from rsu_isac.core.units import dbm_to_watt
 
@@ -49,6 +51,13 @@ class ChannelConfig:
     csi_error_db: float = spec(
         -100.0, 20.0, "dB", "normalised mean squared error of that estimate (core.channel)"
     )
+
+    def amplitude(self, range_m: ArrayLike) -> NDArray[np.float64]:
+        """Large-scale amplitude alpha(d) of this model's path loss at ``range_m``
+        (core.channel.pathloss_amplitude with its reference gain, distance and exponent)."""
+        return pathloss_amplitude(
+            range_m, self.reference_gain_db, self.reference_distance_m, self.pathloss_exponent
+        )
 
 
 @dataclass(frozen=True)
@@ -360,6 +369,10 @@ class Scenario:
         if role == "receive":
             return next((i for i, r in enumerate(self.rsus) if r.role == "transmit"), None)
         return None
+
+    def transmitters(self) -> list[int]:
+        """The RSUs that transmit (monostatic or transmit role), in RSU order."""
+        return [i for i, r in enumerate(self.rsus) if r.role != "receive"]
 
     def receivers(self) -> list[int]:
         """The RSUs that hear an echo (those with an :meth:`illuminator`), in RSU order: each

@@ -52,31 +52,38 @@ class AgentKey:
         )
 
 
+def _trained_run(config: TrainConfig, command: str) -> dict:
+    """The training summary of ``config``'s run in its folder, trained (or an interrupted
+    run resumed) now unless it already reached its steps; side-by-side callers wait on the
+    folder's lock."""
+    summary_path = config.out / "summary.json"
+    with locked(config.out):
+        done = (
+            summary_path.is_file() and json.loads(summary_path.read_text())["steps"] >= config.steps
+        )
+        if not done:
+            train(config, command)
+        return json.loads(summary_path.read_text())
+
+
 def trained(key: AgentKey, root: Path | None = None) -> tuple[Path, dict]:
     """The checkpoint folder of ``key`` (trained now if not yet) and its training summary."""
     folder = key.folder(root or agents_dir())
-    with locked(folder):
-        summary_path = folder / "summary.json"
-        done = summary_path.is_file() and json.loads(summary_path.read_text())["steps"] >= key.steps
-        if not done:
-            env = EnvConfig(
-                scenario=key.scenario,
-                max_power_dbm=key.max_power_dbm,
-                mdp=MdpConfig(action=key.action),
-            )
-            config = TrainConfig(
-                algorithm=key.algorithm,
-                env=env,
-                steps=key.steps,
-                seed=key.seed,
-                out=folder,
-                eval_every=EVAL_EVERY,
-                eval_episodes=EVAL_EPISODES_IN_TRAINING,
-                resume=True,
-                progress=False,
-            )
-            train(config, key.command(folder))
-        return folder / "checkpoint", json.loads(summary_path.read_text())
+    env = EnvConfig(
+        scenario=key.scenario, max_power_dbm=key.max_power_dbm, mdp=MdpConfig(action=key.action)
+    )
+    config = TrainConfig(
+        algorithm=key.algorithm,
+        env=env,
+        steps=key.steps,
+        seed=key.seed,
+        out=folder,
+        eval_every=EVAL_EVERY,
+        eval_episodes=EVAL_EPISODES_IN_TRAINING,
+        resume=True,
+        progress=False,
+    )
+    return folder / "checkpoint", _trained_run(config, key.command(folder))
 
 
 def evaluation(
@@ -262,25 +269,21 @@ def trained_ddpg_mo(scenario: str, seed: int, quick: bool = False, root: Path | 
     steps = DDPG_MO_QUICK_STEPS if quick else DDPG_MO_STEPS
     episode = 10 if quick else MoEnvConfig.episode_slots
     folder = (root or agents_dir()) / f"ddpg_mo-{scenario}" / f"ddpg_mo-{steps}-seed{seed}"
-    with locked(folder):
-        summary_path = folder / "summary.json"
-        done = summary_path.is_file() and json.loads(summary_path.read_text())["steps"] >= steps
-        if not done:
-            config = TrainConfig(
-                algorithm="ddpg_mo",
-                env=MoEnvConfig(scenario=scenario, episode_slots=episode),
-                steps=steps,
-                seed=seed,
-                out=folder,
-                eval_every=max(EVAL_EVERY, steps),
-                eval_episodes=1 if quick else EVAL_EPISODES_IN_TRAINING,
-                resume=True,
-                progress=False,
-            )
-            command = (
-                f"rsu-isac train ddpg_mo --scenario {scenario} --steps {steps} --seed {seed} "
-                f"--episode-slots {episode} --eval-every {config.eval_every} "
-                f"--eval-episodes {config.eval_episodes} --out {folder}"
-            )
-            train(config, command)
+    config = TrainConfig(
+        algorithm="ddpg_mo",
+        env=MoEnvConfig(scenario=scenario, episode_slots=episode),
+        steps=steps,
+        seed=seed,
+        out=folder,
+        eval_every=max(EVAL_EVERY, steps),
+        eval_episodes=1 if quick else EVAL_EPISODES_IN_TRAINING,
+        resume=True,
+        progress=False,
+    )
+    command = (
+        f"rsu-isac train ddpg_mo --scenario {scenario} --steps {steps} --seed {seed} "
+        f"--episode-slots {episode} --eval-every {config.eval_every} "
+        f"--eval-episodes {config.eval_episodes} --out {folder}"
+    )
+    _trained_run(config, command)
     return folder / "checkpoint"

@@ -28,7 +28,7 @@ from rsu_isac.beamforming.context import (
 )
 from rsu_isac.beamforming.policies import SENSING_FRACTION, Policy, create_policy
 from rsu_isac.core.aoi import sweep_energy_j
-from rsu_isac.core.array import steering_vector
+from rsu_isac.core.array import beam_pattern
 from rsu_isac.core.beams import BeamSet
 from rsu_isac.core.channel import energy_efficiency_bit_per_j
 from rsu_isac.core.fusion import merge_positions
@@ -409,8 +409,7 @@ class ClosedLoop:
                 continue
             at = position_xy[mine]
             theta = to_polar(self.scenario.rsus[r].position_m, at, np.zeros_like(at)).theta_rad
-            a = steering_vector(theta, n, spacing)
-            pattern = np.abs(a.conj() @ beams.weights[own].T) ** 2 @ beams.powers_w[own]
+            pattern = beam_pattern(theta, beams.weights[own].T, spacing) @ beams.powers_w[own]
             gains[mine] = n * pattern / total
         return float(10.0 * np.log10(max(np.mean(gains), 1e-30)))
 

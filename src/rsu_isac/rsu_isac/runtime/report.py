@@ -16,6 +16,7 @@ from rsu_isac.core.array import beam_pattern
 from rsu_isac.core.channel import energy_efficiency_bit_per_j
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.track_metrics import tracked_vehicles, tracking_errors, tracking_summary
+from rsu_isac.sim.world import omni_beams
 
 
 @dataclass
@@ -121,10 +122,8 @@ def energy_efficiency(record: RunRecord, scenario: Scenario, slots) -> dict[str,
     ``rsu-isac eval`` reports it (core.channel.energy_efficiency_bit_per_j, P_c per
     transmitting RSU), and the mean transmit power; NaN where no command was seen."""
     radio = scenario.radio
-    transmitters = sum(r.role != "receive" for r in scenario.rsus)
-    # before the first command (command slot 0) the simulator radiates its omni beams,
-    # P_max from every transmitting RSU (sim.world.omni_beams)
-    sent = {0: radio.max_power_w * transmitters, **record.transmit_w}
+    # before the first command (command slot 0) the simulator radiates its omni beams
+    sent = {0: float(omni_beams(scenario).powers_w.sum()), **record.transmit_w}
     scored = [s for s in slots if record.command_of.get(s) in sent]
     power = [sent[record.command_of[s]] for s in scored]
     ee = energy_efficiency_bit_per_j(
@@ -132,7 +131,7 @@ def energy_efficiency(record: RunRecord, scenario: Scenario, slots) -> dict[str,
         radio.bandwidth_hz,
         power,
         radio.pa_efficiency,
-        radio.circuit_power_w * transmitters,
+        radio.circuit_power_w * len(scenario.transmitters()),
     )
     return {
         "energy_efficiency_mbit_per_j": float(np.mean(ee)) / 1e6 if scored else math.nan,

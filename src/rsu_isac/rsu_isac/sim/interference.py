@@ -15,8 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from rsu_isac.core.channel import pathloss_amplitude
-from rsu_isac.core.interference import band_carriers_hz, band_gain_factors
+from rsu_isac.core.interference import scenario_band_factors
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import dbm_to_watt
 
@@ -26,7 +25,6 @@ class NeighbourCells:
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
         config = scenario.interference
-        radio = scenario.radio
         self.scenario = scenario
         self._rng = rng
         self.num_bands = config.num_bands
@@ -37,10 +35,7 @@ class NeighbourCells:
         )
         self.load = np.array([c.band_load for c in cells])
         self.stay = np.array([c.persistence for c in cells])
-        self.factors = band_gain_factors(
-            radio.carrier_frequency_hz,
-            band_carriers_hz(radio.carrier_frequency_hz, config.num_bands, config.band_spacing_hz),
-        )
+        self.factors = scenario_band_factors(scenario)
         self.busy = rng.random((len(cells), self.num_bands)) < self.load[:, None]
 
     def step(self) -> None:
@@ -58,15 +53,7 @@ class NeighbourCells:
         """(J, P, n) mean power of each cell at each point per band [W]."""
         ch = self.scenario.radio.channel
         d = np.linalg.norm(self.position_xy[:, None, :] - points_xy[None, :, :], axis=-1)
-        gain = (
-            pathloss_amplitude(
-                np.maximum(d, ch.reference_distance_m),
-                ch.reference_gain_db,
-                ch.reference_distance_m,
-                ch.pathloss_exponent,
-            )
-            ** 2
-        )
+        gain = ch.amplitude(np.maximum(d, ch.reference_distance_m)) ** 2
         on = self.busy * self.band_power_w[:, None] * self.factors[None, :]  # (J, n)
         return gain[:, :, None] * on[:, None, :]
 

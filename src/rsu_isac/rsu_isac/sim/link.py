@@ -24,16 +24,10 @@ from rsu_isac.core.channel import (
     jain_fairness,
     los_channel,
     multipath_channel,
-    pathloss_amplitude,
     rayleigh_channel,
 )
 from rsu_isac.core.geometry import to_polar
-from rsu_isac.core.interference import (
-    band_carriers_hz,
-    band_gain_factors,
-    band_link,
-    band_masks,
-)
+from rsu_isac.core.interference import band_link, band_masks, scenario_band_factors
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.units import SPEED_OF_LIGHT_MPS, db_to_linear
 from rsu_isac.sim.traffic import VehicleStates
@@ -85,9 +79,7 @@ class ChannelModel:
         radio = self.scenario.radio
         ch = radio.channel
         n, spacing = radio.array.num_tx_antennas, radio.array.spacing_wavelengths
-        amplitude = pathloss_amplitude(
-            range_m, ch.reference_gain_db, ch.reference_distance_m, ch.pathloss_exponent
-        )
+        amplitude = ch.amplitude(range_m)
         if ch.model == "los_pathloss":
             return los_channel(theta, amplitude, n, spacing)
         if ch.model == "rayleigh":
@@ -162,10 +154,7 @@ def score_link(
         np.zeros(len(beams), np.int64) if beams.band_mask is None else beams.band_mask,
         config.num_bands,
     )
-    carrier = scenario.radio.carrier_frequency_hz
-    factors = band_gain_factors(
-        carrier, band_carriers_hz(carrier, config.num_bands, config.band_spacing_hz)
-    )
+    factors = scenario_band_factors(scenario)
     bands = band_link(gains, beams.powers_w, masks, noise, serving, factors, cli_w)
     rates = bands.rates_bps_hz
     # with several bands, the SINR of one band with the same rate, 2^rate - 1

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from rsu_isac.core.array import steering_vector
 from rsu_isac.core.beams import KIND_SENSING, BeamSet
 from rsu_isac.core.camera_model import PinholeCamera
-from rsu_isac.core.channel import estimated_channel, pathloss_amplitude
+from rsu_isac.core.channel import estimated_channel
 from rsu_isac.core.geometry import to_polar
 from rsu_isac.core.scenario import Scenario
 from rsu_isac.core.v2x import VehicleReports
@@ -86,7 +86,7 @@ def omni_beams(scenario: Scenario) -> BeamSet:
     """Before any command: each transmitting RSU radiates its full power from one element
     (an isotropic sensing pattern, gain 1/N in every direction)."""
     n = scenario.radio.array.num_tx_antennas
-    tx = [i for i, r in enumerate(scenario.rsus) if r.role != "receive"]
+    tx = scenario.transmitters()
     weights = np.zeros((len(tx), n), dtype=complex)
     weights[:, 0] = 1.0
     return BeamSet(
@@ -110,7 +110,7 @@ def recovery_beams(
     n = scenario.radio.array.num_tx_antennas
     spacing = scenario.radio.array.spacing_wavelengths
     lost = np.flatnonzero(misaligned)
-    tx = [i for i, r in enumerate(scenario.rsus) if r.role != "receive"]
+    tx = scenario.transmitters()
     if lost.size == 0 or not tx:
         return BeamSet.empty(n)
     angles = []
@@ -204,10 +204,7 @@ class Simulator:
         ranges = np.linalg.norm(
             vehicles.position_xy[None, :, :] - self.scenario.rsu_positions_m[:, None, :], axis=-1
         )
-        amplitude = pathloss_amplitude(
-            ranges, ch.reference_gain_db, ch.reference_distance_m, ch.pathloss_exponent
-        )
-        return estimated_channel(self._pilot_rng, rows, amplitude, ch.csi_error_db)
+        return estimated_channel(self._pilot_rng, rows, ch.amplitude(ranges), ch.csi_error_db)
 
     def pilot_estimate(self) -> tuple[VehicleStates, NDArray[np.complex128]] | None:
         """The next slot's vehicles and the RSUs' pilot estimate of their channel (R, K, N)
